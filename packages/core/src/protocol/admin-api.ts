@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import {
+  idSchema,
+  publicKeysSchema,
+  scopeSchema,
+  tenantSchema,
+  timestampSchema,
+} from './common.js';
+import { consentSnapshotSchema } from './consent-snapshot.js';
+import { dropCountsSchema } from './device-api.js';
+
+/** `POST /v1/admin/install-tokens` body. */
+export const createInstallTokenRequestSchema = z.strictObject({
+  tenant: tenantSchema,
+  ttlSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(30 * 24 * 3600)
+    .optional(),
+});
+
+/** `POST /v1/admin/install-tokens` response: the token is shown once. */
+export const createInstallTokenResponseSchema = z.strictObject({
+  token: z.string().min(16),
+  expiresAt: timestampSchema,
+});
+
+/** A device as listed by the admin API. */
+export const deviceSummarySchema = z.strictObject({
+  id: idSchema,
+  tenant: tenantSchema,
+  hostname: z.string(),
+  os: z.string(),
+  arch: z.string(),
+  status: z.enum(['active', 'revoked']),
+  online: z.boolean(),
+  lastSeen: timestampSchema.nullable(),
+  enrolledAt: timestampSchema,
+});
+
+/** `GET /v1/admin/devices` response. */
+export const listDevicesResponseSchema = z.strictObject({
+  devices: z.array(deviceSummarySchema),
+});
+
+/** `GET /v1/admin/devices/:id` response. */
+export const deviceDetailSchema = deviceSummarySchema.extend({
+  publicKeys: publicKeysSchema,
+  consent: consentSnapshotSchema,
+  pendingCommands: z.number().int().nonnegative(),
+  eventsStored: z.number().int().nonnegative(),
+  drops: dropCountsSchema,
+});
+
+/** `POST /v1/admin/devices/:id/consent` body. */
+export const consentActionRequestSchema = z.strictObject({
+  action: z.enum(['grant', 'withdraw']),
+  scopes: z.array(scopeSchema).min(1).max(64).optional(),
+  policyVersion: z.number().int().positive().optional(),
+  expiresAt: timestampSchema.optional(),
+});
+
+/** `POST /v1/admin/policies` body: a new version supersedes every grant. */
+export const createPolicyRequestSchema = z.strictObject({
+  tenant: tenantSchema,
+  version: z.number().int().positive(),
+  scopes: z.array(scopeSchema).min(1).max(64),
+  text: z.string().min(1).max(100_000),
+  url: z.url().optional(),
+});
+
+/** `POST /v1/admin/devices/:id/commands` body. */
+export const createCommandRequestSchema = z.strictObject({
+  type: z.string().min(1).max(128),
+  body: z.unknown().optional(),
+  ttlSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(30 * 24 * 3600)
+    .optional(),
+});
+
+/** `POST /v1/admin/commands/broadcast` body. */
+export const broadcastCommandRequestSchema = createCommandRequestSchema.extend({
+  tenant: tenantSchema,
+});
+
+/** The lifecycle of a durable command. */
+export const commandStatusSchema = z.enum([
+  'pending',
+  'sent',
+  'acked',
+  'rejected',
+  'failed',
+  'expired',
+]);
+
+/** `GET /v1/admin/commands/:id` response. */
+export const commandRecordSchema = z.strictObject({
+  id: idSchema,
+  deviceId: idSchema,
+  type: z.string(),
+  status: commandStatusSchema,
+  attempts: z.number().int().nonnegative(),
+  maxAttempts: z.number().int().positive(),
+  createdAt: timestampSchema,
+  expiresAt: timestampSchema,
+  ackedAt: timestampSchema.nullable(),
+  reason: z.string().nullable(),
+});
+
+/** One row of the audit log. */
+export const auditEntrySchema = z.strictObject({
+  seq: z.number().int().positive(),
+  at: timestampSchema,
+  tenant: tenantSchema.nullable(),
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
+/** `GET /v1/admin/audit/verify` response. */
+export const auditVerifyResponseSchema = z.strictObject({
+  ok: z.boolean(),
+  checked: z.number().int().nonnegative(),
+  firstBrokenSeq: z.number().int().positive().nullable(),
+});
+
+/** `GET /v1/reports/activity` response: active/idle time per app per day. */
+export const activityReportSchema = z.strictObject({
+  device: idSchema,
+  from: timestampSchema,
+  to: timestampSchema,
+  days: z.array(
+    z.strictObject({
+      day: z.iso.date(),
+      apps: z.array(
+        z.strictObject({
+          app: z.string(),
+          activeMs: z.number().int().nonnegative(),
+          idleMs: z.number().int().nonnegative(),
+        }),
+      ),
+    }),
+  ),
+});

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** RFC 3339 timestamp with an offset (`Z` or `±hh:mm`). */
+export const timestampSchema = z.iso.datetime({ offset: true });
+
+/** A public key on the wire: 32 raw bytes as unpadded base64url (43 characters). */
+export const publicKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes as unpadded base64url');
+
+/** Identifiers minted by the server (devices, commands, reports…). */
+export const idSchema = z.string().min(1).max(128);
+
+/** A consent scope name. */
+export const scopeSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/);
+
+/** The tenant an object belongs to. */
+export const tenantSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lowercase tenant slug');
+
+/** A device's (or the server's) public keys: Ed25519 for signatures, X25519 for sealing. */
+export const publicKeysSchema = z.strictObject({
+  signingPublicKey: publicKeySchema,
+  encryptionPublicKey: publicKeySchema,
+});
+
+/** A device's (or the server's) public keys. */
+export type PublicKeys = z.infer<typeof publicKeysSchema>;
+
+/**
+ * A sealed message on the wire: the binary frame of docs/protocol.md,
+ * unpadded base64url.
+ */
+export const sealedBodySchema = z.strictObject({
+  sealed: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be unpadded base64url'),
+});
+
+/** A sealed message on the wire. */
+export type SealedBody = z.infer<typeof sealedBodySchema>;

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import {
+  idSchema,
+  publicKeysSchema,
+  scopeSchema,
+  tenantSchema,
+  timestampSchema,
+} from './common.js';
+import { consentSnapshotSchema } from './consent-snapshot.js';
+import { deviceConfigSchema } from './device-config.js';
+
+/** `POST /v1/enroll` body (bearer: the install token). */
+export const enrollRequestSchema = z.strictObject({
+  hostname: z.string().min(1).max(255),
+  os: z.string().min(1).max(64),
+  arch: z.string().min(1).max(32),
+  agentVersion: z.string().max(64).optional(),
+  publicKeys: publicKeysSchema,
+});
+
+/** `POST /v1/enroll` body. */
+export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
+
+/** `POST /v1/enroll` response: the device's identity and everything it needs to start. */
+export const enrollResponseSchema = z.strictObject({
+  deviceId: idSchema,
+  tenant: tenantSchema,
+  /** Bearer token for device routes; shown once, stored hashed by the server. */
+  deviceToken: z.string().min(16).max(512),
+  /** The server's keys; the agent pins them and refuses any other. */
+  serverPublicKeys: publicKeysSchema,
+  config: deviceConfigSchema,
+  consent: consentSnapshotSchema,
+});
+
+/** `POST /v1/enroll` response. */
+export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
+
+/** A command for the device, as delivered over HTTP or the socket. */
+export const commandSchema = z.strictObject({
+  id: idSchema,
+  type: z.string().min(1).max(128),
+  body: z.unknown().optional(),
+  issuedAt: timestampSchema,
+  expiresAt: timestampSchema,
+});
+
+/** A command for the device. */
+export type Command = z.infer<typeof commandSchema>;
+
+/** Why the agent dropped events before they reached the server, counted by reason. */
+export const dropCountsSchema = z.record(
+  z.enum(['no_consent', 'invalid', 'overflow', 'spool_trimmed', 'rejected_by_server']),
+  z.number().int().nonnegative(),
+);
+
+/** Drop counts by reason. */
+export type DropCounts = z.infer<typeof dropCountsSchema>;
+
+/**
+ * The plaintext inside the sealed body of `POST /v1/events` (frame kind 1).
+ * Events are validated one by one by the server, so `events` is an array of
+ * unknown values here.
+ */
+export const eventBatchSchema = z.strictObject({
+  batchId: z.uuid(),
+  sentAt: timestampSchema,
+  events: z.array(z.unknown()).min(1).max(10_000),
+  drops: dropCountsSchema.optional(),
+});
+
+/** The plaintext of an events batch. */
+export type EventBatch = z.infer<typeof eventBatchSchema>;
+
+/** The fate of one event of a batch. */
+export const eventResultSchema = z.discriminatedUnion('status', [
+  z.strictObject({ id: z.string(), status: z.literal('accepted') }),
+  z.strictObject({ id: z.string(), status: z.literal('duplicate') }),
+  z.strictObject({
+    id: z.string(),
+    status: z.literal('rejected'),
+    code: z.string().min(1).max(64),
+    message: z.string().max(4096),
+  }),
+]);
+
+/** The fate of one event of a batch. */
+export type EventResult = z.infer<typeof eventResultSchema>;
+
+/**
+ * `POST /v1/events` response. Partial success is normal: each event has its
+ * own result; `id` of an event that had no readable id is `""` with its index
+ * in `index`.
+ */
+export const eventsResponseSchema = z.strictObject({
+  batchId: z.uuid(),
+  results: z.array(eventResultSchema),
+  accepted: z.number().int().nonnegative(),
+  duplicates: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  consent: consentSnapshotSchema,
+  commands: z.array(commandSchema),
+});
+
+/** `POST /v1/events` response. */
+export type EventsResponse = z.infer<typeof eventsResponseSchema>;
+
+/** A job report: the plaintext inside the sealed body of `POST /v1/reports` (frame kind 3). */
+export const jobReportSchema = z.strictObject({
+  id: z.uuid(),
+  job: z.string().min(1).max(128),
+  startedAt: timestampSchema,
+  finishedAt: timestampSchema,
+  status: z.enum(['succeeded', 'failed', 'cancelled']),
+  durationMs: z.number().int().nonnegative(),
+  metrics: z.record(z.string().max(128), z.number()),
+  error: z
+    .strictObject({ message: z.string().max(4096), code: z.string().max(128).optional() })
+    .optional(),
+});
+
+/** A job report. */
+export type JobReport = z.infer<typeof jobReportSchema>;
+
+/** `POST /v1/reports` response. */
+export const reportResponseSchema = z.strictObject({
+  id: z.uuid(),
+  status: z.enum(['accepted', 'duplicate']),
+  commands: z.array(commandSchema),
+});
+
+/** `POST /v1/reports` response. */
+export type ReportResponse = z.infer<typeof reportResponseSchema>;
+
+/** The scopes a consent grant covers, as sent by admin or agent UI. */
+export const consentScopesSchema = z.array(scopeSchema).min(1).max(64);

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { eventEnvelopeSchema } from '../schema/envelope.js';
+import {
+  activityReportSchema,
+  auditEntrySchema,
+  auditVerifyResponseSchema,
+  broadcastCommandRequestSchema,
+  commandRecordSchema,
+  consentActionRequestSchema,
+  createCommandRequestSchema,
+  createInstallTokenRequestSchema,
+  createInstallTokenResponseSchema,
+  createPolicyRequestSchema,
+  deviceDetailSchema,
+  listDevicesResponseSchema,
+} from './admin-api.js';
+import { sealedBodySchema } from './common.js';
+import { consentSnapshotSchema } from './consent-snapshot.js';
+import {
+  commandSchema,
+  enrollRequestSchema,
+  enrollResponseSchema,
+  eventBatchSchema,
+  eventsResponseSchema,
+  jobReportSchema,
+  reportResponseSchema,
+} from './device-api.js';
+import { deviceConfigSchema } from './device-config.js';
+import { errorBodySchema } from './error-body.js';
+import { realtimeFrameSchema } from './realtime.js';
+
+/** Every wire schema of protocol v1, by the name used in docs/schema. */
+export const protocolSchemas = {
+  ErrorBody: errorBodySchema,
+  EventEnvelope: eventEnvelopeSchema,
+  SealedBody: sealedBodySchema,
+  EnrollRequest: enrollRequestSchema,
+  EnrollResponse: enrollResponseSchema,
+  DeviceConfig: deviceConfigSchema,
+  ConsentSnapshot: consentSnapshotSchema,
+  EventBatch: eventBatchSchema,
+  EventsResponse: eventsResponseSchema,
+  JobReport: jobReportSchema,
+  ReportResponse: reportResponseSchema,
+  Command: commandSchema,
+  CreateInstallTokenRequest: createInstallTokenRequestSchema,
+  CreateInstallTokenResponse: createInstallTokenResponseSchema,
+  ListDevicesResponse: listDevicesResponseSchema,
+  DeviceDetail: deviceDetailSchema,
+  ConsentActionRequest: consentActionRequestSchema,
+  CreatePolicyRequest: createPolicyRequestSchema,
+  CreateCommandRequest: createCommandRequestSchema,
+  BroadcastCommandRequest: broadcastCommandRequestSchema,
+  CommandRecord: commandRecordSchema,
+  AuditEntry: auditEntrySchema,
+  AuditVerifyResponse: auditVerifyResponseSchema,
+  ActivityReport: activityReportSchema,
+  RealtimeFrame: realtimeFrameSchema,
+} as const;
+
+/**
+ * JSON Schema (draft 2020-12) of every wire schema, for clients in other
+ * languages. `npm run docs` writes it to docs/schema/protocol.json.
+ *
+ * @returns one JSON Schema document whose `$defs` hold each named schema.
+ */
+export function protocolJsonSchema(): Record<string, unknown> {
+  const defs: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(protocolSchemas)) {
+    const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+      unrepresentable: 'any',
+    }) as Record<string, unknown>;
+    defs[name] = rest;
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://fieldline.dev/schema/protocol-v1.json',
+    title: 'Fieldline protocol v1',
+    $defs: defs,
+  };
+}

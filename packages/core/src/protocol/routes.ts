@@ -1,0 +1,31 @@
+/** The HTTP paths of protocol v1. `:id` marks a path parameter. */
+export const ROUTES = {
+  enroll: '/v1/enroll',
+  config: '/v1/config',
+  events: '/v1/events',
+  reports: '/v1/reports',
+  realtime: '/v1/ws',
+  adminInstallTokens: '/v1/admin/install-tokens',
+  adminDevices: '/v1/admin/devices',
+  adminDevice: '/v1/admin/devices/:id',
+  adminDeviceConsent: '/v1/admin/devices/:id/consent',
+  adminDeviceEvents: '/v1/admin/devices/:id/events',
+  adminDeviceReports: '/v1/admin/devices/:id/reports',
+  adminDeviceCommands: '/v1/admin/devices/:id/commands',
+  adminPolicies: '/v1/admin/policies',
+  adminBroadcast: '/v1/admin/commands/broadcast',
+  adminCommand: '/v1/admin/commands/:id',
+  adminAudit: '/v1/admin/audit',
+  adminAuditVerify: '/v1/admin/audit/verify',
+  adminStream: '/v1/admin/stream',
+  activityReport: '/v1/reports/activity',
+  health: '/healthz',
+  ready: '/readyz',
+  metrics: '/metrics',
+} as const;
+
+/** The name of a protocol route. */
+export type RouteName = keyof typeof ROUTES;
+
+/** The protocol version this package speaks. */
+export const PROTOCOL_VERSION = 1;

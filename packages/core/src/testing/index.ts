@@ -1,0 +1,2 @@
+export { createFakeClock, type FakeClock, type FakeClockOptions } from './fake-clock.js';
+export { createSeededRandom } from './seeded-random.js';

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  consentSnapshotSchema,
+  enrollRequestSchema,
+  errorBody,
+  errorBodySchema,
+  eventsResponseSchema,
+  HTTP_ERROR_STATUS,
+  protocolJsonSchema,
+  protocolSchemas,
+  realtimeFrameSchema,
+  ROUTES,
+} from '../../src/protocol/index.js';
+
+const KEY = 'A'.repeat(43);
+
+describe('protocol schemas', () => {
+  it('accept a valid enroll request and reject unknown keys and bad keys', () => {
+    const valid = {
+      hostname: 'lab-07',
+      os: 'linux',
+      arch: 'x64',
+      publicKeys: { signingPublicKey: KEY, encryptionPublicKey: KEY },
+    };
+    expect(enrollRequestSchema.safeParse(valid).success).toBe(true);
+    expect(enrollRequestSchema.safeParse({ ...valid, admin: true }).success).toBe(false);
+    expect(
+      enrollRequestSchema.safeParse({ ...valid, publicKeys: { signingPublicKey: 'short', encryptionPublicKey: KEY } })
+        .success,
+    ).toBe(false);
+  });
+
+  it('describe per-event results with partial success', () => {
+    const response = {
+      batchId: '019a8c2e-4f1b-7c3d-9e2f-0a1b2c3d4e5f',
+      results: [
+        { id: 'a', status: 'accepted' },
+        { id: 'b', status: 'duplicate' },
+        { id: 'c', status: 'rejected', code: 'consent_required', message: 'no consent for activity' },
+      ],
+      accepted: 1,
+      duplicates: 1,
+      rejected: 1,
+      consent: { status: 'pending', policyVersion: 2 },
+      commands: [],
+    };
+    expect(eventsResponseSchema.safeParse(response).success).toBe(true);
+    const rejectedWithoutCode = structuredClone(response);
+    rejectedWithoutCode.results[2] = { id: 'c', status: 'rejected' } as never;
+    expect(eventsResponseSchema.safeParse(rejectedWithoutCode).success).toBe(false);
+  });
+
+  it('discriminate consent snapshots on status', () => {
+    expect(
+      consentSnapshotSchema.safeParse({
+        status: 'granted',
+        policyVersion: 1,
+        scopes: ['activity'],
+        grantedAt: '2026-11-21T00:00:00Z',
+      }).success,
+    ).toBe(true);
+    expect(consentSnapshotSchema.safeParse({ status: 'granted', policyVersion: 1 }).success).toBe(false);
+  });
+
+  it('discriminate real-time frames on kind', () => {
+    const hello = { kind: 'hello', deviceId: 'dev_1', ts: 1, nonce: 'n'.repeat(22), sig: 's'.repeat(86) };
+    expect(realtimeFrameSchema.safeParse(hello).success).toBe(true);
+    expect(realtimeFrameSchema.safeParse({ ...hello, kind: 'helo' }).success).toBe(false);
+  });
+
+  it('build error bodies that parse, with a status for every documented code', () => {
+    const body = errorBody('rate_limited', 'Slow down.', { retryAfterMs: 2000 });
+    expect(errorBodySchema.parse(body)).toEqual(body);
+    for (const status of Object.values(HTTP_ERROR_STATUS)) {
+      expect(status >= 400 && status < 600).toBe(true);
+    }
+  });
+
+  it('keep every route under /v1 except the operational endpoints', () => {
+    for (const [name, path] of Object.entries(ROUTES)) {
+      const operational = ['health', 'ready', 'metrics'].includes(name);
+      expect(path.startsWith('/v1/')).toBe(!operational);
+    }
+  });
+});
+
+describe('JSON Schema', () => {
+  it('covers every protocol schema', () => {
+    const document = protocolJsonSchema() as { $defs: Record<string, unknown> };
+    expect(Object.keys(document.$defs).sort()).toEqual(Object.keys(protocolSchemas).sort());
+  });
+
+  it('is committed in docs/schema/protocol.json and up to date (run `npm run docs:schema`)', () => {
+    const committed = JSON.parse(
+      readFileSync(new URL('../../../../docs/schema/protocol.json', import.meta.url), 'utf8'),
+    );
+    expect(committed).toEqual(protocolJsonSchema());
+  });
+});
