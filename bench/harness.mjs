@@ -7,7 +7,10 @@ import { performance } from 'node:perf_hooks';
  * repeatedly for `rounds` rounds of at least `roundMs` each.
  * @returns {Promise<{ unitsPerSecond: number, msPerCall: number }>}
  */
-export async function measure(fn, { unitsPerCall = 1, rounds = 7, roundMs = 300, warmupMs = 300 } = {}) {
+export async function measure(
+  fn,
+  { unitsPerCall = 1, rounds = 7, roundMs = 300, warmupMs = 300 } = {},
+) {
   const runFor = async (ms) => {
     let calls = 0;
     const start = performance.now();

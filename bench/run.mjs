@@ -8,7 +8,9 @@ const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = requested.length > 0 ? requested : Object.keys(suites);
 const unknown = names.filter((n) => !(n in suites));
 if (unknown.length > 0) {
-  console.error(`Unknown bench suite(s): ${unknown.join(', ')}. Available: ${Object.keys(suites).join(', ')}`);
+  console.error(
+    `Unknown bench suite(s): ${unknown.join(', ')}. Available: ${Object.keys(suites).join(', ')}`,
+  );
   process.exit(2);
 }
 console.log(

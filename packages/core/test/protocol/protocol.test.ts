@@ -9,8 +9,8 @@ import {
   HTTP_ERROR_STATUS,
   protocolJsonSchema,
   protocolSchemas,
-  realtimeFrameSchema,
   ROUTES,
+  realtimeFrameSchema,
 } from '../../src/protocol/index.js';
 
 const KEY = 'A'.repeat(43);
@@ -26,8 +26,10 @@ describe('protocol schemas', () => {
     expect(enrollRequestSchema.safeParse(valid).success).toBe(true);
     expect(enrollRequestSchema.safeParse({ ...valid, admin: true }).success).toBe(false);
     expect(
-      enrollRequestSchema.safeParse({ ...valid, publicKeys: { signingPublicKey: 'short', encryptionPublicKey: KEY } })
-        .success,
+      enrollRequestSchema.safeParse({
+        ...valid,
+        publicKeys: { signingPublicKey: 'short', encryptionPublicKey: KEY },
+      }).success,
     ).toBe(false);
   });
 
@@ -37,7 +39,12 @@ describe('protocol schemas', () => {
       results: [
         { id: 'a', status: 'accepted' },
         { id: 'b', status: 'duplicate' },
-        { id: 'c', status: 'rejected', code: 'consent_required', message: 'no consent for activity' },
+        {
+          id: 'c',
+          status: 'rejected',
+          code: 'consent_required',
+          message: 'no consent for activity',
+        },
       ],
       accepted: 1,
       duplicates: 1,
@@ -60,11 +67,19 @@ describe('protocol schemas', () => {
         grantedAt: '2026-11-21T00:00:00Z',
       }).success,
     ).toBe(true);
-    expect(consentSnapshotSchema.safeParse({ status: 'granted', policyVersion: 1 }).success).toBe(false);
+    expect(consentSnapshotSchema.safeParse({ status: 'granted', policyVersion: 1 }).success).toBe(
+      false,
+    );
   });
 
   it('discriminate real-time frames on kind', () => {
-    const hello = { kind: 'hello', deviceId: 'dev_1', ts: 1, nonce: 'n'.repeat(22), sig: 's'.repeat(86) };
+    const hello = {
+      kind: 'hello',
+      deviceId: 'dev_1',
+      ts: 1,
+      nonce: 'n'.repeat(22),
+      sig: 's'.repeat(86),
+    };
     expect(realtimeFrameSchema.safeParse(hello).success).toBe(true);
     expect(realtimeFrameSchema.safeParse({ ...hello, kind: 'helo' }).success).toBe(false);
   });
@@ -96,5 +111,21 @@ describe('JSON Schema', () => {
       readFileSync(new URL('../../../../docs/schema/protocol.json', import.meta.url), 'utf8'),
     );
     expect(committed).toEqual(protocolJsonSchema());
+  });
+});
+
+describe('docs/protocol.md', () => {
+  const doc = readFileSync(new URL('../../../../docs/protocol.md', import.meta.url), 'utf8');
+
+  it('documents every route', () => {
+    const missing = Object.values(ROUTES).filter((path) => !doc.includes(path));
+    expect(missing).toEqual([]);
+  });
+
+  it('documents every error code with its status', () => {
+    const missing = Object.entries(HTTP_ERROR_STATUS).filter(
+      ([code, status]) => !doc.includes(`| \`${code}\` | ${status} |`),
+    );
+    expect(missing).toEqual([]);
   });
 });
