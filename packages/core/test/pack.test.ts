@@ -22,7 +22,9 @@ beforeAll(() => {
   // resolve from the root node_modules without a network install.
   mkdirSync(join(repoRoot, '.tmp'), { recursive: true });
   workDir = mkdtempSync(join(repoRoot, '.tmp', 'pack-'));
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', workDir], packageDir));
+  const packed = JSON.parse(
+    run('npm', ['pack', '--json', '--pack-destination', workDir], packageDir),
+  );
   tarball = join(workDir, packed[0].filename);
   consumerDir = join(workDir, 'consumer');
   const installDir = join(consumerDir, 'node_modules/@fieldline/core');
@@ -38,7 +40,11 @@ afterAll(() => {
 describe('the packed @fieldline/core', () => {
   it('ships only dist, README and package.json', () => {
     const files = run('tar', ['-tzf', tarball], workDir).trim().split('\n');
-    expect(files.every((file) => /^package\/(dist\/|README\.md$|package\.json$|CHANGELOG\.md$)/.test(file))).toBe(true);
+    expect(
+      files.every((file) =>
+        /^package\/(dist\/|README\.md$|package\.json$|CHANGELOG\.md$)/.test(file),
+      ),
+    ).toBe(true);
     expect(files).toContain('package/dist/index.cjs');
     expect(files).toContain('package/dist/index.d.cts');
   });
@@ -75,7 +81,13 @@ export type E = EventEnvelope;\n`;
     writeFileSync(
       join(consumerDir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, types: [] },
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          types: [],
+        },
         files: ['esm.mts', 'cjs.cts'],
       }),
     );
@@ -84,6 +96,8 @@ export type E = EventEnvelope;\n`;
 
   it('passes publint and are-the-types-wrong', () => {
     expect(run(bin('publint'), ['--strict'], packageDir)).toMatch(/All good|no issues/i);
-    expect(() => run(bin('attw'), [tarball, '--profile', 'node16', '--format', 'ascii'], workDir)).not.toThrow();
+    expect(() =>
+      run(bin('attw'), [tarball, '--profile', 'node16', '--format', 'ascii'], workDir),
+    ).not.toThrow();
   }, 60_000);
 });

@@ -1,18 +1,23 @@
 import { z } from 'zod';
+import { SCOPE_PATTERN } from '../schema/envelope.js';
 
 /** RFC 3339 timestamp with an offset (`Z` or `±hh:mm`). */
 export const timestampSchema = z.iso.datetime({ offset: true });
 
-/** A public key on the wire: 32 raw bytes as unpadded base64url (43 characters). */
+/**
+ * A 32-byte key on the wire: unpadded base64url, 43 characters. The last
+ * character carries 2 spare bits, so only those whose spare bits are zero are
+ * accepted: each key has exactly one spelling.
+ */
 export const publicKeySchema = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes as unpadded base64url');
+  .regex(/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/, 'must be 32 bytes as unpadded base64url');
 
 /** Identifiers minted by the server (devices, commands, reports…). */
 export const idSchema = z.string().min(1).max(128);
 
 /** A consent scope name. */
-export const scopeSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/);
+export const scopeSchema = z.string().regex(SCOPE_PATTERN, 'must be a lowercase scope name');
 
 /** The tenant an object belongs to. */
 export const tenantSchema = z

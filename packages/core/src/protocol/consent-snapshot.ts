@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ConsentState } from '../consent/consent-state.js';
 import { scopeSchema, timestampSchema } from './common.js';
 
 /**
@@ -30,3 +31,77 @@ export const consentSnapshotSchema = z.discriminatedUnion('status', [
 
 /** The device's consent state on the wire. */
 export type ConsentSnapshot = z.infer<typeof consentSnapshotSchema>;
+
+/**
+ * Converts a consent state (epoch milliseconds, as the state machine keeps
+ * it) to its wire form (RFC 3339 strings).
+ *
+ * @param state - a state from the consent machine.
+ * @returns the snapshot to send.
+ */
+export function toConsentSnapshot(state: ConsentState): ConsentSnapshot {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  switch (state.status) {
+    case 'unknown':
+      return { status: 'unknown' };
+    case 'pending':
+      return { status: 'pending', policyVersion: state.policyVersion };
+    case 'granted':
+      return {
+        status: 'granted',
+        policyVersion: state.policyVersion,
+        scopes: [...state.scopes],
+        grantedAt: iso(state.grantedAt),
+        ...(state.expiresAt === undefined ? {} : { expiresAt: iso(state.expiresAt) }),
+      };
+    case 'withdrawn':
+      return {
+        status: 'withdrawn',
+        policyVersion: state.policyVersion,
+        withdrawnAt: iso(state.withdrawnAt),
+      };
+    case 'expired':
+      return {
+        status: 'expired',
+        policyVersion: state.policyVersion,
+        expiredAt: iso(state.expiredAt),
+      };
+  }
+}
+
+/**
+ * Converts a received snapshot back to a consent state for the machine and
+ * `canCollect`. Parse the snapshot with {@link consentSnapshotSchema} first.
+ *
+ * @param snapshot - a validated snapshot.
+ * @returns the equivalent state.
+ */
+export function fromConsentSnapshot(snapshot: ConsentSnapshot): ConsentState {
+  const ms = (iso: string) => Date.parse(iso);
+  switch (snapshot.status) {
+    case 'unknown':
+      return { status: 'unknown' };
+    case 'pending':
+      return { status: 'pending', policyVersion: snapshot.policyVersion };
+    case 'granted':
+      return {
+        status: 'granted',
+        policyVersion: snapshot.policyVersion,
+        scopes: [...new Set(snapshot.scopes)].sort(),
+        grantedAt: ms(snapshot.grantedAt),
+        ...(snapshot.expiresAt === undefined ? {} : { expiresAt: ms(snapshot.expiresAt) }),
+      };
+    case 'withdrawn':
+      return {
+        status: 'withdrawn',
+        policyVersion: snapshot.policyVersion,
+        withdrawnAt: ms(snapshot.withdrawnAt),
+      };
+    case 'expired':
+      return {
+        status: 'expired',
+        policyVersion: snapshot.policyVersion,
+        expiredAt: ms(snapshot.expiredAt),
+      };
+  }
+}

@@ -25,7 +25,12 @@ export {
   tenantSchema,
   timestampSchema,
 } from './common.js';
-export { type ConsentSnapshot, consentSnapshotSchema } from './consent-snapshot.js';
+export {
+  type ConsentSnapshot,
+  consentSnapshotSchema,
+  fromConsentSnapshot,
+  toConsentSnapshot,
+} from './consent-snapshot.js';
 export {
   type Command,
   commandSchema,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACTIVITY_SCOPE, NETWORK_SCOPE, OPERATIONAL_SCOPE } from '../consent/consent-scopes.js';
 import { defineEventType } from './event-type.js';
 
 // Identifiers of applications are bundle ids or executable names, never
@@ -15,7 +16,7 @@ const byteCount = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** An application process started. Scope `activity`. */
 export const appLaunched = defineEventType({
   type: 'activity.app.launched',
-  scope: 'activity',
+  scope: ACTIVITY_SCOPE,
   description: 'An application process started.',
   data: z.object({
     app: appName,
@@ -27,7 +28,7 @@ export const appLaunched = defineEventType({
 /** An application process ended. Scope `activity`. */
 export const appClosed = defineEventType({
   type: 'activity.app.closed',
-  scope: 'activity',
+  scope: ACTIVITY_SCOPE,
   description: 'An application process ended.',
   data: z.object({
     app: appName,
@@ -39,7 +40,7 @@ export const appClosed = defineEventType({
 /** The foreground application changed. No window titles. Scope `activity`. */
 export const windowFocused = defineEventType({
   type: 'activity.window.focused',
-  scope: 'activity',
+  scope: ACTIVITY_SCOPE,
   description: 'The foreground application changed (the application only, never the window title).',
   data: z.object({
     app: appName,
@@ -52,7 +53,7 @@ export const windowFocused = defineEventType({
 /** The user went idle (no input for the threshold). Scope `activity`. */
 export const systemIdle = defineEventType({
   type: 'activity.system.idle',
-  scope: 'activity',
+  scope: ACTIVITY_SCOPE,
   description: 'The user went idle: no input for at least the idle threshold.',
   data: z.object({
     idleThresholdMs: durationMs,
@@ -63,7 +64,7 @@ export const systemIdle = defineEventType({
 /** The user became active again. Scope `activity`. */
 export const systemActive = defineEventType({
   type: 'activity.system.active',
-  scope: 'activity',
+  scope: ACTIVITY_SCOPE,
   description: 'The user became active again after being idle.',
   data: z.object({
     idleForMs: durationMs,
@@ -73,7 +74,7 @@ export const systemActive = defineEventType({
 /** Bytes in and out over an interval: volume only, never content or peers. Scope `network`. */
 export const networkVolume = defineEventType({
   type: 'activity.network.volume',
-  scope: 'network',
+  scope: NETWORK_SCOPE,
   description: 'Bytes received and sent over an interval: volume only, no content, no addresses.',
   data: z.object({
     interface: z.string().min(1).max(64).optional(),
@@ -86,7 +87,7 @@ export const networkVolume = defineEventType({
 /** A job (backup, sync, deployment step) ran. Scope `operational`. */
 export const jobReport = defineEventType({
   type: 'job.report',
-  scope: 'operational',
+  scope: OPERATIONAL_SCOPE,
   description: 'A job ran on the device: when, for how long, with what outcome and metrics.',
   data: z.object({
     job: z.string().min(1).max(128),
@@ -104,7 +105,7 @@ export const jobReport = defineEventType({
 /** The agent is alive; carries its health figures. Scope `operational`. */
 export const deviceHeartbeat = defineEventType({
   type: 'device.heartbeat',
-  scope: 'operational',
+  scope: OPERATIONAL_SCOPE,
   description: 'The agent is alive, with its health figures.',
   data: z.object({
     uptimeMs: durationMs.optional(),

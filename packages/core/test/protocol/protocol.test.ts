@@ -124,7 +124,7 @@ describe('docs/protocol.md', () => {
 
   it('documents every error code with its status', () => {
     const missing = Object.entries(HTTP_ERROR_STATUS).filter(
-      ([code, status]) => !doc.includes(`| \`${code}\` | ${status} |`),
+      ([code, status]) => !new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|`).test(doc),
     );
     expect(missing).toEqual([]);
   });
