@@ -78,7 +78,7 @@ function bytesToUuid(bytes: Uint8Array): string {
 }
 
 /**
- * Encodes the cleartext header of a sealed frame (see docs/protocol-crypto.md for the layout).
+ * Encodes the cleartext header of a sealed frame (see docs/protocol.md §3 for the layout).
  *
  * @param fields - the header fields.
  * @returns the header bytes.

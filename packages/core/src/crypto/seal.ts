@@ -1,5 +1,5 @@
 import type { webcrypto } from 'node:crypto';
-import { CipherSuite, DhkemX25519HkdfSha256 } from '@hpke/core';
+import { CipherSuite } from '@hpke/core';
 import type { Clock } from '../contracts/clock.js';
 import { InvalidArgumentError } from '../errors.js';
 import { err, ok, type Result } from '../result.js';
@@ -7,6 +7,7 @@ import { decodeBase64Url } from './base64url.js';
 import { SealError } from './crypto-errors.js';
 import { type Identity, KEY_BYTES, keyId, sign, verify } from './identity.js';
 import { createNativeChacha20Poly1305 } from './native-chacha20-poly1305.js';
+import { NativeDhkemX25519HkdfSha256 } from './native-dhkem-x25519.js';
 import { NativeHkdfSha256 } from './native-hkdf-sha256.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { decodeSealFrame, encodeSealHeader, layoutSealFrame } from './seal-frame.js';
@@ -33,7 +34,7 @@ let suite: CipherSuite | undefined;
  */
 export function sealCipherSuite(): CipherSuite {
   suite ??= new CipherSuite({
-    kem: new DhkemX25519HkdfSha256(),
+    kem: new NativeDhkemX25519HkdfSha256(),
     kdf: new NativeHkdfSha256(),
     aead: createNativeChacha20Poly1305(),
   });
@@ -222,7 +223,7 @@ async function sealWithContext(
 
 /**
  * Encrypts a payload to a recipient with HPKE (RFC 9180 base mode) and signs the whole frame
- * with the sender's Ed25519 key. See docs/protocol-crypto.md for the construction and layout.
+ * with the sender's Ed25519 key. See docs/protocol.md §3 for the construction and layout.
  *
  * @param options - what to seal, for whom, and as whom.
  * @returns the binary frame; carry it over HTTP with {@link encodeSealedBody}.

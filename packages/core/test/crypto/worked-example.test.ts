@@ -6,7 +6,7 @@ import { sealMessageWithFixedEphemeralForTesting } from '../../src/crypto/seal.j
 import { bytesFor, fixedIdentity, manualClock } from './fixtures.js';
 
 /**
- * The worked example of docs/protocol-crypto.md. Every input is fixed (keys from labels, the
+ * The worked example of docs/protocol.md §3. Every input is fixed (keys from labels, the
  * HPKE ephemeral key from `ikmE`), and Ed25519 is deterministic, so the frame is too: this test
  * pins the format byte for byte. Run with FIELDLINE_PRINT_EXAMPLE=1 to print the dump.
  */
