@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsup';
+import { fieldlineBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+export default fieldlineBuild({ index: 'src/index.ts', testing: 'src/testing/index.ts' });

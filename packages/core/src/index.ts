@@ -110,6 +110,7 @@ export {
   keyId,
   layoutSealFrame,
   MAX_SENDER_ID_BYTES,
+  type MemoryReplayGuard,
   type MemoryReplayGuardOptions,
   type OpenedJsonMessage,
   type OpenedMessage,

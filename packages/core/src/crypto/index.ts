@@ -18,7 +18,7 @@ export {
   verify,
 } from './identity.js';
 export { createNativeChacha20Poly1305 } from './native-chacha20-poly1305.js';
-export type { MemoryReplayGuardOptions, ReplayGuard } from './replay-guard.js';
+export type { MemoryReplayGuard, MemoryReplayGuardOptions, ReplayGuard } from './replay-guard.js';
 export { createMemoryReplayGuard } from './replay-guard.js';
 export type {
   OpenedJsonMessage,

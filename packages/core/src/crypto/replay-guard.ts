@@ -20,6 +20,18 @@ export interface ReplayGuard {
   checkAndRemember(messageId: string, timestampMs: number): boolean | Promise<boolean>;
 }
 
+/** The in-memory {@link ReplayGuard}: synchronous, for one process. */
+export interface MemoryReplayGuard extends ReplayGuard {
+  /**
+   * Remembers `messageId` and answers whether it is new and inside the window.
+   *
+   * @param messageId - the frame's message id.
+   * @param timestampMs - the frame's (already verified) timestamp.
+   * @returns true the first time an id is seen inside the window, false afterwards.
+   */
+  checkAndRemember(messageId: string, timestampMs: number): boolean;
+}
+
 /** Options of {@link createMemoryReplayGuard}. */
 export interface MemoryReplayGuardOptions {
   /** Source of the current time, used to forget expired ids. */
@@ -55,7 +67,7 @@ export interface MemoryReplayGuardOptions {
  * const opened = await openMessage(frame, { ...options, replayGuard });
  * ```
  */
-export function createMemoryReplayGuard(options: MemoryReplayGuardOptions): ReplayGuard {
+export function createMemoryReplayGuard(options: MemoryReplayGuardOptions): MemoryReplayGuard {
   const { clock } = options;
   const windowMs = options.windowMs ?? 60_000;
   const maxEntries = options.maxEntries ?? 100_000;

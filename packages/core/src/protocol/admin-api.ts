@@ -9,15 +9,18 @@ import {
 import { consentSnapshotSchema } from './consent-snapshot.js';
 import { dropCountsSchema } from './device-api.js';
 
+// Time-to-live of tokens and commands: up to 30 days, in whole seconds.
+const ttlSecondsSchema = z
+  .number()
+  .int()
+  .positive()
+  .max(30 * 24 * 3600)
+  .optional();
+
 /** `POST /v1/admin/install-tokens` body. */
 export const createInstallTokenRequestSchema = z.strictObject({
   tenant: tenantSchema,
-  ttlSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(30 * 24 * 3600)
-    .optional(),
+  ttlSeconds: ttlSecondsSchema,
 });
 
 /** `POST /v1/admin/install-tokens` response: the token is shown once. */
@@ -74,12 +77,7 @@ export const createPolicyRequestSchema = z.strictObject({
 export const createCommandRequestSchema = z.strictObject({
   type: z.string().min(1).max(128),
   body: z.unknown().optional(),
-  ttlSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(30 * 24 * 3600)
-    .optional(),
+  ttlSeconds: ttlSecondsSchema,
 });
 
 /** `POST /v1/admin/commands/broadcast` body. */
