@@ -1,0 +1,78 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { FieldlineDatabase } from './database-schema.js';
+import { PGliteDialect } from './pglite-dialect.js';
+
+/** Where the server's data lives. */
+export type DatabaseOptions =
+  | {
+      /** A PostgreSQL connection string, e.g. `postgres://user@host:5432/db`. */
+      readonly connectionString: string;
+      /**
+       * Largest number of pooled connections.
+       * @default 10
+       */
+      readonly maxConnections?: number;
+      /** Schema to use (`search_path`); created by the caller. Tests use one per suite. */
+      readonly schema?: string;
+    }
+  | {
+      /**
+       * Directory of the embedded PGlite database; `memory://` (the default)
+       * keeps it in memory.
+       * @default 'memory://'
+       */
+      readonly dataDir?: string;
+    };
+
+/** An open database: the Kysely instance and how to close it. */
+export interface FieldlineDb {
+  /** The query builder, typed with every Fieldline table. */
+  readonly db: Kysely<FieldlineDatabase>;
+  /** Which engine backs it. */
+  readonly kind: 'postgres' | 'pglite';
+  /** Closes the pool or the embedded database. */
+  close(): Promise<void>;
+}
+
+// int8 columns (event seq, identity keys, durations) hold values well under
+// 2^53 and are read as numbers; `date` stays the 'YYYY-MM-DD' text it is.
+const INT8_OID = 20;
+const DATE_OID = 1082;
+
+/**
+ * Opens the database: PostgreSQL through a `pg` pool when a connection string
+ * is given, else embedded PGlite. Run {@link migrateToLatest} before use.
+ *
+ * @param options - connection string, or PGlite data directory.
+ * @returns the open database.
+ * @example
+ * ```ts
+ * const { db, close } = await createDatabase(process.env.DATABASE_URL
+ *   ? { connectionString: process.env.DATABASE_URL } : { dataDir: '.fieldline/db' });
+ * ```
+ */
+export async function createDatabase(options: DatabaseOptions): Promise<FieldlineDb> {
+  if ('connectionString' in options) {
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+          if (oid === INT8_OID) return (value: string) => Number(value);
+          if (oid === DATE_OID) return (value: string) => value;
+          return pg.types.getTypeParser(oid, format);
+        }) as typeof pg.types.getTypeParser,
+      },
+    });
+    const db = new Kysely<FieldlineDatabase>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+  const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
+    parsers: { [INT8_OID]: (value: string) => Number(value), [DATE_OID]: (value: string) => value },
+  });
+  const db = new Kysely<FieldlineDatabase>({ dialect: new PGliteDialect(pglite) });
+  return { db, kind: 'pglite', close: () => db.destroy() };
+}

@@ -1,0 +1,207 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+/** A timestamptz column: read as Date, written as Date or ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamptz column the database fills on insert. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/** A jsonb column holding T. */
+type Json<T extends object | null> = JSONColumnType<T, string, string>;
+/** A jsonb column holding any JSON value. */
+type AnyJson = ColumnType<unknown, string, string>;
+
+/** Tenants: the isolation boundary of every row below. */
+export interface TenantsTable {
+  id: string;
+  created_at: CreatedAt;
+}
+
+/** Enrolled devices and their public keys. */
+export interface DevicesTable {
+  id: string;
+  tenant_id: string;
+  hostname: string;
+  os: string;
+  arch: string;
+  agent_version: string | null;
+  signing_public_key: string;
+  encryption_public_key: string;
+  status: 'active' | 'revoked';
+  enrolled_at: CreatedAt;
+  last_seen_at: Timestamp | null;
+  drops: Json<Record<string, number>>;
+}
+
+/** One-time install tokens, stored as SHA-256 hashes. */
+export interface InstallTokensTable {
+  id: string;
+  tenant_id: string;
+  token_hash: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by_device_id: string | null;
+}
+
+/** Device bearer tokens, stored as SHA-256 hashes. */
+export interface DeviceTokensTable {
+  id: string;
+  device_id: string;
+  token_hash: string;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
+}
+
+/** Real-time sessions (WebSocket), stored as SHA-256 hashes. */
+export interface SessionsTable {
+  id: string;
+  device_id: string;
+  token_hash: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+/** Consent policy versions per tenant. */
+export interface PoliciesTable {
+  tenant_id: string;
+  version: number;
+  scopes: Json<string[]>;
+  text: string;
+  url: string | null;
+  created_at: CreatedAt;
+}
+
+/** The append-only consent ledger: one row per consent event of a device. */
+export interface ConsentLedgerTable {
+  seq: Generated<number>;
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  at: Timestamp;
+  event: Json<Record<string, unknown>>;
+  state: Json<Record<string, unknown>>;
+  method: string;
+  actor: string;
+  record: Json<Record<string, unknown>>;
+}
+
+/** Stored events: one row per event id (the idempotency key). */
+export interface EventsTable {
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  type: string;
+  scope: string;
+  seq: number;
+  occurred_at: Timestamp;
+  received_at: Timestamp;
+  data: Json<Record<string, unknown>>;
+}
+
+/** Stored job reports. */
+export interface ReportsTable {
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  job: string;
+  status: string;
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  duration_ms: number;
+  metrics: Json<Record<string, number>>;
+  error: Json<Record<string, unknown>> | null;
+  received_at: Timestamp;
+}
+
+/** Transactional outbox of messages to publish on the bus (one per accepted batch). */
+export interface OutboxTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  topic: string;
+  payload: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+  published_at: Timestamp | null;
+}
+
+/** Durable commands from server to device. */
+export interface CommandsTable {
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  type: string;
+  body: AnyJson | null;
+  status: 'pending' | 'sent' | 'acked' | 'rejected' | 'failed' | 'expired';
+  attempts: number;
+  max_attempts: number;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  acked_at: Timestamp | null;
+  reason: string | null;
+}
+
+/** Events that failed after acceptance: kept, never lost. */
+export interface DeadLettersTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  device_id: string | null;
+  kind: string;
+  payload: AnyJson;
+  reason: string;
+  created_at: CreatedAt;
+}
+
+/** The append-only, hash-chained audit log. */
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: Timestamp;
+  tenant_id: string | null;
+  actor: string;
+  action: string;
+  subject: string | null;
+  details: Json<Record<string, unknown>>;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Active/idle time per app per day. */
+export interface AggregatesTable {
+  tenant_id: string;
+  device_id: string;
+  day: string;
+  app: string;
+  active_ms: number;
+  idle_ms: number;
+}
+
+/** Config per tenant (device_id = '') or per device. */
+export interface ConfigsTable {
+  tenant_id: string;
+  device_id: string;
+  config: Json<Record<string, unknown>>;
+  updated_at: Timestamp;
+}
+
+/** Message ids of sealed frames seen recently, shared by every instance. */
+export interface SeenMessagesTable {
+  message_id: string;
+  expires_at: Timestamp;
+}
+
+/** Every table Fieldline's server stores, for `Kysely<FieldlineDatabase>`. */
+export interface FieldlineDatabase {
+  tenants: TenantsTable;
+  devices: DevicesTable;
+  install_tokens: InstallTokensTable;
+  device_tokens: DeviceTokensTable;
+  sessions: SessionsTable;
+  policies: PoliciesTable;
+  consent_ledger: ConsentLedgerTable;
+  events: EventsTable;
+  reports: ReportsTable;
+  outbox: OutboxTable;
+  commands: CommandsTable;
+  dead_letters: DeadLettersTable;
+  audit_log: AuditLogTable;
+  aggregates: AggregatesTable;
+  configs: ConfigsTable;
+  seen_messages: SeenMessagesTable;
+}

@@ -1,0 +1,29 @@
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import { initialMigration } from './migrations/0001-initial.js';
+
+/** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-initial': initialMigration,
+};
+
+/**
+ * Brings the database schema up to date. Safe to run on every start and from
+ * several instances at once (Kysely's migrator takes a lock).
+ *
+ * @param db - any Kysely instance on PostgreSQL or PGlite.
+ * @returns Kysely's result set (which migrations ran).
+ * @throws the migration error, when one fails; the failed migration is rolled back.
+ * @example
+ * ```ts
+ * await migrateToLatest(db);
+ * ```
+ */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) },
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error !== undefined) throw result.error;
+  return result;
+}

@@ -1,0 +1,36 @@
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { describeEachDatabase } from '../support/test-databases.js';
+
+const TABLES = [
+  'aggregates', 'audit_log', 'commands', 'configs', 'consent_ledger', 'dead_letters', 'device_tokens',
+  'devices', 'events', 'install_tokens', 'outbox', 'policies', 'reports', 'seen_messages', 'sessions', 'tenants',
+];
+
+describeEachDatabase('migrations', (current) => {
+  it('create every table', async () => {
+    const { rows } = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables
+      where table_schema = current_schema() and table_name not like 'kysely_%'
+      order by table_name`.execute(current().db);
+    expect(rows.map((row) => row.table_name)).toEqual(TABLES);
+  });
+
+  it('are idempotent', async () => {
+    const result = await migrateToLatest(current().db);
+    expect(result.results).toEqual([]);
+  });
+
+  it('read int8 as numbers and dates as text', async () => {
+    const { db } = current();
+    await db.insertInto('tenants').values({ id: 'acme' }).execute();
+    await db
+      .insertInto('aggregates')
+      .values({ tenant_id: 'acme', device_id: 'd1', day: '2026-11-21', app: 'calc', active_ms: 2 ** 40, idle_ms: 5 })
+      .execute();
+    const row = await db.selectFrom('aggregates').selectAll().executeTakeFirstOrThrow();
+    expect(row.day).toBe('2026-11-21');
+    expect(row.active_ms).toBe(2 ** 40);
+  });
+});
