@@ -18,9 +18,9 @@ export const migrations: Readonly<Record<string, Migration>> = {
  * await migrateToLatest(db);
  * ```
  */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResultSet> {
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationResultSet> {
   const migrator = new Migrator({
-    db,
+    db: db as unknown as Kysely<unknown>,
     provider: { getMigrations: async () => ({ ...migrations }) },
   });
   const result = await migrator.migrateToLatest();
