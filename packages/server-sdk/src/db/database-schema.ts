@@ -25,7 +25,7 @@ export interface DevicesTable {
   agent_version: string | null;
   signing_public_key: string;
   encryption_public_key: string;
-  status: 'active' | 'revoked';
+  status: Generated<'active' | 'revoked'>;
   enrolled_at: CreatedAt;
   last_seen_at: Timestamp | null;
   drops: Json<Record<string, number>>;
@@ -129,8 +129,8 @@ export interface CommandsTable {
   device_id: string;
   type: string;
   body: AnyJson | null;
-  status: 'pending' | 'sent' | 'acked' | 'rejected' | 'failed' | 'expired';
-  attempts: number;
+  status: Generated<'pending' | 'sent' | 'acked' | 'rejected' | 'failed' | 'expired'>;
+  attempts: Generated<number>;
   max_attempts: number;
   created_at: CreatedAt;
   expires_at: Timestamp;

@@ -41,7 +41,11 @@ export class HttpError extends FieldlineError<HttpErrorCode> {
 
   /** The protocol's error body for this error. */
   toBody(): ErrorBody {
-    return errorBody(this.code, this.message, this.details === undefined ? undefined : { ...this.details });
+    return errorBody(
+      this.code,
+      this.message,
+      this.details === undefined ? undefined : { ...this.details },
+    );
   }
 }
 

@@ -4,8 +4,22 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 
 const TABLES = [
-  'aggregates', 'audit_log', 'commands', 'configs', 'consent_ledger', 'dead_letters', 'device_tokens',
-  'devices', 'events', 'install_tokens', 'outbox', 'policies', 'reports', 'seen_messages', 'sessions', 'tenants',
+  'aggregates',
+  'audit_log',
+  'commands',
+  'configs',
+  'consent_ledger',
+  'dead_letters',
+  'device_tokens',
+  'devices',
+  'events',
+  'install_tokens',
+  'outbox',
+  'policies',
+  'reports',
+  'seen_messages',
+  'sessions',
+  'tenants',
 ];
 
 describeEachDatabase('migrations', (current) => {
@@ -27,7 +41,14 @@ describeEachDatabase('migrations', (current) => {
     await db.insertInto('tenants').values({ id: 'acme' }).execute();
     await db
       .insertInto('aggregates')
-      .values({ tenant_id: 'acme', device_id: 'd1', day: '2026-11-21', app: 'calc', active_ms: 2 ** 40, idle_ms: 5 })
+      .values({
+        tenant_id: 'acme',
+        device_id: 'd1',
+        day: '2026-11-21',
+        app: 'calc',
+        active_ms: 2 ** 40,
+        idle_ms: 5,
+      })
       .execute();
     const row = await db.selectFrom('aggregates').selectAll().executeTakeFirstOrThrow();
     expect(row.day).toBe('2026-11-21');

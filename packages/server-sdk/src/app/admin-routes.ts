@@ -1,0 +1,91 @@
+import { createInstallTokenRequestSchema, ROUTES } from '@fieldline/core';
+import { assertTenantAccess } from '../auth/admin-auth.js';
+import {
+  deviceTenant,
+  getDeviceDetail,
+  listDeviceEvents,
+  listDevices,
+} from '../devices/device-queries.js';
+import { createInstallToken } from '../enrollment/install-tokens.js';
+import { HttpError } from '../http/http-error.js';
+import { json, readJsonBody } from '../http/json-body.js';
+import type { FieldlineRequest, Route } from '../http/types.js';
+import type { AppContext } from './app-context.js';
+
+function limitParam(request: FieldlineRequest, fallback: number): number {
+  const raw = request.query.get('limit');
+  if (raw === null) return fallback;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new HttpError('invalid_request', 'limit must be an integer from 1 to 1000.');
+  }
+  return limit;
+}
+
+/**
+ * The admin routes for install tokens and devices. Every route checks the
+ * admin's tenant; another tenant's device is a 404, never a 403, so ids
+ * cannot be probed.
+ *
+ * @param context - database, clock and admin authentication.
+ */
+export function adminDeviceRoutes(context: AppContext): Route[] {
+  const { db, clock, authenticateAdmin } = context;
+
+  async function ownedDevice(request: FieldlineRequest, deviceId: string): Promise<void> {
+    const admin = authenticateAdmin(request);
+    const tenant = await deviceTenant(db, deviceId);
+    if (tenant === undefined) throw new HttpError('not_found', 'No such device.');
+    assertTenantAccess(admin, tenant, 'device');
+  }
+
+  return [
+    {
+      method: 'POST',
+      path: ROUTES.adminInstallTokens,
+      async handle(request) {
+        const admin = authenticateAdmin(request);
+        const body = readJsonBody(request, createInstallTokenRequestSchema);
+        if (admin.tenant !== null && admin.tenant !== body.tenant) {
+          throw new HttpError('forbidden', `This admin token manages tenant ${admin.tenant} only.`);
+        }
+        const created = await createInstallToken(db, {
+          tenantId: body.tenant,
+          clock,
+          ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }),
+        });
+        return json(201, created);
+      },
+    },
+    {
+      method: 'GET',
+      path: ROUTES.adminDevices,
+      async handle(request) {
+        const admin = authenticateAdmin(request);
+        return json(200, { devices: await listDevices(db, admin.tenant, clock.now()) });
+      },
+    },
+    {
+      method: 'GET',
+      path: ROUTES.adminDevice,
+      async handle(request, params) {
+        const deviceId = params.id ?? '';
+        await ownedDevice(request, deviceId);
+        const detail = await getDeviceDetail(db, deviceId, clock.now());
+        if (detail === undefined) throw new HttpError('not_found', 'No such device.');
+        return json(200, detail);
+      },
+    },
+    {
+      method: 'GET',
+      path: ROUTES.adminDeviceEvents,
+      async handle(request, params) {
+        const deviceId = params.id ?? '';
+        await ownedDevice(request, deviceId);
+        return json(200, {
+          events: await listDeviceEvents(db, deviceId, limitParam(request, 100)),
+        });
+      },
+    },
+  ];
+}

@@ -1,0 +1,52 @@
+import { enrollRequestSchema, ROUTES } from '@fieldline/core';
+import { authenticateDevice } from '../auth/device-auth.js';
+import { bearerToken } from '../auth/secret-tokens.js';
+import { resolveDeviceConfig } from '../config/config-service.js';
+import { enrollDevice } from '../enrollment/enroll-device.js';
+import { HttpError } from '../http/http-error.js';
+import { json, readJsonBody } from '../http/json-body.js';
+import type { Route } from '../http/types.js';
+import type { AppContext } from './app-context.js';
+
+/**
+ * `POST /v1/enroll` and `GET /v1/config`.
+ *
+ * @param context - database, clock and server identity.
+ */
+export function deviceRoutes(context: AppContext): Route[] {
+  const { db, clock, serverIdentity } = context;
+  return [
+    {
+      method: 'POST',
+      path: ROUTES.enroll,
+      async handle(request) {
+        const token = bearerToken(request.header('authorization'));
+        if (token === undefined) {
+          throw new HttpError(
+            'unauthenticated',
+            'Send the install token as "Authorization: Bearer <token>".',
+          );
+        }
+        const body = readJsonBody(request, enrollRequestSchema);
+        return json(201, await enrollDevice(db, token, body, { clock, serverIdentity }));
+      },
+    },
+    {
+      method: 'GET',
+      path: ROUTES.config,
+      async handle(request) {
+        const device = await authenticateDevice(db, request);
+        const { config, etag } = await resolveDeviceConfig(db, device.tenantId, device.id);
+        const cache = { etag, 'cache-control': 'no-cache' };
+        const ifNoneMatch = request.header('if-none-match');
+        if (
+          ifNoneMatch !== undefined &&
+          ifNoneMatch.split(',').some((tag) => tag.trim() === etag)
+        ) {
+          return { status: 304, headers: cache };
+        }
+        return json(200, config, cache);
+      },
+    },
+  ];
+}

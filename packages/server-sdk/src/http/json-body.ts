@@ -1,0 +1,88 @@
+import type { z } from 'zod';
+import { HttpError } from './http-error.js';
+import type { FieldlineRequest } from './types.js';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((segment) => (typeof segment === 'number' ? `[${segment}]` : String(segment)))
+    .join('.');
+}
+
+/**
+ * Reads a JSON body and validates it with a zod schema.
+ *
+ * @param request - the request.
+ * @param schema - the body's schema (strict: unknown keys are refused).
+ * @returns the parsed body.
+ * @throws {@link HttpError} `unsupported_media_type` (not JSON), `invalid_json`, or
+ * `invalid_request` with `details.issues` listing every failing path.
+ */
+export function readJsonBody<S extends z.ZodType>(
+  request: FieldlineRequest,
+  schema: S,
+): z.output<S> {
+  return validate(parseJson(request), schema);
+}
+
+/**
+ * Parses a request body as JSON, checking the content type.
+ *
+ * @param request - the request.
+ * @returns the parsed value (unknown).
+ * @throws {@link HttpError} `unsupported_media_type` or `invalid_json`.
+ */
+export function parseJson(request: FieldlineRequest): unknown {
+  const type = request.header('content-type') ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+    throw new HttpError('unsupported_media_type', 'Send the body as application/json.');
+  }
+  let text: string;
+  try {
+    text = decoder.decode(request.body);
+  } catch {
+    throw new HttpError('invalid_json', 'The body is not valid UTF-8.');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError('invalid_json', 'The body is not valid JSON.');
+  }
+}
+
+/**
+ * Validates untrusted input with a zod schema.
+ *
+ * @param value - the input.
+ * @param schema - its schema.
+ * @returns the parsed value.
+ * @throws {@link HttpError} `invalid_request` with every failing path.
+ */
+export function validate<S extends z.ZodType>(value: unknown, schema: S): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    path: formatPath(issue.path),
+    message: issue.message,
+    code: issue.code,
+  }));
+  const summary = issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path || '(root)'}: ${issue.message}`)
+    .join('; ');
+  throw new HttpError('invalid_request', `The request is invalid: ${summary}`, {
+    details: { issues },
+  });
+}
+
+/**
+ * A JSON response.
+ *
+ * @param status - the status.
+ * @param body - any JSON value.
+ * @param headers - extra headers.
+ */
+export function json(status: number, body: unknown, headers?: Record<string, string>) {
+  return { status, body, headers: { 'content-type': 'application/json', ...headers } };
+}

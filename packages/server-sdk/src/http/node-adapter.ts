@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type BodyLimits, DEFAULT_MAX_BODY_BYTES, decodeBody, tooLarge } from './body-limits.js';
+import { isHttpError } from './http-error.js';
+import type { FieldlineHandler, FieldlineRequest, FieldlineResponse } from './types.js';
+
+/** A node:http request listener. */
+export type NodeRequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+function readLimited(request: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const announced = Number(request.headers['content-length'] ?? Number.NaN);
+    if (announced > limit) {
+      reject(tooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let failed = false;
+    request.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      total += chunk.byteLength;
+      if (total > limit) {
+        failed = true;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (!failed) resolve(new Uint8Array(Buffer.concat(chunks, total)));
+    });
+    request.on('error', (error) => {
+      if (!failed) reject(error);
+      failed = true;
+    });
+  });
+}
+
+function write(response: ServerResponse, result: FieldlineResponse, closeAfter: boolean): void {
+  const headers: Record<string, string> = { ...result.headers };
+  let payload: string | undefined;
+  if (typeof result.body === 'string') payload = result.body;
+  else if (result.body !== undefined) {
+    payload = JSON.stringify(result.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (closeAfter) headers.connection = 'close';
+  response.writeHead(result.status, headers);
+  response.end(payload);
+}
+
+/**
+ * Mounts a Fieldline handler on node:http (or anything that passes
+ * node-style request/response objects, such as Express or Fastify's raw
+ * mode). Bodies are size-limited before they are buffered, and gzip bodies
+ * are decompressed with a cap.
+ *
+ * @param handler - the API (e.g. `createFieldlineApp(...)`).
+ * @param limits - body size limits.
+ * @returns a request listener for `http.createServer`.
+ * @example
+ * ```ts
+ * http.createServer(toNodeListener(app)).listen(8080);
+ * ```
+ */
+export function toNodeListener(
+  handler: FieldlineHandler,
+  limits: BodyLimits = {},
+): NodeRequestListener {
+  const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  return (request, response) => {
+    void (async () => {
+      let body: Uint8Array;
+      try {
+        const encoding = request.headers['content-encoding'];
+        body = decodeBody(await readLimited(request, maxBodyBytes), encoding, limits);
+      } catch (error) {
+        if (isHttpError(error)) {
+          // The rest of an oversized body is not read, so the connection cannot be reused.
+          write(
+            response,
+            { status: error.status, body: error.toBody(), headers: { ...error.headers } },
+            true,
+          );
+        } else {
+          response.destroy();
+        }
+        return;
+      }
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const fieldlineRequest: FieldlineRequest = {
+        method: (request.method ?? 'GET').toUpperCase(),
+        path: url.pathname,
+        query: url.searchParams,
+        header: (name) => {
+          const value = request.headers[name.toLowerCase()];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        body,
+      };
+      write(response, await handler.handle(fieldlineRequest), false);
+    })().catch(() => {
+      if (!response.headersSent) response.destroy();
+    });
+  };
+}

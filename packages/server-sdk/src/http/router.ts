@@ -1,0 +1,107 @@
+import { type ErrorBody, errorBody } from '@fieldline/core';
+import { HttpError, isHttpError } from './http-error.js';
+import type {
+  FieldlineHandler,
+  FieldlineRequest,
+  FieldlineResponse,
+  Route,
+  RouteParams,
+} from './types.js';
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, pattern: new RegExp(`^${source}$`), names };
+}
+
+/** Options of {@link createRouter}. */
+export interface RouterOptions {
+  /**
+   * Called with every unexpected error (a bug or an outage, never bad
+   * input); the client only sees a 500 `internal_error`.
+   */
+  readonly onError?: (error: unknown, request: FieldlineRequest) => void;
+}
+
+function errorResponse(
+  status: number,
+  body: ErrorBody,
+  headers?: Record<string, string>,
+): FieldlineResponse {
+  return { status, body, headers: { 'content-type': 'application/json', ...headers } };
+}
+
+/**
+ * Combines routes into one handler: matches method and path, decodes path
+ * parameters, and turns thrown errors into the protocol's JSON error body
+ * (404 for an unknown path, 405 for a known path with another method).
+ *
+ * @param routes - the routes, in any order; the first match wins.
+ * @param options - where unexpected errors are reported.
+ * @returns a handler that never throws.
+ * @example
+ * ```ts
+ * const api = createRouter([...deviceRoutes, ...adminRoutes], { onError: (e) => log.error(e) });
+ * ```
+ */
+export function createRouter(
+  routes: readonly Route[],
+  options: RouterOptions = {},
+): FieldlineHandler {
+  const compiled = routes.map(compile);
+  return {
+    async handle(request) {
+      let pathMatched = false;
+      for (const { route, pattern, names } of compiled) {
+        const match = pattern.exec(request.path);
+        if (match === null) continue;
+        pathMatched = true;
+        if (route.method !== request.method) continue;
+        const params: Record<string, string> = {};
+        try {
+          names.forEach((name, index) => {
+            params[name] = decodeURIComponent(match[index + 1] ?? '');
+          });
+          return await route.handle(request, params as RouteParams);
+        } catch (error) {
+          if (isHttpError(error))
+            return errorResponse(error.status, error.toBody(), { ...error.headers });
+          if (error instanceof URIError) {
+            return errorResponse(
+              400,
+              errorBody('invalid_request', 'The path is not valid percent-encoding.'),
+            );
+          }
+          options.onError?.(error, request);
+          return errorResponse(
+            500,
+            errorBody(
+              'internal_error',
+              'The server failed to handle this request; it has been logged.',
+            ),
+          );
+        }
+      }
+      const error = pathMatched
+        ? new HttpError(
+            'method_not_allowed',
+            `${request.method} is not allowed on ${request.path}.`,
+          )
+        : new HttpError('not_found', `No route for ${request.method} ${request.path}.`);
+      return errorResponse(error.status, error.toBody());
+    },
+  };
+}
