@@ -70,3 +70,88 @@ export type {
   Route,
   RouteParams,
 } from './http/types.js';
+export {
+  type ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  createConcurrencyLimiter,
+  type ReleaseSlot,
+} from './ingestion/concurrency-limiter.js';
+export {
+  createDatabaseReplayGuard,
+  type DatabaseReplayGuardOptions,
+} from './ingestion/database-replay-guard.js';
+export {
+  type DefaultIngestionDeps,
+  defaultIngestionSteps,
+} from './ingestion/default-ingestion-steps.js';
+export {
+  createIngestionContext,
+  type EnrichedEvent,
+  type IngestionContext,
+  type IngestionDevice,
+  type IngestionEntry,
+  type IngestionEntryStatus,
+  type IngestionInput,
+  type IngestionResult,
+  pendingEntries,
+  rejectEntry,
+  requireBatch,
+} from './ingestion/ingestion-context.js';
+export {
+  createIngestionPipeline,
+  type IngestionNext,
+  type IngestionPipeline,
+  type IngestionStep,
+  ingestionStep,
+  runIngestion,
+} from './ingestion/pipeline.js';
+export {
+  insertStepAfter,
+  insertStepBefore,
+  removeStep,
+  replaceStep,
+} from './ingestion/step-list.js';
+export { createBuildResultsStep } from './ingestion/steps/build-results.js';
+export {
+  type CheckConsentStepOptions,
+  type ConsentHistory,
+  type ConsentHistorySource,
+  type ConsentRefusalAuditEntry,
+  createCheckConsentStep,
+} from './ingestion/steps/check-consent.js';
+export {
+  createDeadLetterStep,
+  type DeadLetterStepOptions,
+  type EventsDeadLetter,
+} from './ingestion/steps/dead-letter.js';
+export { createDedupBatchStep } from './ingestion/steps/dedup-batch.js';
+export { createEnrichEventsStep } from './ingestion/steps/enrich-events.js';
+export {
+  createLoadSheddingStep,
+  type LoadSheddingStepOptions,
+} from './ingestion/steps/load-shedding.js';
+export {
+  createMeasureIngestionStep,
+  type IngestionSummary,
+  type MeasureIngestionStepOptions,
+} from './ingestion/steps/measure-ingestion.js';
+export { createOpenBatchStep, type OpenBatchStepOptions } from './ingestion/steps/open-batch.js';
+export { createParseBatchStep } from './ingestion/steps/parse-batch.js';
+export { createRateLimitStep, type RateLimitStepOptions } from './ingestion/steps/rate-limit.js';
+export { createSizeLimitStep, type SizeLimitStepOptions } from './ingestion/steps/size-limit.js';
+export {
+  createStoreEventsStep,
+  type EventsIngestedMessage,
+  type StoreEventsStepOptions,
+} from './ingestion/steps/store-events.js';
+export {
+  createValidateEventsStep,
+  type EventValidator,
+  type ValidateEventsStepOptions,
+} from './ingestion/steps/validate-events.js';
+export {
+  createTokenBucketLimiter,
+  type TokenBucketDecision,
+  type TokenBucketLimiter,
+  type TokenBucketLimiterOptions,
+} from './ingestion/token-bucket.js';

@@ -49,7 +49,7 @@ export const commandSchema = z.strictObject({
 export type Command = z.infer<typeof commandSchema>;
 
 /** Why the agent dropped events before they reached the server, counted by reason. */
-export const dropCountsSchema = z.record(
+export const dropCountsSchema = z.partialRecord(
   z.enum(['no_consent', 'invalid', 'overflow', 'spool_trimmed', 'rejected_by_server']),
   z.number().int().nonnegative(),
 );

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   consentSnapshotSchema,
+  dropCountsSchema,
   enrollRequestSchema,
   errorBody,
   errorBodySchema,
@@ -97,6 +98,15 @@ describe('protocol schemas', () => {
       const operational = ['health', 'ready', 'metrics'].includes(name);
       expect(path.startsWith('/v1/')).toBe(!operational);
     }
+  });
+});
+
+describe('drop counts', () => {
+  it('accept any subset of the reasons and refuse unknown reasons', () => {
+    expect(dropCountsSchema.safeParse({ overflow: 3 }).success).toBe(true);
+    expect(dropCountsSchema.safeParse({}).success).toBe(true);
+    expect(dropCountsSchema.safeParse({ lost: 1 }).success).toBe(false);
+    expect(dropCountsSchema.safeParse({ overflow: -1 }).success).toBe(false);
   });
 });
 
