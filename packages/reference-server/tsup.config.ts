@@ -1,3 +1,4 @@
 import { fieldlineBuild } from '../../tsup.base.js';
 
-export default fieldlineBuild();
+// cli.ts starts with a `#!/usr/bin/env node` line, which esbuild keeps and tsup marks executable.
+export default fieldlineBuild({ index: 'src/index.ts', cli: 'src/cli.ts' });

@@ -1,3 +1,41 @@
-// @fieldline/reference-server is being built (issue: server-sdk and reference server).
-// Until then it re-exports nothing; see @fieldline/core.
-export {};
+// @fieldline/reference-server: a runnable Fieldline server composing @fieldline/server-sdk.
+// Exports are listed by name so the public surface is reviewed, never implied.
+
+export {
+  type AdminTokenSource,
+  MIN_ADMIN_TOKEN_LENGTH,
+  type ResolveAdminTokenOptions,
+  type ResolvedAdminToken,
+  resolveAdminToken,
+} from './admin/resolve-admin-token.js';
+export { type OpenDatabaseOptions, openDatabase, pgliteDirectory } from './db/open-database.js';
+export { runMigrations } from './db/run-migrations.js';
+export {
+  isServerStartError,
+  ServerStartError,
+  type ServerStartErrorCode,
+} from './errors/server-start-error.js';
+export {
+  type GracefulCloseResult,
+  type GracefulCloser,
+  trackInFlightRequests,
+} from './http/graceful-close.js';
+export { type InstrumentListenerOptions, instrumentListener } from './http/instrument-listener.js';
+export { createRouteLabeler, UNMATCHED_ROUTE } from './http/route-labeler.js';
+export { type LoadedServerIdentity, loadServerIdentity } from './identity/load-server-identity.js';
+export {
+  type CreateLoggerOptions,
+  createLogger,
+  LOG_LEVELS,
+  type LogLevel,
+  type ServerLogger,
+} from './logging/create-logger.js';
+export { metricsRoute } from './metrics/metrics-route.js';
+export {
+  createServerMetrics,
+  type IngestionCounts,
+  type RequestSample,
+  type ServerMetrics,
+  type ServerMetricsOptions,
+} from './metrics/server-metrics.js';
+export { type RunningServer, type StartServerOptions, startServer } from './server/start-server.js';

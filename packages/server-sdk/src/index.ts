@@ -1,6 +1,8 @@
 // @fieldline/server-sdk: the backend side of Fieldline as composable pieces.
 // Exports are listed by name so the public surface is reviewed, never implied.
 
+export { adminAuditRoutes } from './app/admin-audit-routes.js';
+export { adminConsentRoutes } from './app/admin-consent-routes.js';
 export { adminDeviceRoutes } from './app/admin-routes.js';
 export type { AppContext } from './app/app-context.js';
 export {
@@ -8,8 +10,18 @@ export {
   type FieldlineApp,
   type FieldlineAppOptions,
 } from './app/create-fieldline-app.js';
+export { deviceDataRoutes } from './app/device-data-routes.js';
 export { deviceRoutes } from './app/device-routes.js';
 export { healthRoutes } from './app/health-routes.js';
+export type { AppendAuditOptions } from './audit/append-audit.js';
+export { AUDIT_LOCK_KEY, appendAudit } from './audit/append-audit.js';
+export type { AuditEntry, NewAuditEntry } from './audit/audit-entry.js';
+export type { AuditHashInput } from './audit/audit-hash.js';
+export { AUDIT_GENESIS_HASH, computeAuditHash } from './audit/audit-hash.js';
+export type { ListAuditOptions } from './audit/list-audit.js';
+export { listAudit, MAX_AUDIT_PAGE } from './audit/list-audit.js';
+export type { AuditVerifyResult, VerifyAuditLogOptions } from './audit/verify-audit-log.js';
+export { verifyAuditLog } from './audit/verify-audit-log.js';
 export {
   type AdminAuthenticator,
   type AdminCredential,
@@ -24,8 +36,32 @@ export {
   hashSecretToken,
   secretsEqual,
 } from './auth/secret-tokens.js';
+export { pendingCommands } from './commands/pending-commands.js';
 export { type ResolvedConfig, resolveDeviceConfig, setConfig } from './config/config-service.js';
 export { DEFAULT_DEVICE_CONFIG } from './config/default-device-config.js';
+export type { DeviceConsentHistory } from './consent/consent-history.js';
+export { consentHistory } from './consent/consent-history.js';
+export type { ConsentReceipt, ConsentReceiptRequest } from './consent/consent-receipt.js';
+export {
+  CONSENT_RECEIPT_SIGNATURE_DOMAIN,
+  consentReceipt,
+  verifyConsentReceipt,
+} from './consent/consent-receipt.js';
+export type { ConsentAuditStep, ConsentServiceOptions } from './consent/consent-service-options.js';
+export { currentConsent } from './consent/current-consent.js';
+export type { GrantConsentRequest } from './consent/grant-consent.js';
+export { grantConsent } from './consent/grant-consent.js';
+export type { InitializeConsentRequest } from './consent/initialize-consent.js';
+export { initializeConsent } from './consent/initialize-consent.js';
+export type {
+  ConsentLedgerEntry,
+  ListConsentLedgerRequest,
+} from './consent/list-consent-ledger.js';
+export { listConsentLedger } from './consent/list-consent-ledger.js';
+export type { PublishedPolicy, PublishPolicyRequest } from './consent/publish-policy.js';
+export { publishPolicy } from './consent/publish-policy.js';
+export type { WithdrawConsentRequest } from './consent/withdraw-consent.js';
+export { withdrawConsent } from './consent/withdraw-consent.js';
 export { createDatabase, type DatabaseOptions, type FieldlineDb } from './db/create-database.js';
 export type {
   AggregatesTable,
@@ -55,6 +91,7 @@ export {
   listDeviceEvents,
   listDevices,
 } from './devices/device-queries.js';
+export { createLastSeenTracker, type LastSeenTracker } from './devices/last-seen.js';
 export { type EnrollDeviceOptions, enrollDevice } from './enrollment/enroll-device.js';
 export { type CreateInstallTokenOptions, createInstallToken } from './enrollment/install-tokens.js';
 export type { BodyLimits } from './http/body-limits.js';
@@ -155,3 +192,5 @@ export {
   type TokenBucketLimiter,
   type TokenBucketLimiterOptions,
 } from './ingestion/token-bucket.js';
+export { listDeviceReports, storeReport } from './reports/report-store.js';
+export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';

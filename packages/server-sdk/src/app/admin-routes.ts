@@ -10,6 +10,7 @@ import { createInstallToken } from '../enrollment/install-tokens.js';
 import { HttpError } from '../http/http-error.js';
 import { json, readJsonBody } from '../http/json-body.js';
 import type { FieldlineRequest, Route } from '../http/types.js';
+import { listDeviceReports } from '../reports/report-store.js';
 import type { AppContext } from './app-context.js';
 
 function limitParam(request: FieldlineRequest, fallback: number): number {
@@ -84,6 +85,17 @@ export function adminDeviceRoutes(context: AppContext): Route[] {
         await ownedDevice(request, deviceId);
         return json(200, {
           events: await listDeviceEvents(db, deviceId, limitParam(request, 100)),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: ROUTES.adminDeviceReports,
+      async handle(request, params) {
+        const deviceId = params.id ?? '';
+        await ownedDevice(request, deviceId);
+        return json(200, {
+          reports: await listDeviceReports(db, deviceId, limitParam(request, 100)),
         });
       },
     },

@@ -1,7 +1,9 @@
-import type { Clock, Identity } from '@fieldline/core';
+import type { Clock, Identity, ReplayGuard } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { AdminAuthenticator } from '../auth/admin-auth.js';
+import type { ConsentServiceOptions } from '../consent/consent-service-options.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import type { LastSeenTracker } from '../devices/last-seen.js';
 
 /** What every route of the reference API shares. */
 export interface AppContext {
@@ -9,4 +11,9 @@ export interface AppContext {
   readonly clock: Clock;
   readonly serverIdentity: Identity;
   readonly authenticateAdmin: AdminAuthenticator;
+  /** Shared by every instance (database-backed), so a replayed frame is caught anywhere. */
+  readonly replayGuard: ReplayGuard;
+  readonly lastSeen: LastSeenTracker;
+  /** Controller and purpose texts for consent records. */
+  readonly consentOptions: ConsentServiceOptions;
 }

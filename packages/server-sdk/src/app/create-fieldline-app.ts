@@ -1,11 +1,29 @@
-import { type Clock, type Identity, systemClock } from '@fieldline/core';
+import { type Clock, type EventRegistry, type Identity, systemClock } from '@fieldline/core';
 import type { Kysely } from 'kysely';
+import { appendAudit } from '../audit/append-audit.js';
 import { type AdminCredential, createAdminAuthenticator } from '../auth/admin-auth.js';
+import { consentHistory } from '../consent/consent-history.js';
+import type { ConsentServiceOptions } from '../consent/consent-service-options.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { createLastSeenTracker } from '../devices/last-seen.js';
 import { createRouter } from '../http/router.js';
 import type { FieldlineHandler, FieldlineRequest, Route } from '../http/types.js';
+import { createDatabaseReplayGuard } from '../ingestion/database-replay-guard.js';
+import {
+  type DefaultIngestionDeps,
+  defaultIngestionSteps,
+} from '../ingestion/default-ingestion-steps.js';
+import {
+  createIngestionPipeline,
+  type IngestionPipeline,
+  type IngestionStep,
+} from '../ingestion/pipeline.js';
+import type { IngestionSummary } from '../ingestion/steps/measure-ingestion.js';
+import { adminAuditRoutes } from './admin-audit-routes.js';
+import { adminConsentRoutes } from './admin-consent-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import type { AppContext } from './app-context.js';
+import { deviceDataRoutes } from './device-data-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { healthRoutes } from './health-routes.js';
 
@@ -22,6 +40,25 @@ export interface FieldlineAppOptions {
    * @default systemClock
    */
   readonly clock?: Clock;
+  /**
+   * The event types the server accepts.
+   * @default createEventRegistry() (the built-in types)
+   */
+  readonly registry?: EventRegistry;
+  /** Rate limits, load shedding, body size and store tuning of the ingestion pipeline. */
+  readonly ingestion?: Pick<
+    DefaultIngestionDeps,
+    'maxBodyBytes' | 'rateLimit' | 'loadShedding' | 'store' | 'maxSkewMs'
+  >;
+  /**
+   * Reorders or extends the ingestion steps, e.g.
+   * `(steps) => insertStepAfter(steps, 'enrich-events', ingestionStep('geo', addGeo))`.
+   */
+  readonly customizeIngestion?: (steps: IngestionStep[]) => IngestionStep[];
+  /** Called after every ingested batch (metrics). */
+  readonly onIngested?: (summary: IngestionSummary) => void;
+  /** Controller name and purpose texts written into consent records. */
+  readonly consent?: Pick<ConsentServiceOptions, 'controller' | 'purposes'>;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -34,13 +71,16 @@ export interface FieldlineApp extends FieldlineHandler {
   readonly routes: readonly Route[];
   /** The shared context, for building extra routes. */
   readonly context: AppContext;
+  /** The ingestion pipeline behind `POST /v1/events`. */
+  readonly ingestion: IngestionPipeline;
 }
 
 /**
- * Composes the Fieldline API from its routes. Mount it with `toNodeListener`
- * or `toFetchHandler`.
+ * Composes the Fieldline API from its pieces: enrollment, config, events
+ * (through the ingestion pipeline), reports, consent, audit, devices, health.
+ * Mount it with `toNodeListener` or `toFetchHandler`.
  *
- * @param options - database, server identity, admin credentials.
+ * @param options - database, server identity, admin credentials, tuning.
  * @returns the app.
  * @example
  * ```ts
@@ -49,21 +89,58 @@ export interface FieldlineApp extends FieldlineHandler {
  * ```
  */
 export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
+  const clock = options.clock ?? systemClock;
+  const { db } = options;
   const context: AppContext = {
-    db: options.db,
-    clock: options.clock ?? systemClock,
+    db,
+    clock,
     serverIdentity: options.serverIdentity,
     authenticateAdmin: createAdminAuthenticator(options.adminCredentials),
+    replayGuard: createDatabaseReplayGuard(db, { clock }),
+    lastSeen: createLastSeenTracker(db, { clock }),
+    consentOptions: { ...options.consent },
   };
+  const defaults = defaultIngestionSteps({
+    ...options.ingestion,
+    db,
+    clock,
+    serverIdentity: options.serverIdentity,
+    replayGuard: context.replayGuard,
+    consent: { historyFor: (deviceId) => consentHistory(db, deviceId) },
+    audit: (entry) =>
+      appendAudit(
+        db,
+        {
+          tenantId: entry.tenantId,
+          actor: `device:${entry.deviceId}`,
+          action: entry.action,
+          subject: `device:${entry.deviceId}`,
+          details: {
+            batchId: entry.batchId,
+            messageId: entry.messageId,
+            refused: entry.refusedCount,
+            scopes: [...entry.scopes],
+            eventIds: [...entry.eventIds],
+          },
+        },
+        { clock },
+      ).then(() => undefined),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.onIngested === undefined ? {} : { onResult: options.onIngested }),
+  });
+  const ingestion = createIngestionPipeline(options.customizeIngestion?.(defaults) ?? defaults);
   const routes = [
     ...healthRoutes(context),
     ...deviceRoutes(context),
+    ...deviceDataRoutes(context, ingestion),
     ...adminDeviceRoutes(context),
+    ...adminConsentRoutes(context),
+    ...adminAuditRoutes(context),
     ...(options.extraRoutes?.(context) ?? []),
   ];
   const router = createRouter(
     routes,
     options.onError === undefined ? {} : { onError: options.onError },
   );
-  return { routes, context, handle: (request) => router.handle(request) };
+  return { routes, context, ingestion, handle: (request) => router.handle(request) };
 }

@@ -2,6 +2,7 @@ import { enrollRequestSchema, ROUTES } from '@fieldline/core';
 import { authenticateDevice } from '../auth/device-auth.js';
 import { bearerToken } from '../auth/secret-tokens.js';
 import { resolveDeviceConfig } from '../config/config-service.js';
+import { initializeConsent } from '../consent/initialize-consent.js';
 import { enrollDevice } from '../enrollment/enroll-device.js';
 import { HttpError } from '../http/http-error.js';
 import { json, readJsonBody } from '../http/json-body.js';
@@ -28,7 +29,21 @@ export function deviceRoutes(context: AppContext): Route[] {
           );
         }
         const body = readJsonBody(request, enrollRequestSchema);
-        return json(201, await enrollDevice(db, token, body, { clock, serverIdentity }));
+        return json(
+          201,
+          await enrollDevice(db, token, body, {
+            clock,
+            serverIdentity,
+            // The ledger records the new device as pending on the tenant's policy (if any),
+            // in the same transaction as the device row.
+            initialConsent: (trx, device) =>
+              initializeConsent(
+                trx,
+                { tenantId: device.tenantId, deviceId: device.id },
+                { ...context.consentOptions, clock },
+              ),
+          }),
+        );
       },
     },
     {
@@ -39,10 +54,7 @@ export function deviceRoutes(context: AppContext): Route[] {
         const { config, etag } = await resolveDeviceConfig(db, device.tenantId, device.id);
         const cache = { etag, 'cache-control': 'no-cache' };
         const ifNoneMatch = request.header('if-none-match');
-        if (
-          ifNoneMatch !== undefined &&
-          ifNoneMatch.split(',').some((tag) => tag.trim() === etag)
-        ) {
+        if (ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) {
           return { status: 304, headers: cache };
         }
         return json(200, config, cache);

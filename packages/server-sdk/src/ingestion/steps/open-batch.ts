@@ -1,14 +1,11 @@
 import {
   type Clock,
-  decodeSealedBody,
   type Identity,
-  openJson,
   type ReplayGuard,
-  type SealError,
   SealKind,
   systemClock,
 } from '@fieldline/core';
-import { HttpError } from '../../http/http-error.js';
+import { openDeviceFrame } from '../../sealing/open-device-frame.js';
 import type { IngestionStep } from '../pipeline.js';
 
 /** Options of {@link createOpenBatchStep}. */
@@ -28,35 +25,6 @@ export interface OpenBatchStepOptions {
    * @default 60_000
    */
   readonly maxSkewMs?: number;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function toHttpError(error: SealError): HttpError {
-  const details =
-    error.details === undefined ? { reason: error.code } : { reason: error.code, ...error.details };
-  switch (error.code) {
-    case 'bad_signature':
-    case 'wrong_recipient':
-    case 'unknown_sender':
-      return new HttpError('bad_signature', error.message, { details: { reason: error.code } });
-    case 'replayed':
-      return new HttpError(
-        'replayed',
-        'This sealed message was already received; seal the batch again with a new message id.',
-        {
-          details,
-        },
-      );
-    case 'timestamp_out_of_range':
-      return new HttpError(
-        'invalid_sealed_message',
-        "The frame's timestamp is too far from the server's clock; check the device clock.",
-        { details },
-      );
-    default:
-      return new HttpError('invalid_sealed_message', error.message, { details });
-  }
 }
 
 /**
@@ -81,43 +49,15 @@ export function createOpenBatchStep(options: OpenBatchStepOptions): IngestionSte
   return {
     name: 'open-batch',
     async run(ctx, next) {
-      let body: unknown;
-      try {
-        body = JSON.parse(utf8.decode(ctx.rawBody));
-      } catch {
-        throw new HttpError('invalid_json', 'The body is not UTF-8 JSON; send { "sealed": "…" }.');
-      }
-      const frame = decodeSealedBody(body);
-      if (!frame.ok) throw toHttpError(frame.error);
-      const { device } = ctx;
-      // Resolving the key by sender id (rather than pinning it) refuses a frame naming another
-      // sender before its signature is checked or its message id reaches the replay guard.
-      const opened = await openJson(frame.value, {
-        recipient: options.serverIdentity,
-        resolveSenderKey: (senderId) =>
-          senderId === device.id ? device.signingPublicKey : undefined,
-        clock,
+      ctx.message = await openDeviceFrame(ctx.rawBody, {
+        serverIdentity: options.serverIdentity,
         replayGuard: options.replayGuard,
+        device: ctx.device,
+        kind: SealKind.EventBatch,
+        kindName: 'event batch',
+        clock,
         ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
       });
-      if (!opened.ok) {
-        if (opened.error.code === 'unknown_sender') {
-          throw new HttpError(
-            'bad_signature',
-            'The frame was not sent by the authenticated device (sender id mismatch).',
-            { details: { reason: 'sender_mismatch' } },
-          );
-        }
-        throw toHttpError(opened.error);
-      }
-      if (opened.value.kind !== SealKind.EventBatch) {
-        throw new HttpError(
-          'invalid_sealed_message',
-          `Expected a frame of kind ${SealKind.EventBatch} (event batch), got ${opened.value.kind}.`,
-          { details: { reason: 'wrong_kind', kind: opened.value.kind } },
-        );
-      }
-      ctx.message = opened.value;
       await next();
     },
   };

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// The `fieldline-server` command. The only module that reads the environment,
+// prints for people and exits the process; everything else is in startServer.
+import { formatStartBanner } from './cli/format-start-banner.js';
+import { parseCliArgs, USAGE } from './cli/parse-cli-args.js';
+import { openDatabase } from './db/open-database.js';
+import { runMigrations } from './db/run-migrations.js';
+import { ensurePrivateDir } from './files/private-files.js';
+import { createLogger } from './logging/create-logger.js';
+import { startServer } from './server/start-server.js';
+
+function fromEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function fail(error: unknown): number {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`fieldline-server: ${message}\n`);
+  return 1;
+}
+
+async function migrate(dataDir: string): Promise<number> {
+  const databaseUrl = fromEnv('DATABASE_URL');
+  if (databaseUrl === undefined) await ensurePrivateDir(dataDir);
+  const database = await openDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+  try {
+    const applied = await runMigrations(database);
+    process.stdout.write(
+      applied.length === 0
+        ? `Database (${database.kind}) is up to date; no migrations to run.\n`
+        : applied.map((name) => `Applied migration ${name} (${database.kind})\n`).join(''),
+    );
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function start(port: number, host: string, dataDir: string): Promise<number> {
+  const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
+  const databaseUrl = fromEnv('DATABASE_URL');
+  const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');
+  const server = await startServer({
+    port,
+    host,
+    dataDir,
+    logger,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...(adminToken === undefined ? {} : { adminToken }),
+  });
+  const installToken = await server.issueInstallToken('default');
+  process.stdout.write(formatStartBanner({ server, installToken }));
+
+  return new Promise<number>((resolveExit) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        // A second Ctrl+C means "now": skip waiting for in-flight requests.
+        logger.warn({ signal }, 'second signal; exiting without waiting');
+        resolveExit(1);
+        return;
+      }
+      logger.info({ signal }, 'signal received');
+      server.stop().then(
+        () => resolveExit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolveExit(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const command = parseCliArgs(argv);
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'usage-error':
+      process.stderr.write(`fieldline-server: ${command.message}\n\n${USAGE}`);
+      return 2;
+    case 'migrate':
+      return migrate(command.dataDir);
+    case 'start':
+      return start(command.port, command.host, command.dataDir);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => process.exit(fail(error)),
+);

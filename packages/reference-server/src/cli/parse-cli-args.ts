@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+
+/** What the command line asked for. */
+export type CliCommand =
+  | {
+      readonly kind: 'start';
+      readonly port: number;
+      readonly host: string;
+      readonly dataDir: string;
+    }
+  | { readonly kind: 'migrate'; readonly dataDir: string }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'usage-error'; readonly message: string };
+
+/** The CLI's help text. */
+export const USAGE = `Usage: fieldline-server <command> [options]
+
+Commands:
+  start      run the server (migrates the database first)
+  migrate    bring the database schema up to date, then exit
+
+Options:
+  --port <n>         port to listen on; 0 picks a free one      (start; default 8080)
+  --host <address>   interface to listen on                      (start; default 127.0.0.1)
+  --data-dir <dir>   identity, admin token and PGlite database   (default .fieldline)
+  -h, --help         show this help
+
+Environment:
+  DATABASE_URL            PostgreSQL connection string; unset: embedded PGlite in <data-dir>/db
+  FIELDLINE_ADMIN_TOKEN   admin token; unset: generated once, kept in <data-dir>/admin-token
+  LOG_LEVEL               fatal|error|warn|info|debug|trace|silent (default info); JSON logs go to stderr
+`;
+
+/**
+ * Parses `fieldline-server`'s arguments (everything after the script name).
+ * Pure: no environment, no I/O.
+ *
+ * @param argv - e.g. `process.argv.slice(2)`.
+ * @returns the command, `help`, or a usage error with a message.
+ * @example
+ * ```ts
+ * parseCliArgs(['start', '--port', '0']); // { kind: 'start', port: 0, host: '127.0.0.1', dataDir: '.fieldline' }
+ * ```
+ */
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    return { kind: 'usage-error', message: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  const [command, ...rest] = positionals;
+  if (command === undefined) return { kind: 'usage-error', message: 'Missing command.' };
+  if (rest.length > 0) {
+    return { kind: 'usage-error', message: `Unexpected argument "${rest[0]}".` };
+  }
+  const dataDir = values['data-dir'] ?? '.fieldline';
+  if (dataDir === '') return { kind: 'usage-error', message: '--data-dir must not be empty.' };
+  if (command === 'migrate') {
+    if (values.port !== undefined || values.host !== undefined) {
+      return { kind: 'usage-error', message: '--port and --host only apply to "start".' };
+    }
+    return { kind: 'migrate', dataDir };
+  }
+  if (command !== 'start') return { kind: 'usage-error', message: `Unknown command "${command}".` };
+  const portText = values.port ?? '8080';
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+  if (!(port >= 0 && port <= 65_535)) {
+    return {
+      kind: 'usage-error',
+      message: `--port must be a number from 0 to 65535; got "${portText}".`,
+    };
+  }
+  const host = values.host ?? '127.0.0.1';
+  if (host === '') return { kind: 'usage-error', message: '--host must not be empty.' };
+  return { kind: 'start', port, host, dataDir };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,169 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** One finished HTTP request, as the request instrumentation reports it. */
+export interface RequestSample {
+  /** Upper-case method; anything outside the standard set is counted as `OTHER`. */
+  readonly method: string;
+  /** The matched route pattern (e.g. `/v1/admin/devices/:id`), or `unmatched`. Never a raw path. */
+  readonly route: string;
+  /** The response status, or `aborted` when the client went away first. */
+  readonly status: number | 'aborted';
+  /** Time from the request's arrival to the end of the response, in milliseconds. */
+  readonly durationMs: number;
+}
+
+/**
+ * The per-batch counts the ingestion pipeline reports; typed by the fields used, so any
+ * summary object with them (such as server-sdk's ingestion summary) can be passed as is.
+ */
+export interface IngestionCounts {
+  /** Events newly stored. */
+  readonly accepted: number;
+  /** Events already stored (or repeated in the batch). */
+  readonly duplicates: number;
+  /** Rejected events by rejection code. */
+  readonly rejectedByCode: Readonly<Record<string, number>>;
+}
+
+/** Options of {@link createServerMetrics}. */
+export interface ServerMetricsOptions {
+  /**
+   * Collect Node.js process metrics (CPU, memory, event loop lag, GC) too.
+   * @default true
+   */
+  readonly processMetrics?: boolean;
+  /**
+   * Histogram bucket bounds for request latency, in seconds.
+   * @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+   */
+  readonly latencyBucketsSeconds?: readonly number[];
+}
+
+/**
+ * The server's Prometheus metrics, in a registry of their own (never prom-client's
+ * global one, so several servers in one process, as in tests, do not collide).
+ *
+ * The `events…` methods are the hook for the ingestion pipeline: it calls them
+ * once per batch with the counts of its per-event results.
+ */
+export interface ServerMetrics {
+  /** The registry every metric here lives in; register more metrics in it if needed. */
+  readonly registry: Registry;
+  /** The content type of {@link ServerMetrics.render}'s output (Prometheus text 0.0.4). */
+  readonly contentType: string;
+  /**
+   * Records one HTTP request in `fieldline_http_request_duration_seconds` and
+   * `fieldline_http_requests_total`.
+   *
+   * @param sample - method, route pattern, status and duration.
+   */
+  observeRequest(sample: RequestSample): void;
+  /**
+   * Adds to `fieldline_events_ingested_total` (events accepted and stored).
+   *
+   * @param count - how many; defaults to 1.
+   */
+  eventsIngested(count?: number): void;
+  /**
+   * Adds to `fieldline_events_duplicate_total` (events already stored, acknowledged again).
+   *
+   * @param count - how many; defaults to 1.
+   */
+  eventsDuplicate(count?: number): void;
+  /**
+   * Adds to `fieldline_events_rejected_total{code}`.
+   *
+   * @param code - the rejection code from the protocol's fixed list (never free text,
+   *   which would make the label set unbounded).
+   * @param count - how many; defaults to 1.
+   */
+  eventsRejected(code: string, count?: number): void;
+  /**
+   * Adds one batch's counts to the three `fieldline_events_…` counters at once: the hook to
+   * pass as the app's per-batch ingestion callback.
+   *
+   * @param counts - accepted, duplicates and rejections by code.
+   */
+  recordIngestion(counts: IngestionCounts): void;
+  /**
+   * Renders every metric in the Prometheus text exposition format.
+   *
+   * @returns the `/metrics` body.
+   */
+  render(): Promise<string>;
+}
+
+const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * Creates the server's metrics: request latency and counts by route and
+ * status, the ingestion counters, and (by default) Node.js process metrics.
+ *
+ * @param options - process metrics on or off, latency buckets.
+ * @returns the metrics and their registry.
+ * @example
+ * ```ts
+ * const metrics = createServerMetrics();
+ * metrics.eventsRejected('no_consent', 3);
+ * const text = await metrics.render();
+ * ```
+ */
+export function createServerMetrics(options: ServerMetricsOptions = {}): ServerMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const labelNames = ['method', 'route', 'status'] as const;
+  const duration = new Histogram({
+    name: 'fieldline_http_request_duration_seconds',
+    help: 'HTTP request latency, from arrival to the end of the response, by route and status.',
+    labelNames,
+    buckets: [...(options.latencyBucketsSeconds ?? DEFAULT_BUCKETS)],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'fieldline_http_requests_total',
+    help: 'HTTP requests answered, by route and status.',
+    labelNames,
+    registers: [registry],
+  });
+  const ingested = new Counter({
+    name: 'fieldline_events_ingested_total',
+    help: 'Events accepted and stored.',
+    registers: [registry],
+  });
+  const duplicate = new Counter({
+    name: 'fieldline_events_duplicate_total',
+    help: 'Events received again after they were stored; acknowledged, not stored twice.',
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'fieldline_events_rejected_total',
+    help: 'Events rejected, by rejection code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    contentType: registry.contentType,
+    observeRequest(sample) {
+      const labels = {
+        method: METHODS.has(sample.method) ? sample.method : 'OTHER',
+        route: sample.route,
+        status: String(sample.status),
+      };
+      duration.observe(labels, sample.durationMs / 1000);
+      requests.inc(labels);
+    },
+    eventsIngested: (count = 1) => ingested.inc(count),
+    eventsDuplicate: (count = 1) => duplicate.inc(count),
+    eventsRejected: (code, count = 1) => rejected.inc({ code }, count),
+    recordIngestion(counts) {
+      if (counts.accepted > 0) ingested.inc(counts.accepted);
+      if (counts.duplicates > 0) duplicate.inc(counts.duplicates);
+      for (const [code, count] of Object.entries(counts.rejectedByCode)) {
+        if (count > 0) rejected.inc({ code }, count);
+      }
+    },
+    render: () => registry.metrics(),
+  };
+}

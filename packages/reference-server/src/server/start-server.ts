@@ -1,0 +1,270 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
+import {
+  type BodyLimits,
+  createFieldlineApp,
+  createInstallToken,
+  type FieldlineApp,
+  type FieldlineDb,
+  toNodeListener,
+} from '@fieldline/server-sdk';
+import { type AdminTokenSource, resolveAdminToken } from '../admin/resolve-admin-token.js';
+import { openDatabase } from '../db/open-database.js';
+import { runMigrations } from '../db/run-migrations.js';
+import { ServerStartError } from '../errors/server-start-error.js';
+import { ensurePrivateDir } from '../files/private-files.js';
+import { trackInFlightRequests } from '../http/graceful-close.js';
+import { instrumentListener } from '../http/instrument-listener.js';
+import { createRouteLabeler } from '../http/route-labeler.js';
+import { loadServerIdentity } from '../identity/load-server-identity.js';
+import { createLogger, type ServerLogger } from '../logging/create-logger.js';
+import { metricsRoute } from '../metrics/metrics-route.js';
+import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
+
+/** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
+export interface StartServerOptions {
+  /**
+   * TCP port; 0 picks a free one (read it back from {@link RunningServer.port}).
+   * @default 8080
+   */
+  readonly port?: number;
+  /**
+   * Interface to listen on; `0.0.0.0` or `::` to accept connections from other machines.
+   * @default '127.0.0.1'
+   */
+  readonly host?: string;
+  /**
+   * Directory for the server identity, the generated admin token and the PGlite database.
+   * Created owner-only (0700) when missing.
+   * @default '.fieldline'
+   */
+  readonly dataDir?: string;
+  /** PostgreSQL connection string; when absent, PGlite runs in `<dataDir>/db`. */
+  readonly databaseUrl?: string;
+  /**
+   * The operator's admin token; when absent, the one in `<dataDir>/admin-token` is used,
+   * or a new one is generated and saved there.
+   */
+  readonly adminToken?: string;
+  /**
+   * Where structured logs go.
+   * @default a pino logger writing JSON lines to stderr at level `info`
+   */
+  readonly logger?: ServerLogger;
+  /**
+   * The metrics served on `/metrics`; pass your own to feed or read them elsewhere.
+   * @default createServerMetrics()
+   */
+  readonly metrics?: ServerMetrics;
+  /**
+   * How long in-flight requests may take to finish on {@link RunningServer.stop}
+   * before their connections are cut, in milliseconds.
+   * @default 10_000
+   */
+  readonly shutdownTimeoutMs?: number;
+  /**
+   * Request body limits.
+   * @default the server-sdk defaults (2 MiB on the wire, 16 MiB decompressed)
+   */
+  readonly bodyLimits?: BodyLimits;
+  /**
+   * Time source.
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+}
+
+/** A server started by {@link startServer}. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  /** The absolute data directory. */
+  readonly dataDir: string;
+  /** Which database engine serves this instance. */
+  readonly databaseKind: FieldlineDb['kind'];
+  /** Migrations applied during this start (empty when the schema was current). */
+  readonly migrationsApplied: readonly string[];
+  /** The operator's admin token (all tenants). Secret. */
+  readonly adminToken: string;
+  /** Where the admin token came from; the CLI prints it only when `generated`. */
+  readonly adminTokenSource: AdminTokenSource;
+  /** The server's public keys, which agents pin at enrollment. */
+  readonly serverPublicKeys: PublicKeys;
+  /** True when this start created the server identity. */
+  readonly identityCreated: boolean;
+  /** The composed API. */
+  readonly app: FieldlineApp;
+  /** The metrics served on `/metrics`. */
+  readonly metrics: ServerMetrics;
+  /**
+   * Requests received and not yet answered.
+   *
+   * @returns the count.
+   */
+  inFlightRequests(): number;
+  /**
+   * Creates a one-time install token, as `POST /v1/admin/install-tokens` does.
+   *
+   * @param tenant - the tenant enrolled devices join; created if new. Defaults to `default`.
+   * @param ttlSeconds - lifetime; defaults to 24 h.
+   * @returns the token (shown once) and its expiry.
+   */
+  issueInstallToken(
+    tenant?: string,
+    ttlSeconds?: number,
+  ): Promise<{ readonly token: string; readonly expiresAt: string }>;
+  /**
+   * Shuts down gracefully: stops accepting connections, lets in-flight requests finish (up to
+   * `shutdownTimeoutMs`, then cuts them), and closes the database. Safe to call more than once.
+   *
+   * @returns whether in-flight requests had to be cut.
+   */
+  stop(): Promise<{ readonly forced: boolean }>;
+}
+
+function checkOptions(port: number, shutdownTimeoutMs: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ServerStartError('invalid_option', `The port must be 0–65535; got ${port}.`);
+  }
+  if (!Number.isFinite(shutdownTimeoutMs) || shutdownTimeoutMs < 0) {
+    throw new ServerStartError(
+      'invalid_option',
+      `shutdownTimeoutMs must be a non-negative number; got ${shutdownTimeoutMs}.`,
+    );
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Starts the reference server in this process: opens the database (PostgreSQL
+ * when `databaseUrl` is given, else PGlite in the data directory), runs the
+ * migrations, loads or creates the server identity and admin token, and serves
+ * the Fieldline API plus `/metrics` on node:http.
+ *
+ * @param options - port, host, data directory, database, admin token, logger.
+ * @returns the running server; call `stop()` to shut it down.
+ * @throws {@link ServerStartError} when the identity or admin token file is malformed or has
+ *   loose permissions, or an option is invalid; the listen error (e.g. `EADDRINUSE`) when the
+ *   port is taken; a migration error. Nothing is left open when it throws.
+ * @example
+ * ```ts
+ * const server = await startServer({ port: 0, dataDir: '/tmp/fl' });
+ * const { token } = await server.issueInstallToken();
+ * await server.stop();
+ * ```
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const port = options.port ?? 8080;
+  const host = options.host ?? '127.0.0.1';
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  checkOptions(port, shutdownTimeoutMs);
+  const dataDir = resolve(options.dataDir ?? '.fieldline');
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger();
+  const metrics = options.metrics ?? createServerMetrics();
+
+  await ensurePrivateDir(dataDir);
+  // The files come first: a bad one stops the start before anything is opened.
+  const identity = await loadServerIdentity(join(dataDir, 'server-identity.json'));
+  const admin = await resolveAdminToken({
+    ...(options.adminToken === undefined ? {} : { token: options.adminToken }),
+    path: join(dataDir, 'admin-token'),
+  });
+
+  const database = await openDatabase({
+    dataDir,
+    ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+  });
+  try {
+    const migrationsApplied = await runMigrations(database);
+    const app = createFieldlineApp({
+      db: database.db,
+      serverIdentity: identity.identity,
+      adminCredentials: [{ token: admin.token }],
+      clock,
+      extraRoutes: () => [metricsRoute(metrics)],
+      onIngested: (summary) => metrics.recordIngestion(summary),
+      onError: (error, request) =>
+        logger.error(
+          { err: error, method: request.method, path: request.path },
+          'unexpected error',
+        ),
+    });
+    const server = createServer(
+      instrumentListener(toNodeListener(app, options.bodyLimits), {
+        labelRoute: createRouteLabeler(app.routes),
+        metrics,
+        logger,
+      }),
+    );
+    const closer = trackInFlightRequests(server);
+    await new Promise<void>((resolveListen, rejectListen) => {
+      server.once('error', rejectListen);
+      server.listen(port, host, () => {
+        server.off('error', rejectListen);
+        resolveListen();
+      });
+    });
+    server.on('error', (error) => logger.error({ err: error }, 'server error'));
+    const bound = (server.address() as AddressInfo).port;
+    const url = `http://${urlHost(host)}:${bound}`;
+    logger.info(
+      {
+        url,
+        database: database.kind,
+        dataDir,
+        migrationsApplied,
+        identityCreated: identity.created,
+        adminTokenSource: admin.source,
+      },
+      'listening',
+    );
+
+    let stopping: Promise<{ readonly forced: boolean }> | undefined;
+    const stop = async (): Promise<{ readonly forced: boolean }> => {
+      logger.info({ inFlight: closer.inFlight(), timeoutMs: shutdownTimeoutMs }, 'shutting down');
+      const { forced } = await closer.close(shutdownTimeoutMs);
+      if (forced)
+        logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
+      await database.close();
+      logger.info({ forced }, 'stopped');
+      return { forced };
+    };
+
+    return {
+      url,
+      port: bound,
+      dataDir,
+      databaseKind: database.kind,
+      migrationsApplied,
+      adminToken: admin.token,
+      adminTokenSource: admin.source,
+      serverPublicKeys: publicKeysOf(identity.identity),
+      identityCreated: identity.created,
+      app,
+      metrics,
+      inFlightRequests: () => closer.inFlight(),
+      issueInstallToken: (tenant = 'default', ttlSeconds) =>
+        createInstallToken(database.db, {
+          tenantId: tenant,
+          clock,
+          ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+        }),
+      stop: () => {
+        stopping ??= stop();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}

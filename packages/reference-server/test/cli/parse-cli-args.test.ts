@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseCliArgs } from '../../src/cli/parse-cli-args.js';
+
+describe('parseCliArgs', () => {
+  it('applies the documented defaults', () => {
+    expect(parseCliArgs(['start'])).toEqual({
+      kind: 'start',
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: '.fieldline',
+    });
+    expect(parseCliArgs(['migrate'])).toEqual({ kind: 'migrate', dataDir: '.fieldline' });
+  });
+
+  it('reads every flag, in either --flag value or --flag=value form', () => {
+    expect(
+      parseCliArgs(['start', '--port=0', '--host', '0.0.0.0', '--data-dir', '/srv/fl']),
+    ).toEqual({ kind: 'start', port: 0, host: '0.0.0.0', dataDir: '/srv/fl' });
+    expect(parseCliArgs(['migrate', '--data-dir=/srv/fl'])).toEqual({
+      kind: 'migrate',
+      dataDir: '/srv/fl',
+    });
+  });
+
+  it('asks for help with --help or -h, whatever else is given', () => {
+    expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
+    expect(parseCliArgs(['start', '-h'])).toEqual({ kind: 'help' });
+  });
+
+  it.each([
+    [[], /Missing command/],
+    [['serve'], /Unknown command "serve"/],
+    [['start', 'extra'], /Unexpected argument "extra"/],
+    [['start', '--port', 'http'], /--port must be a number/],
+    [['start', '--port', '65536'], /--port must be a number/],
+    [['start', '--port', '-1'], /./],
+    [['start', '--verbose'], /--verbose/],
+    [['migrate', '--port', '1'], /only apply to "start"/],
+    [['start', '--data-dir='], /--data-dir must not be empty/],
+  ])('refuses %j', (argv, message) => {
+    const parsed = parseCliArgs(argv);
+    expect(parsed.kind).toBe('usage-error');
+    expect(parsed.kind === 'usage-error' && parsed.message).toMatch(message);
+  });
+});

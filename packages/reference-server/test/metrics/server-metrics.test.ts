@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { createServerMetrics } from '../../src/metrics/server-metrics.js';
+
+describe('createServerMetrics', () => {
+  it('keeps its metrics in its own registry, so two instances do not collide', async () => {
+    const a = createServerMetrics({ processMetrics: false });
+    const b = createServerMetrics({ processMetrics: false });
+    a.eventsIngested(2);
+    expect(await a.render()).toContain('fieldline_events_ingested_total 2');
+    expect(await b.render()).toContain('fieldline_events_ingested_total 0');
+    expect(await a.render()).not.toContain('process_cpu');
+  });
+
+  it('adds a batch summary to the ingestion counters', async () => {
+    const metrics = createServerMetrics({ processMetrics: false });
+    metrics.recordIngestion({
+      accepted: 5,
+      duplicates: 2,
+      rejectedByCode: { invalid_event: 1, consent_required: 3 },
+    });
+    metrics.recordIngestion({ accepted: 1, duplicates: 0, rejectedByCode: { invalid_event: 1 } });
+    const text = await metrics.render();
+    expect(text).toContain('fieldline_events_ingested_total 6');
+    expect(text).toContain('fieldline_events_duplicate_total 2');
+    expect(text).toContain('fieldline_events_rejected_total{code="invalid_event"} 2');
+    expect(text).toContain('fieldline_events_rejected_total{code="consent_required"} 3');
+  });
+
+  it('counts unknown methods as OTHER, so clients cannot grow the label set', async () => {
+    const metrics = createServerMetrics({ processMetrics: false });
+    metrics.observeRequest({ method: 'BREW', route: 'unmatched', status: 405, durationMs: 3 });
+    metrics.observeRequest({ method: 'GET', route: '/healthz', status: 'aborted', durationMs: 1 });
+    const text = await metrics.render();
+    expect(text).toContain(
+      'fieldline_http_requests_total{method="OTHER",route="unmatched",status="405"} 1',
+    );
+    expect(text).toContain(
+      'fieldline_http_requests_total{method="GET",route="/healthz",status="aborted"} 1',
+    );
+    expect(text).not.toContain('BREW');
+  });
+});

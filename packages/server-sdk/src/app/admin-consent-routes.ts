@@ -1,0 +1,130 @@
+import {
+  consentActionRequestSchema,
+  createPolicyRequestSchema,
+  ROUTES,
+  toConsentSnapshot,
+} from '@fieldline/core';
+import { assertTenantAccess } from '../auth/admin-auth.js';
+import { consentReceipt } from '../consent/consent-receipt.js';
+import { currentConsent } from '../consent/current-consent.js';
+import { grantConsent } from '../consent/grant-consent.js';
+import { listConsentLedger } from '../consent/list-consent-ledger.js';
+import { publishPolicy } from '../consent/publish-policy.js';
+import { withdrawConsent } from '../consent/withdraw-consent.js';
+import { deviceTenant } from '../devices/device-queries.js';
+import { HttpError } from '../http/http-error.js';
+import { json, readJsonBody } from '../http/json-body.js';
+import type { FieldlineRequest, Route } from '../http/types.js';
+import type { AppContext } from './app-context.js';
+
+/**
+ * Consent administration: publish policies, grant or withdraw for a device,
+ * read its ledger, and fetch a signed receipt for any ledger entry.
+ *
+ * @param context - the shared context.
+ */
+export function adminConsentRoutes(context: AppContext): Route[] {
+  const { db, authenticateAdmin, consentOptions } = context;
+  const options = { ...consentOptions, clock: context.clock };
+
+  async function ownedDevice(request: FieldlineRequest, deviceId: string): Promise<string> {
+    const admin = authenticateAdmin(request);
+    const tenant = await deviceTenant(db, deviceId);
+    if (tenant === undefined) throw new HttpError('not_found', 'No such device.');
+    assertTenantAccess(admin, tenant, 'device');
+    return tenant;
+  }
+
+  return [
+    {
+      method: 'POST',
+      path: ROUTES.adminPolicies,
+      async handle(request) {
+        const admin = authenticateAdmin(request);
+        const body = readJsonBody(request, createPolicyRequestSchema);
+        if (admin.tenant !== null && admin.tenant !== body.tenant) {
+          throw new HttpError('forbidden', `This admin token manages tenant ${admin.tenant} only.`);
+        }
+        await db
+          .insertInto('tenants')
+          .values({ id: body.tenant })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+        const published = await publishPolicy(
+          db,
+          {
+            tenantId: body.tenant,
+            version: body.version,
+            scopes: body.scopes,
+            text: body.text,
+            ...(body.url === undefined ? {} : { url: body.url }),
+          },
+          options,
+        );
+        return json(201, published);
+      },
+    },
+    {
+      method: 'POST',
+      path: ROUTES.adminDeviceConsent,
+      async handle(request, params) {
+        const deviceId = params.id ?? '';
+        const tenantId = await ownedDevice(request, deviceId);
+        const body = readJsonBody(request, consentActionRequestSchema);
+        const common = { tenantId, deviceId, method: 'admin-api' as const, actor: 'admin' };
+        const snapshot =
+          body.action === 'grant'
+            ? await grantConsent(
+                db,
+                {
+                  ...common,
+                  ...(body.scopes === undefined ? {} : { scopes: body.scopes }),
+                  ...(body.policyVersion === undefined
+                    ? {}
+                    : { policyVersion: body.policyVersion }),
+                  ...(body.expiresAt === undefined ? {} : { expiresAt: body.expiresAt }),
+                },
+                options,
+              )
+            : await withdrawConsent(
+                db,
+                { ...common, ...(body.scopes === undefined ? {} : { scopes: body.scopes }) },
+                options,
+              );
+        return json(200, snapshot);
+      },
+    },
+    {
+      method: 'GET',
+      path: ROUTES.adminDeviceConsent,
+      async handle(request, params) {
+        const deviceId = params.id ?? '';
+        const tenantId = await ownedDevice(request, deviceId);
+        const [state, ledger] = await Promise.all([
+          currentConsent(db, deviceId),
+          listConsentLedger(db, { tenantId, deviceId }),
+        ]);
+        return json(200, { consent: toConsentSnapshot(state), ledger });
+      },
+    },
+    {
+      method: 'GET',
+      path: ROUTES.adminConsentReceipt,
+      async handle(request, params) {
+        const admin = authenticateAdmin(request);
+        const ledgerId = params.id ?? '';
+        const row = await db
+          .selectFrom('consent_ledger')
+          .select('tenant_id')
+          .where('id', '=', ledgerId)
+          .executeTakeFirst();
+        if (row === undefined) throw new HttpError('not_found', 'No such consent ledger entry.');
+        assertTenantAccess(admin, row.tenant_id, 'consent ledger entry');
+        return json(
+          200,
+          await consentReceipt(db, { tenantId: row.tenant_id, ledgerId }, context.serverIdentity),
+        );
+      },
+    },
+  ];
+}

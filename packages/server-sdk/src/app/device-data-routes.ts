@@ -1,0 +1,71 @@
+import { jobReportSchema, ROUTES, SealKind, toConsentSnapshot } from '@fieldline/core';
+import { authenticateDevice } from '../auth/device-auth.js';
+import { pendingCommands } from '../commands/pending-commands.js';
+import { currentConsent } from '../consent/current-consent.js';
+import { json, validate } from '../http/json-body.js';
+import type { Route } from '../http/types.js';
+import { type IngestionPipeline, runIngestion } from '../ingestion/pipeline.js';
+import { storeReport } from '../reports/report-store.js';
+import { openDeviceFrame } from '../sealing/open-device-frame.js';
+import type { AppContext } from './app-context.js';
+
+/**
+ * `POST /v1/events` (through the ingestion pipeline) and `POST /v1/reports`.
+ * Both answer with the device's current consent and pending commands, so an
+ * agent that only speaks HTTP still learns of a withdrawal at once.
+ *
+ * @param context - the shared context.
+ * @param ingestion - the pipeline events go through.
+ */
+export function deviceDataRoutes(context: AppContext, ingestion: IngestionPipeline): Route[] {
+  const { db, clock } = context;
+
+  async function sideChannel(deviceId: string) {
+    const now = new Date(clock.now());
+    const [consent, commands] = await Promise.all([
+      currentConsent(db, deviceId),
+      pendingCommands(db, deviceId, now),
+    ]);
+    await context.lastSeen.touch(deviceId);
+    return { consent: toConsentSnapshot(consent), commands };
+  }
+
+  return [
+    {
+      method: 'POST',
+      path: ROUTES.events,
+      async handle(request) {
+        const device = await authenticateDevice(db, request);
+        const result = await runIngestion(ingestion, {
+          device: {
+            id: device.id,
+            tenantId: device.tenantId,
+            signingPublicKey: device.signingPublicKey,
+          },
+          rawBody: request.body,
+          receivedAt: new Date(clock.now()),
+        });
+        return json(200, { ...result, ...(await sideChannel(device.id)) });
+      },
+    },
+    {
+      method: 'POST',
+      path: ROUTES.reports,
+      async handle(request) {
+        const device = await authenticateDevice(db, request);
+        const opened = await openDeviceFrame(request.body, {
+          serverIdentity: context.serverIdentity,
+          replayGuard: context.replayGuard,
+          device,
+          kind: SealKind.JobReport,
+          kindName: 'job report',
+          clock,
+        });
+        const report = validate(opened.payload, jobReportSchema);
+        const status = await storeReport(db, device, report, new Date(clock.now()));
+        const { commands } = await sideChannel(device.id);
+        return json(200, { id: report.id, status, commands });
+      },
+    },
+  ];
+}
