@@ -193,6 +193,7 @@ export {
   type JobReport,
   jobReportSchema,
   listDevicesResponseSchema,
+  setConfigRequestSchema,
   PROTOCOL_VERSION,
   type PublicKeys,
   protocolJsonSchema,

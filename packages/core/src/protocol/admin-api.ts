@@ -8,6 +8,7 @@ import {
 } from './common.js';
 import { consentSnapshotSchema } from './consent-snapshot.js';
 import { dropCountsSchema } from './device-api.js';
+import { deviceConfigSchema } from './device-config.js';
 
 // Time-to-live of tokens and commands: up to 30 days, in whole seconds.
 const ttlSecondsSchema = z
@@ -146,4 +147,15 @@ export const activityReportSchema = z.strictObject({
       ),
     }),
   ),
+});
+
+/**
+ * `PUT /v1/admin/config` body: the config overrides of a tenant, or of one
+ * device when `deviceId` is given. Keys left out keep the default (tenant) or
+ * the tenant's value (device); `policyVersion` always follows the latest policy.
+ */
+export const setConfigRequestSchema = z.strictObject({
+  tenant: tenantSchema,
+  deviceId: idSchema.optional(),
+  config: deviceConfigSchema.omit({ policyVersion: true }).partial(),
 });

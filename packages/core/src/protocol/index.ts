@@ -13,6 +13,7 @@ export {
   deviceDetailSchema,
   deviceSummarySchema,
   listDevicesResponseSchema,
+  setConfigRequestSchema,
 } from './admin-api.js';
 export {
   idSchema,

@@ -13,6 +13,7 @@ import {
   createPolicyRequestSchema,
   deviceDetailSchema,
   listDevicesResponseSchema,
+  setConfigRequestSchema,
 } from './admin-api.js';
 import { sealedBodySchema } from './common.js';
 import { consentSnapshotSchema } from './consent-snapshot.js';
@@ -48,6 +49,7 @@ export const protocolSchemas = {
   ListDevicesResponse: listDevicesResponseSchema,
   DeviceDetail: deviceDetailSchema,
   ConsentActionRequest: consentActionRequestSchema,
+  SetConfigRequest: setConfigRequestSchema,
   CreatePolicyRequest: createPolicyRequestSchema,
   CreateCommandRequest: createCommandRequestSchema,
   BroadcastCommandRequest: broadcastCommandRequestSchema,

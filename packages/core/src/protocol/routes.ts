@@ -13,6 +13,7 @@ export const ROUTES = {
   adminDeviceReports: '/v1/admin/devices/:id/reports',
   adminDeviceCommands: '/v1/admin/devices/:id/commands',
   adminPolicies: '/v1/admin/policies',
+  adminConfig: '/v1/admin/config',
   adminConsentReceipt: '/v1/admin/consent-receipts/:id',
   adminBroadcast: '/v1/admin/commands/broadcast',
   adminCommand: '/v1/admin/commands/:id',

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One finished HTTP request, as the request instrumentation reports it. */
 export interface RequestSample {
@@ -86,6 +86,12 @@ export interface ServerMetrics {
    */
   recordIngestion(counts: IngestionCounts): void;
   /**
+   * Reports the database pool's figures as `fieldline_db_pool_connections`.
+   *
+   * @param source - read at every scrape.
+   */
+  observePool(source: () => { total: number; idle: number; waiting: number }): void;
+  /**
    * Renders every metric in the Prometheus text exposition format.
    *
    * @returns the `/metrics` body.
@@ -142,9 +148,26 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  let poolSource: (() => { total: number; idle: number; waiting: number }) | undefined;
+  new Gauge({
+    name: 'fieldline_db_pool_connections',
+    help: 'Database pool connections by state (open, idle, waiting requests).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      if (poolSource === undefined) return;
+      const stats = poolSource();
+      this.set({ state: 'open' }, stats.total);
+      this.set({ state: 'idle' }, stats.idle);
+      this.set({ state: 'waiting' }, stats.waiting);
+    },
+  });
   return {
     registry,
     contentType: registry.contentType,
+    observePool(source) {
+      poolSource = source;
+    },
     observeRequest(sample) {
       const labels = {
         method: METHODS.has(sample.method) ? sample.method : 'OTHER',

@@ -185,6 +185,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
   try {
     const migrationsApplied = await runMigrations(database);
+    metrics.observePool(() => database.poolStats());
     const app = createFieldlineApp({
       db: database.db,
       serverIdentity: identity.identity,

@@ -42,6 +42,7 @@ describe('startServer on PGlite in a data directory', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
     expect(text).toContain('# TYPE fieldline_http_request_duration_seconds histogram');
+    expect(text).toMatch(/fieldline_db_pool_connections\{state="open"\} 1/);
     expect(text).toMatch(
       /fieldline_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/healthz",status="200"\} [1-9]/,
     );

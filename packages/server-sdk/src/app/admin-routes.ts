@@ -1,5 +1,6 @@
-import { createInstallTokenRequestSchema, ROUTES } from '@fieldline/core';
+import { createInstallTokenRequestSchema, ROUTES, setConfigRequestSchema } from '@fieldline/core';
 import { assertTenantAccess } from '../auth/admin-auth.js';
+import { resolveDeviceConfig, setConfig } from '../config/config-service.js';
 import {
   deviceTenant,
   getDeviceDetail,
@@ -97,6 +98,37 @@ export function adminDeviceRoutes(context: AppContext): Route[] {
         return json(200, {
           reports: await listDeviceReports(db, deviceId, limitParam(request, 100)),
         });
+      },
+    },
+    {
+      method: 'PUT',
+      path: ROUTES.adminConfig,
+      async handle(request) {
+        const admin = authenticateAdmin(request);
+        const body = readJsonBody(request, setConfigRequestSchema);
+        if (body.deviceId !== undefined) {
+          await ownedDevice(request, body.deviceId);
+          if ((await deviceTenant(db, body.deviceId)) !== body.tenant) {
+            throw new HttpError('not_found', 'No such device in this tenant.');
+          }
+        } else if (admin.tenant !== null && admin.tenant !== body.tenant) {
+          throw new HttpError('forbidden', `This admin token manages tenant ${admin.tenant} only.`);
+        }
+        await db
+          .insertInto('tenants')
+          .values({ id: body.tenant })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+        await setConfig(
+          db,
+          {
+            tenantId: body.tenant,
+            ...(body.deviceId === undefined ? {} : { deviceId: body.deviceId }),
+          },
+          body.config,
+        );
+        const { config } = await resolveDeviceConfig(db, body.tenant, body.deviceId ?? '');
+        return json(200, config);
       },
     },
   ];

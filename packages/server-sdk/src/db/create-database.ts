@@ -34,6 +34,11 @@ export interface FieldlineDb {
   readonly kind: 'postgres' | 'pglite';
   /** Closes the pool or the embedded database. */
   close(): Promise<void>;
+  /**
+   * Connection pool figures for metrics: connections open, idle, and
+   * requests waiting for one. PGlite has a single in-process connection.
+   */
+  poolStats(): { readonly total: number; readonly idle: number; readonly waiting: number };
 }
 
 // int8 columns (event seq, identity keys, durations) hold values well under
@@ -68,11 +73,16 @@ export async function createDatabase(options: DatabaseOptions): Promise<Fieldlin
       },
     });
     const db = new Kysely<FieldlineDatabase>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return {
+      db,
+      kind: 'postgres',
+      close: () => db.destroy(),
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    };
   }
   const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
     parsers: { [INT8_OID]: (value: string) => Number(value), [DATE_OID]: (value: string) => value },
   });
   const db = new Kysely<FieldlineDatabase>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return { db, kind: 'pglite', close: () => db.destroy(), poolStats: () => ({ total: 1, idle: 1, waiting: 0 }) };
 }

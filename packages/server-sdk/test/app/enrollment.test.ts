@@ -119,6 +119,48 @@ describeEachDatabase('enrollment and device auth over HTTP', (current) => {
       },
     });
     expect(second.status).toBe(304);
+
+    const tenantWide = await call(`${server.url}/v1/admin/config`, {
+      method: 'PUT',
+      token: ACME_ADMIN_TOKEN,
+      body: { tenant: 'acme', config: { heartbeatIntervalMs: 30_000 } },
+    });
+    expect(tenantWide.body.heartbeatIntervalMs).toBe(30_000);
+    const perDevice = await call(`${server.url}/v1/admin/config`, {
+      method: 'PUT',
+      token: ACME_ADMIN_TOKEN,
+      body: {
+        tenant: 'acme',
+        deviceId: enrolled.body.deviceId,
+        config: { flush: { maxBatchEvents: 100, maxBatchBytes: 65_536, flushIntervalMs: 1_000 } },
+      },
+    });
+    expect(perDevice.body.flush.maxBatchEvents).toBe(100);
+    const changed = await fetch(`${server.url}/v1/config`, {
+      headers: {
+        authorization: `Bearer ${enrolled.body.deviceToken}`,
+        'if-none-match': etag ?? '',
+      },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    const merged = (await changed.json()) as {
+      heartbeatIntervalMs: number;
+      flush: { maxBatchEvents: number };
+    };
+    expect([merged.heartbeatIntervalMs, merged.flush.maxBatchEvents]).toEqual([30_000, 100]);
+    const foreign = await call(`${server.url}/v1/admin/config`, {
+      method: 'PUT',
+      token: GLOBEX_ADMIN_TOKEN,
+      body: { tenant: 'globex', deviceId: enrolled.body.deviceId, config: {} },
+    });
+    expect(foreign.status).toBe(404);
+    const invalid = await call(`${server.url}/v1/admin/config`, {
+      method: 'PUT',
+      token: OPERATOR_TOKEN,
+      body: { tenant: 'acme', config: { heartbeatIntervalMs: -5 } },
+    });
+    expect([invalid.status, invalid.body.error.code]).toEqual([400, 'invalid_request']);
   });
 
   it('refuses device routes without a valid token, and a revoked device', async () => {
