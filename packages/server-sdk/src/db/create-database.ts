@@ -77,12 +77,21 @@ export async function createDatabase(options: DatabaseOptions): Promise<Fieldlin
       db,
       kind: 'postgres',
       close: () => db.destroy(),
-      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      poolStats: () => ({
+        total: pool.totalCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+      }),
     };
   }
   const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
     parsers: { [INT8_OID]: (value: string) => Number(value), [DATE_OID]: (value: string) => value },
   });
   const db = new Kysely<FieldlineDatabase>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', close: () => db.destroy(), poolStats: () => ({ total: 1, idle: 1, waiting: 0 }) };
+  return {
+    db,
+    kind: 'pglite',
+    close: () => db.destroy(),
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+  };
 }
