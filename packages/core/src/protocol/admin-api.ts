@@ -10,6 +10,9 @@ import { consentSnapshotSchema } from './consent-snapshot.js';
 import { dropCountsSchema } from './device-api.js';
 import { deviceConfigSchema } from './device-config.js';
 
+// Policy versions are stored as PostgreSQL integers.
+const policyVersionSchema = z.number().int().positive().max(2_147_483_647);
+
 // Time-to-live of tokens and commands: up to 30 days, in whole seconds.
 const ttlSecondsSchema = z
   .number()
@@ -61,14 +64,14 @@ export const deviceDetailSchema = deviceSummarySchema.extend({
 export const consentActionRequestSchema = z.strictObject({
   action: z.enum(['grant', 'withdraw']),
   scopes: z.array(scopeSchema).min(1).max(64).optional(),
-  policyVersion: z.number().int().positive().optional(),
+  policyVersion: policyVersionSchema.optional(),
   expiresAt: timestampSchema.optional(),
 });
 
 /** `POST /v1/admin/policies` body: a new version supersedes every grant. */
 export const createPolicyRequestSchema = z.strictObject({
   tenant: tenantSchema,
-  version: z.number().int().positive(),
+  version: policyVersionSchema,
   scopes: z.array(scopeSchema).min(1).max(64),
   text: z.string().min(1).max(100_000),
   url: z.url().optional(),

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { SCOPE_PATTERN } from '../schema/envelope.js';
 
-/** RFC 3339 timestamp with an offset (`Z` or `±hh:mm`). */
-export const timestampSchema = z.iso.datetime({ offset: true });
+/**
+ * RFC 3339 timestamp with an offset (`Z` or `±hh:mm`), years 0001–9999 (year
+ * 0000 exists in no calendar a database stores).
+ */
+export const timestampSchema = z.iso
+  .datetime({ offset: true })
+  .refine((value) => !value.startsWith('0000'), 'year 0000 is not a valid date');
 
 /**
  * A 32-byte key on the wire: unpadded base64url, 43 characters. The last

@@ -45,22 +45,25 @@ export function adminConsentRoutes(context: AppContext): Route[] {
         if (admin.tenant !== null && admin.tenant !== body.tenant) {
           throw new HttpError('forbidden', `This admin token manages tenant ${admin.tenant} only.`);
         }
-        await db
-          .insertInto('tenants')
-          .values({ id: body.tenant })
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-        const published = await publishPolicy(
-          db,
-          {
-            tenantId: body.tenant,
-            version: body.version,
-            scopes: body.scopes,
-            text: body.text,
-            ...(body.url === undefined ? {} : { url: body.url }),
-          },
-          options,
-        );
+        // One transaction: a refused policy must not leave a new tenant row behind.
+        const published = await db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('tenants')
+            .values({ id: body.tenant })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+          return publishPolicy(
+            trx,
+            {
+              tenantId: body.tenant,
+              version: body.version,
+              scopes: body.scopes,
+              text: body.text,
+              ...(body.url === undefined ? {} : { url: body.url }),
+            },
+            options,
+          );
+        });
         return json(201, published);
       },
     },

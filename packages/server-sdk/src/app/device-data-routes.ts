@@ -2,7 +2,7 @@ import { jobReportSchema, ROUTES, SealKind, toConsentSnapshot } from '@fieldline
 import { authenticateDevice } from '../auth/device-auth.js';
 import { pendingCommands } from '../commands/pending-commands.js';
 import { currentConsent } from '../consent/current-consent.js';
-import { json, validate } from '../http/json-body.js';
+import { json, requireJsonContentType, validate } from '../http/json-body.js';
 import type { Route } from '../http/types.js';
 import { type IngestionPipeline, runIngestion } from '../ingestion/pipeline.js';
 import { storeReport } from '../reports/report-store.js';
@@ -36,6 +36,7 @@ export function deviceDataRoutes(context: AppContext, ingestion: IngestionPipeli
       path: ROUTES.events,
       async handle(request) {
         const device = await authenticateDevice(db, request);
+        requireJsonContentType(request);
         const result = await runIngestion(ingestion, {
           device: {
             id: device.id,
@@ -53,6 +54,7 @@ export function deviceDataRoutes(context: AppContext, ingestion: IngestionPipeli
       path: ROUTES.reports,
       async handle(request) {
         const device = await authenticateDevice(db, request);
+        requireJsonContentType(request);
         const opened = await openDeviceFrame(request.body, {
           serverIdentity: context.serverIdentity,
           replayGuard: context.replayGuard,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { findUnstorableText } from '../db/storable-text.js';
 import { HttpError } from './http-error.js';
 import type { FieldlineRequest } from './types.js';
 
@@ -34,10 +35,7 @@ export function readJsonBody<S extends z.ZodType>(
  * @throws {@link HttpError} `unsupported_media_type` or `invalid_json`.
  */
 export function parseJson(request: FieldlineRequest): unknown {
-  const type = request.header('content-type') ?? '';
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    throw new HttpError('unsupported_media_type', 'Send the body as application/json.');
-  }
+  requireJsonContentType(request);
   let text: string;
   try {
     text = decoder.decode(request.body);
@@ -60,6 +58,24 @@ export function parseJson(request: FieldlineRequest): unknown {
  * @throws {@link HttpError} `invalid_request` with every failing path.
  */
 export function validate<S extends z.ZodType>(value: unknown, schema: S): z.output<S> {
+  const unstorable = findUnstorableText(value);
+  if (unstorable !== undefined) {
+    throw new HttpError(
+      'invalid_request',
+      `The request holds text that cannot be stored (U+0000 or an unpaired surrogate) at ${unstorable}.`,
+      {
+        details: {
+          issues: [
+            {
+              path: unstorable,
+              message: 'U+0000 and unpaired surrogates are not accepted',
+              code: 'invalid_string',
+            },
+          ],
+        },
+      },
+    );
+  }
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => ({
@@ -74,6 +90,19 @@ export function validate<S extends z.ZodType>(value: unknown, schema: S): z.outp
   throw new HttpError('invalid_request', `The request is invalid: ${summary}`, {
     details: { issues },
   });
+}
+
+/**
+ * Requires a JSON content type (sealed device bodies are JSON too).
+ *
+ * @param request - the request.
+ * @throws {@link HttpError} `unsupported_media_type`.
+ */
+export function requireJsonContentType(request: FieldlineRequest): void {
+  const type = request.header('content-type') ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+    throw new HttpError('unsupported_media_type', 'Send the body as application/json.');
+  }
 }
 
 /**

@@ -75,6 +75,10 @@ export function createRouter(
           names.forEach((name, index) => {
             params[name] = decodeURIComponent(match[index + 1] ?? '');
           });
+          // No stored id holds U+0000 (PostgreSQL text cannot), so such an id names nothing.
+          if (Object.values(params).some((value) => value.includes('\u0000'))) {
+            throw new HttpError('not_found', `No such object: ${request.path}.`);
+          }
           return await route.handle(request, params as RouteParams);
         } catch (error) {
           if (isHttpError(error))

@@ -4,6 +4,7 @@ import {
   type EventValidationError,
   type Result,
 } from '@fieldline/core';
+import { findUnstorableText } from '../../db/storable-text.js';
 import { pendingEntries, rejectEntry } from '../ingestion-context.js';
 import type { IngestionStep } from '../pipeline.js';
 
@@ -26,22 +27,10 @@ export interface ValidateEventsStepOptions {
   readonly registry?: EventValidator;
 }
 
-// PostgreSQL's jsonb cannot hold U+0000 or unpaired surrogates, and timestamptz has no year 0:
+// PostgreSQL cannot store U+0000 or unpaired surrogates, and timestamptz has no year 0:
 // such events pass the schemas but would fail the whole batch's insert, so they are refused
 // here, one by one.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-const unstorable = (text: string): boolean => text.includes('\u0000') || LONE_SURROGATE.test(text);
-
-function hasUnstorableText(value: unknown): boolean {
-  if (typeof value === 'string') return unstorable(value);
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some(hasUnstorableText);
-  for (const [key, inner] of Object.entries(value)) {
-    if (unstorable(key) || hasUnstorableText(inner)) return true;
-  }
-  return false;
-}
+const hasUnstorableText = (value: unknown): boolean => findUnstorableText(value) !== undefined;
 
 /**
  * Validates each pending event with the registry (envelope, registered type, scope, strict
