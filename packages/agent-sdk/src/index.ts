@@ -1,3 +1,26 @@
-// @fieldline/agent-sdk is being built (issue: agent-sdk and reference agent).
-// Until then it re-exports nothing; depend on @fieldline/core for the shared pieces.
-export {};
+// @fieldline/agent-sdk: the device side of Fieldline.
+// Exports are listed by name so the public surface is reviewed, never implied.
+
+export { Agent, type AgentOptions, createAgent } from './agent.js';
+export { AgentError, type AgentErrorCode, isAgentError } from './agent-errors.js';
+export type {
+  AgentEvents,
+  AgentLifecycle,
+  AgentStatus,
+  ConnectionState,
+  DropReason,
+  FlushResult,
+  JobRecord,
+  TrackResult,
+} from './agent-types.js';
+export type { Collector, CollectorEmit, CollectorSupport } from './collector.js';
+export type { DeliveryOutcome } from './delivery.js';
+export type { EnrollOptions } from './enrollment.js';
+export { type StatePaths, statePaths } from './state/state-files.js';
+export {
+  createHttpTransport,
+  type FetchLike,
+  type HttpTransportOptions,
+  type Transport,
+  type TransportResponse,
+} from './transport/http-transport.js';

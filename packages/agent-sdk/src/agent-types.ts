@@ -1,0 +1,76 @@
+import type { ConsentSnapshot, DropCounts, EventsResponse, JobReport } from '@fieldline/core';
+
+/** Where the agent stands. */
+export type AgentLifecycle = 'unenrolled' | 'enrolled' | 'running' | 'stopping' | 'stopped';
+
+/** Whether the server was reachable on the last attempt. */
+export type ConnectionState = 'unknown' | 'online' | 'offline';
+
+/** Why an event did not reach the server. */
+export type DropReason = keyof Required<DropCounts>;
+
+/** What `track()` did with an event. Never throws; nothing is silently lost. */
+export type TrackResult =
+  | { readonly status: 'queued'; readonly id: string }
+  | {
+      readonly status: 'refused';
+      readonly reason: 'no_consent' | 'invalid' | 'unknown_type' | 'not_running';
+      readonly message: string;
+    };
+
+/** What one flush did. */
+export interface FlushResult {
+  /** Events the server accepted or already had. */
+  readonly delivered: number;
+  /** Events the server refused (counted as `rejected_by_server`). */
+  readonly rejected: number;
+  /** Events left on disk for a later attempt. */
+  readonly deferred: number;
+  /** Spool files resent in this run. */
+  readonly resentFiles: number;
+  /** When not everything went, why. */
+  readonly reason?: string;
+}
+
+/** A job's outcome, as `runJob` reports it. */
+export type JobRecord = JobReport & { readonly delivered: boolean };
+
+/** The agent's status snapshot (`agent.status()`, and `status.json` for the CLI). */
+export interface AgentStatus {
+  readonly lifecycle: AgentLifecycle;
+  readonly connection: ConnectionState;
+  readonly deviceId: string | null;
+  readonly serverUrl: string | null;
+  readonly consent: ConsentSnapshot;
+  readonly queue: { readonly events: number; readonly bytes: number };
+  readonly spool: { readonly files: number; readonly bytes: number };
+  readonly drops: Readonly<Record<DropReason, number>>;
+  readonly lastFlushAt: string | null;
+  readonly lastError: string | null;
+  readonly jobs: Readonly<
+    Record<
+      string,
+      { readonly status: string; readonly finishedAt: string; readonly durationMs: number }
+    >
+  >;
+  readonly collectors: Readonly<Record<string, 'running' | 'stopped' | 'unsupported' | 'disabled'>>;
+  readonly updatedAt: string;
+}
+
+/** The agent's typed events (eventemitter3). */
+export interface AgentEvents {
+  /** The lifecycle or connection state changed. */
+  state: [status: { lifecycle: AgentLifecycle; connection: ConnectionState }];
+  /** The server sent a different consent state. */
+  consent: [consent: ConsentSnapshot, previous: ConsentSnapshot];
+  /** A flush finished. */
+  flush: [result: FlushResult];
+  /** Events were dropped (counted by reason). */
+  dropped: [drop: { reason: DropReason; count: number; code?: string }];
+  /** Something failed that the host may want to log; the agent carries on. */
+  error: [error: Error];
+  /** A job finished. */
+  job: [record: JobRecord];
+  /** The server answered a batch (per-event results), for hosts that want details. */
+  results: [response: EventsResponse];
+}

@@ -1,0 +1,1012 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type BoundedQueue,
+  type Clock,
+  type ConsentSnapshot,
+  canCollect,
+  createBoundedQueue,
+  createEnvelopeFactory,
+  createEventRegistry,
+  type DeviceConfig,
+  deviceConfigSchema,
+  type EnvelopeFactory,
+  type EventRegistry,
+  type EventsResponse,
+  fromConsentSnapshot,
+  type Identity,
+  importIdentity,
+  type Random,
+  type RetryPolicyOptions,
+  systemClock,
+  systemRandom,
+} from '@fieldline/core';
+import { EventEmitter } from 'eventemitter3';
+import { AgentError } from './agent-errors.js';
+import type {
+  AgentEvents,
+  AgentLifecycle,
+  AgentStatus,
+  ConnectionState,
+  DropReason,
+  FlushResult,
+  JobRecord,
+  TrackResult,
+} from './agent-types.js';
+import type { Collector } from './collector.js';
+import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
+import { type EnrollOptions, enrollDevice } from './enrollment.js';
+import { createFileSpool, loadOrCreateSpoolKey, type Spool } from './spool/index.js';
+import { readStateFile, writePrivateFile } from './state/private-file.js';
+import {
+  cachedConfigSchema,
+  consentFileSchema,
+  type EnrollmentFile,
+  enrollmentFileSchema,
+  exportedIdentitySchema,
+  jobStateSchema,
+  type StatePaths,
+  seqFileSchema,
+  statePaths,
+} from './state/state-files.js';
+import { createHttpTransport, type Transport } from './transport/http-transport.js';
+
+/** Options of {@link createAgent}. */
+export interface AgentOptions {
+  /** Directory for identity, enrollment, cached config, consent, spool (created 0700). */
+  readonly stateDir: string;
+  /**
+   * The event types the agent may track (must match the server's).
+   * @default createEventRegistry()
+   */
+  readonly registry?: EventRegistry;
+  /** Collectors started while their scope is consented and their config entry enabled. */
+  readonly collectors?: readonly Collector[];
+  /**
+   * How the agent talks HTTP.
+   * @default createHttpTransport() (cross-fetch)
+   */
+  readonly transport?: Transport;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** @default systemRandom */
+  readonly random?: Random;
+  /**
+   * Delivery retry policy (core's defaults: 5 attempts, 500 ms base, 30 s cap, 2 min budget).
+   */
+  readonly retry?: RetryPolicyOptions;
+  /**
+   * Events held in memory before they are moved to the spool.
+   * @default 1_000
+   */
+  readonly maxQueuedEvents?: number;
+  /**
+   * Keep unsent events of a scope when its consent is withdrawn (by default they are purged).
+   * @default false
+   */
+  readonly keepUnsentOnWithdrawal?: boolean;
+  /**
+   * Consecutive 401 answers before the agent considers itself unenrolled.
+   * @default 3
+   */
+  readonly unauthorizedThreshold?: number;
+  /** Spool caps. */
+  readonly spool?: {
+    readonly maxAgeMs?: number;
+    readonly maxTotalBytes?: number;
+    readonly maxFilesPerRun?: number;
+  };
+  /** Reported at enrollment. */
+  readonly agentVersion?: string;
+}
+
+interface QueuedEvent {
+  readonly id: string;
+  readonly scope: string;
+  readonly json: string;
+}
+
+const SEQ_BLOCK = 10_000;
+const EMPTY_DROPS: Record<DropReason, number> = {
+  no_consent: 0,
+  invalid: 0,
+  overflow: 0,
+  spool_trimmed: 0,
+  rejected_by_server: 0,
+};
+
+/**
+ * The device side of Fieldline: enroll, fetch config, gate on consent, track
+ * events, and deliver them sealed and signed, with an encrypted on-disk spool
+ * so nothing `track()` accepted is lost to a network outage or a crash after
+ * a flush. Create with {@link createAgent}.
+ *
+ * @example
+ * ```ts
+ * const agent = await createAgent({ stateDir: '/var/lib/my-agent' });
+ * await agent.enroll({ serverUrl, installToken });
+ * await agent.start();
+ * agent.track('activity.system.active', { idleForMs: 5000 });
+ * await agent.shutdown();
+ * ```
+ */
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly #paths: StatePaths;
+  readonly #options: AgentOptions;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #registry: EventRegistry;
+  readonly #transport: Transport;
+  readonly #spool: Spool;
+  readonly #queue: BoundedQueue<QueuedEvent>;
+  #identity: Identity | undefined;
+  #enrollment: EnrollmentFile | undefined;
+  #config: DeviceConfig | undefined;
+  #configEtag: string | null = null;
+  #consent: ConsentSnapshot = { status: 'unknown' };
+  #envelopes: EnvelopeFactory | undefined;
+  #seqBlockEnd = 0;
+  #lifecycle: AgentLifecycle = 'unenrolled';
+  #connection: ConnectionState = 'unknown';
+  #drops: Record<DropReason, number> = { ...EMPTY_DROPS };
+  #unreportedDrops: Record<DropReason, number> = { ...EMPTY_DROPS };
+  #consecutiveUnauthorized = 0;
+  #lastFlushAt: number | null = null;
+  #lastError: string | null = null;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #flushChain: Promise<unknown> = Promise.resolve();
+  #flushScheduled = false;
+  readonly #pendingWrites = new Set<Promise<unknown>>();
+  readonly #collectorStates = new Map<string, 'running' | 'stopped' | 'unsupported' | 'disabled'>();
+  #jobs: Record<string, { status: string; finishedAt: string; durationMs: number }> = {};
+
+  /** @internal Use {@link createAgent}. */
+  constructor(options: AgentOptions, spool: Spool) {
+    super();
+    this.#options = options;
+    this.#paths = statePaths(options.stateDir);
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? systemRandom;
+    this.#registry = options.registry ?? createEventRegistry();
+    this.#transport = options.transport ?? createHttpTransport();
+    this.#spool = spool;
+    this.#queue = createBoundedQueue<QueuedEvent>({
+      maxItems: options.maxQueuedEvents ?? 1_000,
+      overflow: 'reject',
+      sizeOf: (item) => item.json.length,
+    });
+  }
+
+  /** @internal Loads the state directory. */
+  async load(): Promise<void> {
+    const identityFile = await readStateFile(this.#paths.identity, exportedIdentitySchema, {
+      private: true,
+    });
+    const enrollment = await readStateFile(this.#paths.enrollment, enrollmentFileSchema, {
+      private: true,
+    });
+    if (identityFile !== undefined && enrollment !== undefined) {
+      const identity = importIdentity(identityFile);
+      if (!identity.ok) {
+        throw new AgentError(
+          'state_corrupt',
+          `${this.#paths.identity} is not a valid identity: ${identity.error.message}`,
+        );
+      }
+      this.#identity = identity.value;
+      this.#enrollment = enrollment;
+      this.#lifecycle = 'enrolled';
+    }
+    const cached = await readStateFile(this.#paths.config, cachedConfigSchema).catch(
+      () => undefined,
+    );
+    if (cached !== undefined) {
+      this.#config = cached.config;
+      this.#configEtag = cached.etag;
+    }
+    const consent = await readStateFile(this.#paths.consent, consentFileSchema).catch(
+      () => undefined,
+    );
+    if (consent !== undefined) this.#consent = consent.consent;
+    const seq = await readStateFile(this.#paths.seq, seqFileSchema).catch(() => undefined);
+    await this.#reserveSeqBlock(seq?.nextBlockStart ?? 0);
+    await this.#spool.recover();
+    this.#noteSpoolTrims();
+    await this.#loadJobs();
+  }
+
+  // ── enrollment ──────────────────────────────────────────────────────────
+
+  /**
+   * Enrolls this device with an install token. Safe to repeat: the new
+   * identity replaces the old one only after the server accepted it. The
+   * spool is kept.
+   *
+   * @param options - server URL, install token, host name.
+   * @throws {@link AgentError} `enrollment_failed` or `server_unreachable`.
+   */
+  async enroll(options: EnrollOptions): Promise<{ readonly deviceId: string }> {
+    const enrolled = await enrollDevice(this.#paths, options, {
+      transport: this.#transport,
+      clock: this.#clock,
+      ...(this.#options.agentVersion === undefined
+        ? {}
+        : { agentVersion: this.#options.agentVersion }),
+    });
+    this.#identity = enrolled.identity;
+    this.#enrollment = enrolled.enrollment;
+    this.#consecutiveUnauthorized = 0;
+    await this.#saveConfig(enrolled.response.config, null);
+    await this.#applyConsent(enrolled.response.consent);
+    this.#setLifecycle(this.#lifecycle === 'running' ? 'running' : 'enrolled');
+    return { deviceId: enrolled.enrollment.deviceId };
+  }
+
+  // ── lifecycle ───────────────────────────────────────────────────────────
+
+  /**
+   * Fetches config (falling back to the cached copy, with a warning on the
+   * `error` event), resends what the spool holds, starts the consented
+   * collectors and the flush timer.
+   *
+   * @throws {@link AgentError} `not_enrolled`, or `no_config` when the server is unreachable and nothing is cached.
+   */
+  async start(): Promise<void> {
+    if (this.#enrollment === undefined) {
+      throw new AgentError(
+        'not_enrolled',
+        'Enroll the agent first (agent.enroll or `fieldline-agent enroll`).',
+      );
+    }
+    await this.refreshConfig();
+    this.#setLifecycle('running');
+    await this.#syncCollectors();
+    this.#armFlushTimer();
+    await this.heartbeat();
+  }
+
+  /**
+   * Sends a `device.heartbeat` (operational: it needs no consent) and flushes.
+   * The answer carries the device's consent and pending commands, so an agent
+   * with nothing to report still learns of a grant or a withdrawal. `start()`
+   * sends one at once and then every `heartbeatIntervalMs` of the config.
+   *
+   * @returns the flush result.
+   */
+  async heartbeat(): Promise<FlushResult> {
+    const spool = this.#spool.stats();
+    this.track('device.heartbeat', {
+      uptimeMs: Math.round(process.uptime() * 1000),
+      ...(this.#options.agentVersion === undefined
+        ? {}
+        : { agentVersion: this.#options.agentVersion }),
+      queueDepth: this.#queue.size,
+      spoolBytes: spool.bytes,
+    });
+    return this.flush();
+  }
+
+  /**
+   * Fetches the config with its ETag; keeps the cached copy on 304, and
+   * falls back to it (reporting an `error` event) when the server cannot be
+   * reached.
+   *
+   * @throws {@link AgentError} `no_config` when there is neither an answer nor a cache.
+   */
+  async refreshConfig(): Promise<DeviceConfig> {
+    const enrollment = this.#requireEnrollment();
+    try {
+      const response = await this.#transport.request({
+        method: 'GET',
+        url: `${enrollment.serverUrl}/v1/config`,
+        headers: {
+          authorization: `Bearer ${enrollment.deviceToken}`,
+          ...(this.#configEtag === null ? {} : { 'if-none-match': this.#configEtag }),
+        },
+      });
+      if (response.status === 304 && this.#config !== undefined) {
+        this.#setConnection('online');
+        return this.#config;
+      }
+      if (response.status === 200) {
+        const parsed = deviceConfigSchema.safeParse(response.body);
+        if (parsed.success) {
+          this.#setConnection('online');
+          await this.#saveConfig(parsed.data, response.header('etag') ?? null);
+          return parsed.data;
+        }
+      }
+      if (response.status === 401) await this.#noteUnauthorized();
+      throw new Error(`config request answered ${response.status}`);
+    } catch (error) {
+      this.#setConnection('offline');
+      if (this.#config !== undefined) {
+        this.#reportError(
+          new AgentError(
+            'server_unreachable',
+            `Using the cached config: ${(error as Error).message}.`,
+            { cause: error },
+          ),
+        );
+        return this.#config;
+      }
+      throw new AgentError(
+        'no_config',
+        'The server cannot be reached and no config is cached; check the server URL and network.',
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /**
+   * Stops collectors and the timer, then delivers what it can within
+   * `timeoutMs`; whatever is left is written to the spool, never dropped.
+   *
+   * @param options - how long to try delivering.
+   */
+  async shutdown(options: { readonly timeoutMs?: number } = {}): Promise<FlushResult> {
+    this.#setLifecycle('stopping');
+    if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    await this.#stopAllCollectors();
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('shutdown timeout')), timeoutMs);
+    let result: FlushResult;
+    try {
+      result = await this.flush({ signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+    await this.#spoolQueue();
+    await Promise.allSettled([...this.#pendingWrites]);
+    this.#setLifecycle('stopped');
+    await this.writeStatusFile();
+    return result;
+  }
+
+  // ── tracking ────────────────────────────────────────────────────────────
+
+  /**
+   * Records one event: validates `data` against the registry, checks consent
+   * for the type's scope, stamps id/seq/occurredAt, and queues it. Never
+   * blocks and never throws; a refusal is returned and counted.
+   *
+   * @param type - a registered event type.
+   * @param data - its data.
+   * @param occurredAtMs - when it happened; now by default.
+   * @returns `queued` with the event id, or `refused` with the reason.
+   */
+  track(type: string, data: unknown, occurredAtMs?: number): TrackResult {
+    const eventType = this.#registry.get(type);
+    if (eventType === undefined) {
+      this.#countDrop('invalid', 1);
+      return {
+        status: 'refused',
+        reason: 'unknown_type',
+        message: `Event type ${type} is not registered.`,
+      };
+    }
+    const at = occurredAtMs ?? this.#clock.now();
+    if (!canCollect(fromConsentSnapshot(this.#consent), eventType.scope, at)) {
+      this.#countDrop('no_consent', 1);
+      return {
+        status: 'refused',
+        reason: 'no_consent',
+        message: `No consent for scope "${eventType.scope}".`,
+      };
+    }
+    const valid = (this.#registry as unknown as EventRegistry<Record<string, object>>).validateData(
+      type,
+      data,
+    );
+    if (!valid.ok) {
+      this.#countDrop('invalid', 1);
+      return { status: 'refused', reason: 'invalid', message: valid.error.message };
+    }
+    const envelopes = this.#envelopes;
+    if (envelopes === undefined || this.#enrollment === undefined) {
+      return { status: 'refused', reason: 'not_running', message: 'The agent is not enrolled.' };
+    }
+    const envelope = envelopes.create(type, eventType.scope, valid.value, at);
+    if (envelopes.nextSeq >= this.#seqBlockEnd)
+      this.#track(this.#reserveSeqBlock(this.#seqBlockEnd));
+    const item: QueuedEvent = {
+      id: envelope.id,
+      scope: envelope.scope,
+      json: JSON.stringify(envelope),
+    };
+    if (this.#queue.offer(item, item.json.length).status !== 'accepted') {
+      // The network is slower than the producer: move what is buffered to disk
+      // rather than drop anything, then take the new event.
+      this.#track(this.#writeToSpool(this.#queue.drain()));
+      this.#queue.offer(item, item.json.length);
+    }
+    const policy = this.#flushPolicy();
+    if (this.#queue.size >= policy.maxBatchEvents || this.#queue.bytes >= policy.maxBatchBytes)
+      this.#scheduleFlush();
+    return { status: 'queued', id: envelope.id };
+  }
+
+  /**
+   * Delivers queued events and resends spooled batches (oldest first, at
+   * most `maxFilesPerRun`). Every batch is written to the spool before it is
+   * sent and removed only once the server answered, so a crash mid-flush
+   * loses nothing: the server deduplicates by event id.
+   *
+   * @param options - an abort signal (shutdown deadline).
+   * @returns counts of delivered, rejected and deferred events.
+   */
+  flush(options: { readonly signal?: AbortSignal } = {}): Promise<FlushResult> {
+    const run = this.#flushChain.then(() => this.#flushNow(options.signal));
+    this.#flushChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #flushNow(signal: AbortSignal | undefined): Promise<FlushResult> {
+    this.#flushScheduled = false;
+    if (
+      this.#enrollment === undefined ||
+      this.#identity === undefined ||
+      this.#lifecycle === 'unenrolled'
+    ) {
+      return { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0, reason: 'not enrolled' };
+    }
+    const policy = this.#flushPolicy();
+    while (this.#queue.size > 0) {
+      const batch = this.#queue.takeBatch({
+        maxEvents: policy.maxBatchEvents,
+        maxBytes: policy.maxBatchBytes,
+      });
+      if (batch.items.length === 0) break;
+      await this.#writeToSpool(batch.items);
+    }
+    await Promise.allSettled([...this.#pendingWrites]);
+    const totals = { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0 } as {
+      delivered: number;
+      rejected: number;
+      deferred: number;
+      resentFiles: number;
+      reason?: string;
+    };
+    const entries = await this.#spool.takeOldest(this.#options.spool?.maxFilesPerRun ?? 20);
+    this.#noteSpoolTrims();
+    for (const entry of entries) {
+      if (signal?.aborted || this.#isUnenrolled()) {
+        totals.deferred += entry.itemCount;
+        continue;
+      }
+      const outcome =
+        entry.kind === 'events'
+          ? await this.#deliverEvents(entry.payload, signal)
+          : await this.#deliverReport(entry.payload, signal);
+      totals.resentFiles++;
+      if (outcome.kind === 'delivered') {
+        totals.delivered += outcome.delivered;
+        totals.rejected += outcome.rejected;
+        await this.#spool.remove(entry.ref);
+      } else if (outcome.kind === 'refused') {
+        totals.rejected += entry.itemCount;
+        this.#countDrop('rejected_by_server', entry.itemCount, outcome.code);
+        await this.#spool.remove(entry.ref);
+      } else if (outcome.kind === 'split') {
+        const events = (JSON.parse(new TextDecoder().decode(entry.payload)) as { events: string[] })
+          .events;
+        const half = Math.ceil(events.length / 2);
+        await this.#writeEventJsons(events.slice(0, half));
+        await this.#writeEventJsons(events.slice(half));
+        await this.#spool.remove(entry.ref);
+      } else {
+        totals.deferred += entry.itemCount;
+        totals.reason = outcome.reason;
+        // The rest would meet the same server state; leave them for the next run.
+        if (outcome.kind === 'deferred') signal = AbortSignal.abort();
+      }
+    }
+    this.#lastFlushAt = this.#clock.now();
+    this.emit('flush', totals);
+    await this.writeStatusFile().catch(() => undefined);
+    return totals;
+  }
+
+  async #deliverEvents(
+    payload: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<
+    | { kind: 'delivered'; delivered: number; rejected: number }
+    | { kind: 'refused'; code: string }
+    | { kind: 'split' }
+    | { kind: 'deferred' | 'unauthorized'; reason: string }
+  > {
+    const stored = JSON.parse(new TextDecoder().decode(payload)) as {
+      batchId: string;
+      events: string[];
+    };
+    const drops = { ...this.#unreportedDrops };
+    const batchJson = `{"batchId":${JSON.stringify(stored.batchId)},"sentAt":${JSON.stringify(new Date(this.#clock.now()).toISOString())},"events":[${stored.events.join(',')}]${
+      Object.values(drops).some((n) => n > 0) ? `,"drops":${JSON.stringify(drops)}` : ''
+    }}`;
+    const outcome = await deliverEventBatch(this.#deliveryContext(signal), batchJson);
+    switch (outcome.status) {
+      case 'delivered': {
+        this.#consecutiveUnauthorized = 0;
+        this.#setConnection('online');
+        for (const reason of Object.keys(drops) as DropReason[])
+          this.#unreportedDrops[reason] -= drops[reason];
+        await this.#handleEventsResponse(outcome.response);
+        const rejected = outcome.response.rejected;
+        return {
+          kind: 'delivered',
+          delivered: outcome.response.accepted + outcome.response.duplicates,
+          rejected,
+        };
+      }
+      case 'refused':
+        return { kind: 'refused', code: outcome.code };
+      case 'too_large':
+        return stored.events.length > 1
+          ? { kind: 'split' }
+          : { kind: 'refused', code: 'payload_too_large' };
+      case 'unauthorized':
+        await this.#noteUnauthorized();
+        return { kind: 'unauthorized', reason: outcome.code };
+      default:
+        this.#setConnection('offline');
+        this.#lastError = outcome.reason;
+        return { kind: 'deferred', reason: outcome.reason };
+    }
+  }
+
+  async #handleEventsResponse(response: EventsResponse): Promise<void> {
+    const byCode = new Map<string, number>();
+    for (const result of response.results) {
+      if (result.status === 'rejected') byCode.set(result.code, (byCode.get(result.code) ?? 0) + 1);
+    }
+    for (const [code, count] of byCode) this.#countDrop('rejected_by_server', count, code);
+    this.emit('results', response);
+    await this.#applyConsent(response.consent);
+  }
+
+  // ── jobs ────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs a job and reports it: start and end times, status, duration, the
+   * metrics `fn` returns, and the error if it threw. The report is sent
+   * sealed like events, spooled when the server cannot be reached, and the
+   * job's last state kept in `jobs/<name>.json`.
+   *
+   * @param name - the job's name.
+   * @param fn - the work; may return numeric metrics.
+   * @returns the job record (with whether it was delivered yet).
+   */
+  async runJob(
+    name: string,
+    fn: () => Promise<Record<string, number> | undefined> | Record<string, number> | undefined,
+  ): Promise<JobRecord> {
+    const startedAt = this.#clock.now();
+    let status: 'succeeded' | 'failed' = 'succeeded';
+    let metrics: Record<string, number> = {};
+    let error: { message: string; code?: string } | undefined;
+    try {
+      metrics = (await fn()) ?? {};
+    } catch (cause) {
+      status = 'failed';
+      const code = (cause as { code?: unknown }).code;
+      error = {
+        message: cause instanceof Error ? cause.message : String(cause),
+        ...(typeof code === 'string' ? { code } : {}),
+      };
+    }
+    const finishedAt = this.#clock.now();
+    const report = {
+      id: randomUUID(),
+      job: name,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date(finishedAt).toISOString(),
+      status,
+      durationMs: Math.max(0, finishedAt - startedAt),
+      metrics,
+      ...(error === undefined ? {} : { error }),
+    };
+    const payload = new TextEncoder().encode(JSON.stringify(report));
+    const ref = await this.#spool.write({ kind: 'report', payload, itemCount: 1 });
+    let delivered = false;
+    if (this.#enrollment !== undefined && this.#lifecycle !== 'unenrolled') {
+      const outcome = await this.#deliverReport(payload, undefined);
+      if (outcome.kind === 'delivered' || outcome.kind === 'refused') {
+        await this.#spool.remove(ref);
+        delivered = outcome.kind === 'delivered';
+      }
+    }
+    const record: JobRecord = { ...report, delivered };
+    this.#jobs[name] = { status, finishedAt: report.finishedAt, durationMs: report.durationMs };
+    await mkdir(this.#paths.jobs, { recursive: true, mode: 0o700 });
+    await writePrivateFile(
+      join(this.#paths.jobs, `${encodeURIComponent(name)}.json`),
+      JSON.stringify({ ...report, reportId: report.id, delivered }),
+    );
+    this.emit('job', record);
+    return record;
+  }
+
+  async #deliverReport(
+    payload: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<
+    | { kind: 'delivered'; delivered: number; rejected: number }
+    | { kind: 'refused'; code: string }
+    | { kind: 'split' }
+    | { kind: 'deferred' | 'unauthorized'; reason: string }
+  > {
+    const outcome = await deliverReport(
+      this.#deliveryContext(signal),
+      new TextDecoder().decode(payload),
+    );
+    switch (outcome.status) {
+      case 'delivered':
+        this.#consecutiveUnauthorized = 0;
+        this.#setConnection('online');
+        return { kind: 'delivered', delivered: 1, rejected: 0 };
+      case 'refused':
+      case 'too_large':
+        return {
+          kind: 'refused',
+          code: outcome.status === 'refused' ? outcome.code : 'payload_too_large',
+        };
+      case 'unauthorized':
+        await this.#noteUnauthorized();
+        return { kind: 'unauthorized', reason: outcome.code };
+      default:
+        this.#setConnection('offline');
+        this.#lastError = outcome.reason;
+        return { kind: 'deferred', reason: outcome.reason };
+    }
+  }
+
+  // ── status ──────────────────────────────────────────────────────────────
+
+  /** A snapshot of everything an operator wants to know. */
+  status(): AgentStatus {
+    const spool = this.#spool.stats();
+    return {
+      lifecycle: this.#lifecycle,
+      connection: this.#connection,
+      deviceId: this.#enrollment?.deviceId ?? null,
+      serverUrl: this.#enrollment?.serverUrl ?? null,
+      consent: this.#consent,
+      queue: { events: this.#queue.size, bytes: this.#queue.bytes },
+      spool: { files: spool.files, bytes: spool.bytes },
+      drops: { ...this.#drops },
+      lastFlushAt: this.#lastFlushAt === null ? null : new Date(this.#lastFlushAt).toISOString(),
+      lastError: this.#lastError,
+      jobs: { ...this.#jobs },
+      collectors: Object.fromEntries(this.#collectorStates),
+      updatedAt: new Date(this.#clock.now()).toISOString(),
+    };
+  }
+
+  /** Writes `status.json` in the state directory (for `fieldline-agent status`). */
+  async writeStatusFile(): Promise<void> {
+    await writePrivateFile(this.#paths.status, `${JSON.stringify(this.status(), null, 2)}\n`);
+  }
+
+  // ── consent ─────────────────────────────────────────────────────────────
+
+  async #applyConsent(next: ConsentSnapshot): Promise<void> {
+    const previous = this.#consent;
+    if (JSON.stringify(previous) === JSON.stringify(next)) return;
+    this.#consent = next;
+    await writePrivateFile(
+      this.#paths.consent,
+      JSON.stringify({ consent: next, updatedAt: new Date(this.#clock.now()).toISOString() }),
+    );
+    this.emit('consent', next, previous);
+    const state = fromConsentSnapshot(next);
+    const now = this.#clock.now();
+    // Stop collecting first, then purge what was collected under the old consent.
+    await this.#syncCollectors();
+    if (!this.#options.keepUnsentOnWithdrawal) {
+      const allowed = (scope: string) => canCollect(state, scope, now);
+      const queued = this.#queue.drain();
+      const kept = queued.filter((item) => allowed(item.scope));
+      for (const item of kept) this.#queue.offer(item, item.json.length);
+      const purged = await this.#spool.filterEntries((entry) => {
+        if (entry.kind !== 'events') return 'keep';
+        const stored = JSON.parse(new TextDecoder().decode(entry.payload)) as {
+          batchId: string;
+          events: string[];
+        };
+        const events = stored.events.filter((json) =>
+          allowed((JSON.parse(json) as { scope: string }).scope),
+        );
+        if (events.length === stored.events.length) return 'keep';
+        if (events.length === 0) return 'drop';
+        return {
+          payload: new TextEncoder().encode(JSON.stringify({ batchId: stored.batchId, events })),
+          itemCount: events.length,
+        };
+      });
+      // Purged events count as dropped for lack of consent, so the server sees them in drops.
+      this.#countDrop('no_consent', queued.length - kept.length + purged.removedItems);
+    }
+  }
+
+  // ── collectors ──────────────────────────────────────────────────────────
+
+  async #syncCollectors(): Promise<void> {
+    const consent = fromConsentSnapshot(this.#consent);
+    const now = this.#clock.now();
+    for (const collector of this.#options.collectors ?? []) {
+      const current = this.#collectorStates.get(collector.name);
+      const enabled = this.#config?.collectors[collector.name]?.enabled ?? false;
+      const allowed =
+        this.#lifecycle === 'running' && enabled && canCollect(consent, collector.scope, now);
+      if (current === 'unsupported') continue;
+      if (allowed && current !== 'running') {
+        const support = await collector.support();
+        if (!support.supported) {
+          this.#collectorStates.set(collector.name, 'unsupported');
+          continue;
+        }
+        try {
+          await collector.start((type, data, occurredAtMs) => {
+            this.track(type, data, occurredAtMs);
+          });
+          this.#collectorStates.set(collector.name, 'running');
+        } catch (error) {
+          this.#reportError(error);
+        }
+      } else if (!allowed && current === 'running') {
+        await this.#stopCollector(collector);
+        this.#collectorStates.set(collector.name, enabled ? 'stopped' : 'disabled');
+      } else if (current === undefined) {
+        this.#collectorStates.set(collector.name, enabled ? 'stopped' : 'disabled');
+      }
+    }
+  }
+
+  async #stopCollector(collector: Collector): Promise<void> {
+    try {
+      await collector.stop();
+    } catch (error) {
+      this.#reportError(error);
+    }
+  }
+
+  async #stopAllCollectors(): Promise<void> {
+    for (const collector of this.#options.collectors ?? []) {
+      if (this.#collectorStates.get(collector.name) === 'running') {
+        await this.#stopCollector(collector);
+        this.#collectorStates.set(collector.name, 'stopped');
+      }
+    }
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────
+
+  // A method, not a field read, because a delivery in the loop can change it.
+  #isUnenrolled(): boolean {
+    return this.#lifecycle === 'unenrolled';
+  }
+
+  #requireEnrollment(): EnrollmentFile {
+    if (this.#enrollment === undefined) {
+      throw new AgentError(
+        'not_enrolled',
+        'Enroll the agent first (agent.enroll or `fieldline-agent enroll`).',
+      );
+    }
+    return this.#enrollment;
+  }
+
+  #deliveryContext(signal: AbortSignal | undefined): DeliveryContext {
+    return {
+      transport: this.#transport,
+      enrollment: this.#requireEnrollment(),
+      identity: this.#identity as Identity,
+      clock: this.#clock,
+      random: this.#random,
+      retryPolicy: this.#options.retry ?? {},
+      ...(signal === undefined ? {} : { signal }),
+    };
+  }
+
+  #flushPolicy(): DeviceConfig['flush'] {
+    return (
+      this.#config?.flush ?? {
+        maxBatchEvents: 500,
+        maxBatchBytes: 512 * 1024,
+        flushIntervalMs: 5_000,
+      }
+    );
+  }
+
+  #armFlushTimer(): void {
+    if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    // Unref'd: an embedding application can exit without calling shutdown().
+    this.#flushTimer = setInterval(
+      () => this.#scheduleFlush(),
+      this.#flushPolicy().flushIntervalMs,
+    );
+    this.#flushTimer.unref();
+    this.#heartbeatTimer = setInterval(() => {
+      if (this.#lifecycle === 'running')
+        this.heartbeat().catch((error: unknown) => this.#reportError(error));
+    }, this.#config?.heartbeatIntervalMs ?? 60_000);
+    this.#heartbeatTimer.unref();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#lifecycle !== 'running') return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.flush().catch((error: unknown) => this.#reportError(error));
+    });
+  }
+
+  async #writeToSpool(items: readonly QueuedEvent[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.#writeEventJsons(items.map((item) => item.json));
+  }
+
+  async #writeEventJsons(events: readonly string[]): Promise<void> {
+    const payload = new TextEncoder().encode(JSON.stringify({ batchId: randomUUID(), events }));
+    try {
+      await this.#spool.write({ kind: 'events', payload, itemCount: events.length });
+      this.#noteSpoolTrims();
+    } catch (error) {
+      this.#countDrop('overflow', events.length);
+      this.#reportError(error);
+    }
+  }
+
+  async #spoolQueue(): Promise<void> {
+    while (this.#queue.size > 0) {
+      const policy = this.#flushPolicy();
+      const batch = this.#queue.takeBatch({
+        maxEvents: policy.maxBatchEvents,
+        maxBytes: policy.maxBatchBytes,
+      });
+      if (batch.items.length === 0) break;
+      await this.#writeToSpool(batch.items);
+    }
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const tracked = promise
+      .catch((error: unknown) => this.#reportError(error))
+      .finally(() => this.#pendingWrites.delete(tracked));
+    this.#pendingWrites.add(tracked);
+  }
+
+  async #reserveSeqBlock(start: number): Promise<void> {
+    this.#seqBlockEnd = start + SEQ_BLOCK;
+    // Persist the end of the block before using it, so after a crash the next
+    // run starts past every seq this one may have handed out.
+    await writePrivateFile(this.#paths.seq, JSON.stringify({ nextBlockStart: this.#seqBlockEnd }));
+    if (this.#envelopes === undefined) {
+      this.#envelopes = createEnvelopeFactory({
+        clock: this.#clock,
+        random: this.#random,
+        startSeq: start,
+      });
+    }
+  }
+
+  #spoolTrimmedSeen = 0;
+
+  #noteSpoolTrims(): void {
+    const trimmed = this.#spool.stats().dropped.spool_trimmed;
+    if (trimmed > this.#spoolTrimmedSeen) {
+      this.#countDrop('spool_trimmed', trimmed - this.#spoolTrimmedSeen);
+      this.#spoolTrimmedSeen = trimmed;
+    }
+  }
+
+  #countDrop(reason: DropReason, count: number, code?: string): void {
+    if (count <= 0) return;
+    this.#drops[reason] += count;
+    this.#unreportedDrops[reason] += count;
+    this.emit('dropped', code === undefined ? { reason, count } : { reason, count, code });
+  }
+
+  async #noteUnauthorized(): Promise<void> {
+    this.#consecutiveUnauthorized++;
+    if (this.#consecutiveUnauthorized >= (this.#options.unauthorizedThreshold ?? 3)) {
+      this.#lastError =
+        'the server no longer accepts this device; enroll again with a new install token';
+      this.#setLifecycle('unenrolled');
+      await this.#stopAllCollectors();
+    }
+  }
+
+  async #saveConfig(config: DeviceConfig, etag: string | null): Promise<void> {
+    const changedInterval = this.#config?.flush.flushIntervalMs !== config.flush.flushIntervalMs;
+    this.#config = config;
+    this.#configEtag = etag;
+    await writePrivateFile(
+      this.#paths.config,
+      JSON.stringify({ etag, fetchedAt: new Date(this.#clock.now()).toISOString(), config }),
+    );
+    if (changedInterval && this.#lifecycle === 'running') this.#armFlushTimer();
+  }
+
+  async #loadJobs(): Promise<void> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.#paths.jobs);
+    } catch {
+      return;
+    }
+    for (const file of names.filter((name) => name.endsWith('.json'))) {
+      const job = await readStateFile(join(this.#paths.jobs, file), jobStateSchema).catch(
+        () => undefined,
+      );
+      if (job !== undefined)
+        this.#jobs[job.job] = {
+          status: job.status,
+          finishedAt: job.finishedAt,
+          durationMs: job.durationMs,
+        };
+    }
+  }
+
+  #setLifecycle(lifecycle: AgentLifecycle): void {
+    if (this.#lifecycle === lifecycle) return;
+    this.#lifecycle = lifecycle;
+    this.emit('state', { lifecycle, connection: this.#connection });
+  }
+
+  #setConnection(connection: ConnectionState): void {
+    if (this.#connection === connection) return;
+    this.#connection = connection;
+    this.emit('state', { lifecycle: this.#lifecycle, connection });
+  }
+
+  #reportError(error: unknown): void {
+    const wrapped = error instanceof Error ? error : new Error(String(error));
+    this.#lastError = wrapped.message;
+    // eventemitter3 does not throw on an unhandled 'error' event, so the host is never crashed.
+    this.emit('error', wrapped);
+  }
+}
+
+/**
+ * Creates an agent on a state directory (created with mode 0700), loading any
+ * identity, enrollment, cached config, consent and spool already there.
+ *
+ * @param options - state directory, registry, collectors, transport, tuning.
+ * @returns the agent, enrolled or not; call `enroll` then `start`.
+ * @throws {@link AgentError} `state_corrupt` or `state_permissions` for a state directory that cannot be trusted.
+ */
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  if (typeof options.stateDir !== 'string' || options.stateDir === '') {
+    throw new AgentError(
+      'invalid_options',
+      'stateDir is required: a directory the agent can keep its state in.',
+    );
+  }
+  const paths = statePaths(options.stateDir);
+  await mkdir(paths.root, { recursive: true, mode: 0o700 });
+  const key = await loadOrCreateSpoolKey(paths.spoolKey);
+  const spool = createFileSpool({
+    directory: paths.spool,
+    key,
+    clock: options.clock ?? systemClock,
+    ...(options.spool?.maxAgeMs === undefined ? {} : { maxAgeMs: options.spool.maxAgeMs }),
+    ...(options.spool?.maxTotalBytes === undefined
+      ? {}
+      : { maxTotalBytes: options.spool.maxTotalBytes }),
+    ...(options.spool?.maxFilesPerRun === undefined
+      ? {}
+      : { maxFilesPerRun: options.spool.maxFilesPerRun }),
+  });
+  const agent = new Agent(options, spool);
+  await agent.load();
+  return agent;
+}

@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import {
+  consentSnapshotSchema,
+  deviceConfigSchema,
+  exportedIdentitySchema,
+  publicKeysSchema,
+  tenantSchema,
+} from '@fieldline/core';
+import { z } from 'zod';
+
+/** The enrollment the agent keeps (0600): who it is to the server, and the pinned server keys. */
+export const enrollmentFileSchema = z.strictObject({
+  version: z.literal(1),
+  serverUrl: z.url(),
+  deviceId: z.string().min(1),
+  tenant: tenantSchema,
+  deviceToken: z.string().min(16),
+  serverPublicKeys: publicKeysSchema,
+  enrolledAt: z.iso.datetime({ offset: true }),
+});
+
+/** The enrollment state file. */
+export type EnrollmentFile = z.infer<typeof enrollmentFileSchema>;
+
+/** The last good config and its ETag. */
+export const cachedConfigSchema = z.strictObject({
+  etag: z.string().nullable(),
+  fetchedAt: z.iso.datetime({ offset: true }),
+  config: deviceConfigSchema,
+});
+
+/** The last consent snapshot the server sent. */
+export const consentFileSchema = z.strictObject({
+  consent: consentSnapshotSchema,
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+
+/** The start of the next block of sequence numbers (persisted ahead, so seq never goes back). */
+export const seqFileSchema = z.strictObject({ nextBlockStart: z.number().int().nonnegative() });
+
+/** The last state of a job. */
+export const jobStateSchema = z.strictObject({
+  job: z.string(),
+  status: z.enum(['succeeded', 'failed', 'cancelled']),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+  metrics: z.record(z.string(), z.number()),
+  error: z.strictObject({ message: z.string(), code: z.string().optional() }).optional(),
+  reportId: z.string(),
+  delivered: z.boolean(),
+});
+
+/** Where each state file lives in the agent's state directory. */
+export interface StatePaths {
+  readonly root: string;
+  readonly identity: string;
+  readonly enrollment: string;
+  readonly config: string;
+  readonly consent: string;
+  readonly seq: string;
+  readonly status: string;
+  readonly spool: string;
+  readonly spoolKey: string;
+  readonly jobs: string;
+}
+
+/**
+ * The layout of a state directory.
+ *
+ * @param root - the directory.
+ */
+export function statePaths(root: string): StatePaths {
+  return {
+    root,
+    identity: join(root, 'identity.json'),
+    enrollment: join(root, 'enrollment.json'),
+    config: join(root, 'config.cached.json'),
+    consent: join(root, 'consent.json'),
+    seq: join(root, 'seq.json'),
+    status: join(root, 'status.json'),
+    spool: join(root, 'spool'),
+    spoolKey: join(root, 'spool.key'),
+    jobs: join(root, 'jobs'),
+  };
+}
+
+export { exportedIdentitySchema };
