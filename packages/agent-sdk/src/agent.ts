@@ -625,9 +625,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     const record: JobRecord = { ...report, delivered };
     this.#jobs[name] = { status, finishedAt: report.finishedAt, durationMs: report.durationMs };
     await mkdir(this.#paths.jobs, { recursive: true, mode: 0o700 });
+    const { id: reportId, ...lastRun } = report;
     await writePrivateFile(
       join(this.#paths.jobs, `${encodeURIComponent(name)}.json`),
-      JSON.stringify({ ...report, reportId: report.id, delivered }),
+      JSON.stringify({ ...lastRun, reportId, delivered }),
     );
     this.emit('job', record);
     return record;
