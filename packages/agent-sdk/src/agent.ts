@@ -5,6 +5,7 @@ import {
   type BoundedQueue,
   type Clock,
   type ConsentSnapshot,
+  type ConsentState,
   canCollect,
   createBoundedQueue,
   createEnvelopeFactory,
@@ -19,8 +20,10 @@ import {
   importIdentity,
   type Random,
   type RetryPolicyOptions,
+  serializeEnvelope,
   systemClock,
   systemRandom,
+  UNKNOWN_CONSENT_STATE,
 } from '@fieldline/core';
 import { EventEmitter } from 'eventemitter3';
 import { AgentError } from './agent-errors.js';
@@ -145,6 +148,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   #config: DeviceConfig | undefined;
   #configEtag: string | null = null;
   #consent: ConsentSnapshot = { status: 'unknown' };
+  // The snapshot as the machine's state, parsed once per change rather than per track().
+  #consentState: ConsentState = UNKNOWN_CONSENT_STATE;
   #envelopes: EnvelopeFactory | undefined;
   #seqBlockEnd = 0;
   #lifecycle: AgentLifecycle = 'unenrolled';
@@ -209,7 +214,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     const consent = await readStateFile(this.#paths.consent, consentFileSchema).catch(
       () => undefined,
     );
-    if (consent !== undefined) this.#consent = consent.consent;
+    if (consent !== undefined) {
+      this.#consent = consent.consent;
+      this.#consentState = fromConsentSnapshot(consent.consent);
+    }
     const seq = await readStateFile(this.#paths.seq, seqFileSchema).catch(() => undefined);
     await this.#reserveSeqBlock(seq?.nextBlockStart ?? 0);
     await this.#spool.recover();
@@ -392,7 +400,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       };
     }
     const at = occurredAtMs ?? this.#clock.now();
-    if (!canCollect(fromConsentSnapshot(this.#consent), eventType.scope, at)) {
+    if (!canCollect(this.#consentState, eventType.scope, at)) {
       this.#countDrop('no_consent', 1);
       return {
         status: 'refused',
@@ -701,6 +709,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const previous = this.#consent;
     if (JSON.stringify(previous) === JSON.stringify(next)) return;
     this.#consent = next;
+    this.#consentState = fromConsentSnapshot(next);
     await writePrivateFile(
       this.#paths.consent,
       JSON.stringify({ consent: next, updatedAt: new Date(this.#clock.now()).toISOString() }),
@@ -739,7 +748,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   // ── collectors ──────────────────────────────────────────────────────────
 
   async #syncCollectors(): Promise<void> {
-    const consent = fromConsentSnapshot(this.#consent);
+    const consent = this.#consentState;
     const now = this.#clock.now();
     for (const collector of this.#options.collectors ?? []) {
       const current = this.#collectorStates.get(collector.name);

@@ -282,6 +282,7 @@ export {
   networkVolume,
   type RegisteredEnvelope,
   SCOPE_PATTERN,
+  serializeEnvelope,
   systemActive,
   systemIdle,
   type ValidationIssue,

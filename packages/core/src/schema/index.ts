@@ -26,6 +26,7 @@ export {
   type EnvelopeFactory,
   type EnvelopeFactoryOptions,
 } from './envelope-factory.js';
+export { serializeEnvelope } from './envelope-json.js';
 export {
   createEventIdGenerator,
   type EventIdGeneratorOptions,
