@@ -4,6 +4,7 @@ import os from 'node:os';
 const suites = {
   core: () => import('./core.mjs'),
   ingest: () => import('./ingest.mjs'),
+  agent: () => import('./agent.mjs'),
 };
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = requested.length > 0 ? requested : Object.keys(suites);

@@ -20,7 +20,6 @@ import {
   importIdentity,
   type Random,
   type RetryPolicyOptions,
-  serializeEnvelope,
   systemClock,
   systemRandom,
   UNKNOWN_CONSENT_STATE,

@@ -4,7 +4,6 @@ import type { Random } from '../contracts/random.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { EventEnvelope } from './envelope.js';
 import { createEventIdGenerator } from './event-id.js';
-import { isoTimestamp } from './iso-timestamp.js';
 
 /** Options of {@link createEnvelopeFactory}. */
 export interface EnvelopeFactoryOptions {
