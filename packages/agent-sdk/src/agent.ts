@@ -39,7 +39,12 @@ import type {
 import type { Collector } from './collector.js';
 import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
 import { type EnrollOptions, enrollDevice } from './enrollment.js';
-import { createFileSpool, loadOrCreateSpoolKey, type Spool } from './spool/index.js';
+import {
+  createFileSpool,
+  loadOrCreateSpoolKey,
+  type Spool,
+  type SpoolEntry,
+} from './spool/index.js';
 import { readStateFile, writePrivateFile } from './state/private-file.js';
 import {
   cachedConfigSchema,
@@ -102,6 +107,13 @@ export interface AgentOptions {
   /** Reported at enrollment. */
   readonly agentVersion?: string;
 }
+
+/** What one attempt to deliver a spool entry came to. */
+type SendOutcome =
+  | { kind: 'delivered'; delivered: number; rejected: number }
+  | { kind: 'refused'; code: string }
+  | { kind: 'split' }
+  | { kind: 'deferred' | 'unauthorized'; reason: string };
 
 interface QueuedEvent {
   readonly id: string;
@@ -464,13 +476,21 @@ export class Agent extends EventEmitter<AgentEvents> {
       return { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0, reason: 'not enrolled' };
     }
     const policy = this.#flushPolicy();
-    while (this.#queue.size > 0) {
+    const maxFiles = this.#options.spool?.maxFilesPerRun ?? 20;
+    // Only what is queued now: events tracked while this flush runs wait for
+    // the next one, so a steady producer cannot turn a flush into a stream of
+    // tiny files.
+    let budget = this.#queue.size;
+    const fresh: SpoolEntry[] = [];
+    while (budget > 0) {
       const batch = this.#queue.takeBatch({
         maxEvents: policy.maxBatchEvents,
         maxBytes: policy.maxBatchBytes,
       });
       if (batch.items.length === 0) break;
-      await this.#writeToSpool(batch.items);
+      budget -= batch.items.length;
+      const entry = await this.#writeEventJsons(batch.items.map((item) => item.json));
+      if (entry !== undefined) fresh.push(entry);
     }
     await Promise.allSettled([...this.#pendingWrites]);
     const totals = { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0 } as {
@@ -480,7 +500,14 @@ export class Agent extends EventEmitter<AgentEvents> {
       resentFiles: number;
       reason?: string;
     };
-    const entries = await this.#spool.takeOldest(this.#options.spool?.maxFilesPerRun ?? 20);
+    // Fresh batches are sent from memory (they are on disk already, should the
+    // process die); then older spool files, oldest first.
+    const freshIds = new Set(fresh.map((entry) => entry.ref.id));
+    const older =
+      fresh.length < maxFiles
+        ? (await this.#spool.takeOldest(maxFiles)).filter((entry) => !freshIds.has(entry.ref.id))
+        : [];
+    const entries = [...fresh, ...older];
     this.#noteSpoolTrims();
     for (const entry of entries) {
       if (signal?.aborted || this.#isUnenrolled()) {
@@ -520,15 +547,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     return totals;
   }
 
-  async #deliverEvents(
-    payload: Uint8Array,
-    signal: AbortSignal | undefined,
-  ): Promise<
-    | { kind: 'delivered'; delivered: number; rejected: number }
-    | { kind: 'refused'; code: string }
-    | { kind: 'split' }
-    | { kind: 'deferred' | 'unauthorized'; reason: string }
-  > {
+  async #deliverEvents(payload: Uint8Array, signal: AbortSignal | undefined): Promise<SendOutcome> {
     const stored = JSON.parse(new TextDecoder().decode(payload)) as {
       batchId: string;
       events: string[];
@@ -558,13 +577,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         return stored.events.length > 1
           ? { kind: 'split' }
           : { kind: 'refused', code: 'payload_too_large' };
-      case 'unauthorized':
-        await this.#noteUnauthorized();
-        return { kind: 'unauthorized', reason: outcome.code };
       default:
-        this.#setConnection('offline');
-        this.#lastError = outcome.reason;
-        return { kind: 'deferred', reason: outcome.reason };
+        return this.#settleUndelivered(outcome);
     }
   }
 
@@ -587,7 +601,8 @@ export class Agent extends EventEmitter<AgentEvents> {
    * job's last state kept in `jobs/<name>.json`.
    *
    * @param name - the job's name.
-   * @param fn - the work; may return numeric metrics.
+   * @param fn - the work; may return numeric metrics, or throw an error with a numeric
+   *   `metrics` property to report what a failed run measured.
    * @returns the job record (with whether it was delivered yet).
    */
   async runJob(
@@ -603,6 +618,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     } catch (cause) {
       status = 'failed';
       const code = (cause as { code?: unknown }).code;
+      // A job that fails can still have measured something (exit code, bytes
+      // written): an error carrying numeric `metrics` reports them.
+      const carried = (cause as { metrics?: unknown }).metrics;
+      if (typeof carried === 'object' && carried !== null) {
+        metrics = Object.fromEntries(
+          Object.entries(carried).filter(
+            (entry): entry is [string, number] =>
+              typeof entry[1] === 'number' && Number.isFinite(entry[1]),
+          ),
+        );
+      }
       error = {
         message: cause instanceof Error ? cause.message : String(cause),
         ...(typeof code === 'string' ? { code } : {}),
@@ -641,15 +667,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     return record;
   }
 
-  async #deliverReport(
-    payload: Uint8Array,
-    signal: AbortSignal | undefined,
-  ): Promise<
-    | { kind: 'delivered'; delivered: number; rejected: number }
-    | { kind: 'refused'; code: string }
-    | { kind: 'split' }
-    | { kind: 'deferred' | 'unauthorized'; reason: string }
-  > {
+  async #deliverReport(payload: Uint8Array, signal: AbortSignal | undefined): Promise<SendOutcome> {
     const outcome = await deliverReport(
       this.#deliveryContext(signal),
       new TextDecoder().decode(payload),
@@ -665,14 +683,21 @@ export class Agent extends EventEmitter<AgentEvents> {
           kind: 'refused',
           code: outcome.status === 'refused' ? outcome.code : 'payload_too_large',
         };
-      case 'unauthorized':
-        await this.#noteUnauthorized();
-        return { kind: 'unauthorized', reason: outcome.code };
       default:
-        this.#setConnection('offline');
-        this.#lastError = outcome.reason;
-        return { kind: 'deferred', reason: outcome.reason };
+        return this.#settleUndelivered(outcome);
     }
+  }
+
+  async #settleUndelivered(
+    outcome: { status: 'unauthorized'; code: string } | { status: 'deferred'; reason: string },
+  ): Promise<SendOutcome> {
+    if (outcome.status === 'unauthorized') {
+      await this.#noteUnauthorized();
+      return { kind: 'unauthorized', reason: outcome.code };
+    }
+    this.#setConnection('offline');
+    this.#lastError = outcome.reason;
+    return { kind: 'deferred', reason: outcome.reason };
   }
 
   // ── status ──────────────────────────────────────────────────────────────
@@ -863,14 +888,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.#writeEventJsons(items.map((item) => item.json));
   }
 
-  async #writeEventJsons(events: readonly string[]): Promise<void> {
+  async #writeEventJsons(events: readonly string[]): Promise<SpoolEntry | undefined> {
     const payload = new TextEncoder().encode(JSON.stringify({ batchId: randomUUID(), events }));
     try {
-      await this.#spool.write({ kind: 'events', payload, itemCount: events.length });
+      const ref = await this.#spool.write({ kind: 'events', payload, itemCount: events.length });
       this.#noteSpoolTrims();
+      return { ref, kind: 'events', payload, itemCount: events.length };
     } catch (error) {
       this.#countDrop('overflow', events.length);
       this.#reportError(error);
+      return undefined;
     }
   }
 

@@ -11,11 +11,11 @@ import { grantConsent } from '../consent/grant-consent.js';
 import { listConsentLedger } from '../consent/list-consent-ledger.js';
 import { publishPolicy } from '../consent/publish-policy.js';
 import { withdrawConsent } from '../consent/withdraw-consent.js';
-import { deviceTenant } from '../devices/device-queries.js';
 import { HttpError } from '../http/http-error.js';
 import { json, readJsonBody } from '../http/json-body.js';
-import type { FieldlineRequest, Route } from '../http/types.js';
+import type { Route } from '../http/types.js';
 import type { AppContext } from './app-context.js';
+import { createDeviceAccess } from './device-access.js';
 
 /**
  * Consent administration: publish policies, grant or withdraw for a device,
@@ -27,13 +27,7 @@ export function adminConsentRoutes(context: AppContext): Route[] {
   const { db, authenticateAdmin, consentOptions } = context;
   const options = { ...consentOptions, clock: context.clock };
 
-  async function ownedDevice(request: FieldlineRequest, deviceId: string): Promise<string> {
-    const admin = authenticateAdmin(request);
-    const tenant = await deviceTenant(db, deviceId);
-    if (tenant === undefined) throw new HttpError('not_found', 'No such device.');
-    assertTenantAccess(admin, tenant, 'device');
-    return tenant;
-  }
+  const ownedDevice = createDeviceAccess(context);
 
   return [
     {

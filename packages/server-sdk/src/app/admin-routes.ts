@@ -1,5 +1,4 @@
 import { createInstallTokenRequestSchema, ROUTES, setConfigRequestSchema } from '@fieldline/core';
-import { assertTenantAccess } from '../auth/admin-auth.js';
 import { resolveDeviceConfig, setConfig } from '../config/config-service.js';
 import {
   deviceTenant,
@@ -13,6 +12,7 @@ import { json, readJsonBody } from '../http/json-body.js';
 import type { FieldlineRequest, Route } from '../http/types.js';
 import { listDeviceReports } from '../reports/report-store.js';
 import type { AppContext } from './app-context.js';
+import { createDeviceAccess } from './device-access.js';
 
 function limitParam(request: FieldlineRequest, fallback: number): number {
   const raw = request.query.get('limit');
@@ -34,12 +34,7 @@ function limitParam(request: FieldlineRequest, fallback: number): number {
 export function adminDeviceRoutes(context: AppContext): Route[] {
   const { db, clock, authenticateAdmin } = context;
 
-  async function ownedDevice(request: FieldlineRequest, deviceId: string): Promise<void> {
-    const admin = authenticateAdmin(request);
-    const tenant = await deviceTenant(db, deviceId);
-    if (tenant === undefined) throw new HttpError('not_found', 'No such device.');
-    assertTenantAccess(admin, tenant, 'device');
-  }
+  const ownedDevice = createDeviceAccess(context);
 
   return [
     {
