@@ -543,7 +543,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     this.#lastFlushAt = this.#clock.now();
     this.emit('flush', totals);
-    await this.writeStatusFile().catch(() => undefined);
     return totals;
   }
 

@@ -4,6 +4,7 @@ import type { Random } from '../contracts/random.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { EventEnvelope } from './envelope.js';
 import { createEventIdGenerator } from './event-id.js';
+import { isoTimestamp } from './iso-timestamp.js';
 
 /** Options of {@link createEnvelopeFactory}. */
 export interface EnvelopeFactoryOptions {
@@ -72,7 +73,7 @@ export function createEnvelopeFactory(options: EnvelopeFactoryOptions = {}): Env
       return {
         id: nextId(),
         type,
-        occurredAt: new Date(at).toISOString(),
+        occurredAt: isoTimestamp(at),
         seq: seq++,
         scope,
         data,

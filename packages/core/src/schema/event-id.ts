@@ -1,4 +1,4 @@
-import { v7 as uuidV7, validate as uuidValidate, version as uuidVersion } from 'uuid';
+import { validate as uuidValidate, version as uuidVersion } from 'uuid';
 import { type Clock, systemClock } from '../contracts/clock.js';
 import { type Random, systemRandom } from '../contracts/random.js';
 
@@ -19,6 +19,38 @@ export interface EventIdGeneratorOptions {
 // Random bytes are drawn in blocks because one CSPRNG call per id would
 // dominate the cost of `track()`.
 const POOL_BYTES = 4096;
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/**
+ * Formats a UUIDv7 from its parts, byte for byte as the `uuid` package's
+ * `v7({ msecs, seq, random })` does (a test holds the two equal), but without
+ * its intermediate buffer and options object: id generation is on the hot
+ * path of every `track()`. `timeHex` is the formatted first 13 characters.
+ */
+function formatV7(timeHex: string, seq: number, random: Uint8Array): string {
+  return (
+    timeHex +
+    '7' +
+    ((seq >>> 28) & 0x0f).toString(16) +
+    HEX[(seq >>> 20) & 0xff] +
+    '-' +
+    HEX[0x80 | ((seq >>> 14) & 0x3f)] +
+    HEX[(seq >>> 6) & 0xff] +
+    '-' +
+    HEX[((seq << 2) & 0xff) | (random[10]! & 0x03)] +
+    HEX[random[11]!] +
+    HEX[random[12]!] +
+    HEX[random[13]!] +
+    HEX[random[14]!] +
+    HEX[random[15]!]
+  );
+}
+
+function formatTime(ms: number): string {
+  const hex = ms.toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-`;
+}
 
 /**
  * Creates a generator of UUIDv7 event ids (RFC 9562): a 48-bit millisecond
@@ -42,6 +74,8 @@ export function createEventIdGenerator(options: EventIdGeneratorOptions = {}): (
   let offset = 0;
   let lastMs = Number.NEGATIVE_INFINITY;
   let seq = 0;
+  let timeHexMs = Number.NaN;
+  let timeHex = '';
   return () => {
     if (offset + 16 > pool.length) {
       pool = random.bytes(POOL_BYTES);
@@ -59,7 +93,11 @@ export function createEventIdGenerator(options: EventIdGeneratorOptions = {}): (
       seq = (seq + 1) >>> 0;
       if (seq === 0) lastMs += 1;
     }
-    return uuidV7({ msecs: lastMs, seq, random: rnds });
+    if (lastMs !== timeHexMs) {
+      timeHexMs = lastMs;
+      timeHex = formatTime(lastMs);
+    }
+    return formatV7(timeHex, seq, rnds);
   };
 }
 
