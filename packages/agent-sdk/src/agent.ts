@@ -786,9 +786,13 @@ export class Agent extends EventEmitter<AgentEvents> {
           continue;
         }
         try {
-          await collector.start((type, data, occurredAtMs) => {
-            this.track(type, data, occurredAtMs);
-          });
+          const intervalMs = this.#config?.collectors[collector.name]?.intervalMs;
+          await collector.start(
+            (type, data, occurredAtMs) => {
+              this.track(type, data, occurredAtMs);
+            },
+            intervalMs === undefined ? {} : { intervalMs },
+          );
           this.#collectorStates.set(collector.name, 'running');
         } catch (error) {
           this.#reportError(error);

@@ -13,6 +13,12 @@ export type CollectorEmit = (
   occurredAtMs?: number,
 ) => void;
 
+/** Settings the agent passes to `start()` from the device config's `collectors` entry. */
+export interface CollectorStartOptions {
+  /** The config's polling interval for this collector, when it sets one. */
+  readonly intervalMs?: number;
+}
+
 /** Whether a collector can work on this machine, and why not. */
 export type CollectorSupport =
   | { readonly supported: true }
@@ -32,8 +38,12 @@ export interface Collector {
   readonly scope: string;
   /** Whether it can run here. */
   support(): CollectorSupport | Promise<CollectorSupport>;
-  /** Starts observing; `emit` may be called until `stop()` resolves. */
-  start(emit: CollectorEmit): void | Promise<void>;
+  /**
+   * Starts observing; `emit` may be called until `stop()` resolves. `options`
+   * carries the server's settings for this collector (its polling interval),
+   * which take precedence over the collector's own defaults.
+   */
+  start(emit: CollectorEmit, options?: CollectorStartOptions): void | Promise<void>;
   /** Stops observing and releases timers and handles. Must be idempotent. */
   stop(): void | Promise<void>;
 }

@@ -13,7 +13,12 @@ export type {
   JobRecord,
   TrackResult,
 } from './agent-types.js';
-export type { Collector, CollectorEmit, CollectorSupport } from './collector.js';
+export type {
+  Collector,
+  CollectorEmit,
+  CollectorStartOptions,
+  CollectorSupport,
+} from './collector.js';
 export type { DeliveryOutcome } from './delivery.js';
 export type { EnrollOptions } from './enrollment.js';
 export { type StatePaths, statePaths } from './state/state-files.js';

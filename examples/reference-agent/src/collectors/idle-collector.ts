@@ -1,5 +1,5 @@
+import type { CollectorSupport } from '@fieldline/agent-sdk';
 import { systemClock } from '@fieldline/core';
-import type { CollectorSupport } from '../../../../packages/agent-sdk/src/collector.js';
 import { runCommand } from './command-runner.js';
 import { createPollingCollector, type PollingCollector, type PollingOptions } from './poll-loop.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import type { CollectorSupport } from '@fieldline/agent-sdk';
 import { systemClock } from '@fieldline/core';
-import type { CollectorSupport } from '../../../../packages/agent-sdk/src/collector.js';
 import { createPollingCollector, type PollingCollector, type PollingOptions } from './poll-loop.js';
 import { readTextOrUndefined } from './proc-fs.js';
 

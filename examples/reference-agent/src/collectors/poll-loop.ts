@@ -1,9 +1,10 @@
-import type { Clock } from '@fieldline/core';
 import type {
   Collector,
   CollectorEmit,
+  CollectorStartOptions,
   CollectorSupport,
-} from '../../../../packages/agent-sdk/src/collector.js';
+} from '@fieldline/agent-sdk';
+import type { Clock } from '@fieldline/core';
 
 /**
  * Where a polling collector gets its repeating timer from. The default uses
@@ -149,7 +150,7 @@ export function createPollingCollector(
     name,
     scope,
     support: () => body.support(),
-    async start(target: CollectorEmit): Promise<void> {
+    async start(target: CollectorEmit, options?: CollectorStartOptions): Promise<void> {
       if (running || starting) return;
       starting = true;
       generation += 1;
@@ -167,9 +168,16 @@ export function createPollingCollector(
       }
       await poll();
       if (!running || generation !== startGeneration) return;
+      // The server's config decides the period when it sets one.
+      const period =
+        options?.intervalMs !== undefined &&
+        Number.isFinite(options.intervalMs) &&
+        options.intervalMs > 0
+          ? options.intervalMs
+          : intervalMs;
       handle = scheduler.setInterval(() => {
         void poll();
-      }, intervalMs);
+      }, period);
     },
     async stop(): Promise<void> {
       generation += 1;

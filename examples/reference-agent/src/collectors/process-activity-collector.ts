@@ -1,7 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CollectorSupport } from '@fieldline/agent-sdk';
 import { systemClock } from '@fieldline/core';
-import type { CollectorSupport } from '../../../../packages/agent-sdk/src/collector.js';
 import { createPollingCollector, type PollingCollector, type PollingOptions } from './poll-loop.js';
 import {
   hasContent,

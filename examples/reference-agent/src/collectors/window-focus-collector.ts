@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
+import type { CollectorSupport } from '@fieldline/agent-sdk';
 import { systemClock } from '@fieldline/core';
-import type { CollectorSupport } from '../../../../packages/agent-sdk/src/collector.js';
 import { runCommand } from './command-runner.js';
 import { createPollingCollector, type PollingCollector, type PollingOptions } from './poll-loop.js';
 import { readComm } from './proc-fs.js';

@@ -1,8 +1,8 @@
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CollectorEmit } from '@fieldline/agent-sdk';
 import { createEventRegistry, type EventRegistryOptions } from '@fieldline/core';
-import type { CollectorEmit } from '../../../../packages/agent-sdk/src/collector.js';
 import type { IntervalScheduler } from '../../src/collectors/poll-loop.js';
 
 /** One event a collector emitted. */

@@ -84,6 +84,18 @@ describe('createNetworkVolumeCollector on a fake proc tree', () => {
     expect(await collector.support()).toEqual({ supported: true });
   });
 
+  it('polls at the interval the server config gives in start(), else its own default', async () => {
+    await writeCounters({ eth0: { rx: 1, tx: 1 } });
+    const configured = make();
+    await configured.collector.start(createRecorder().emit, { intervalMs: 15_000 });
+    expect(configured.scheduler.lastIntervalMs).toBe(15_000);
+    await configured.collector.stop();
+    const defaulted = make();
+    await defaulted.collector.start(createRecorder().emit);
+    expect(defaulted.scheduler.lastIntervalMs).toBe(60_000);
+    await defaulted.collector.stop();
+  });
+
   it('emits per-interface deltas after a silent baseline, skipping lo and idle interfaces', async () => {
     const { collector, clock, scheduler } = make();
     await writeCounters({

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/agent.js';
 import type { AgentStatus } from '../../src/agent-types.js';
+import type { Collector, CollectorEmit, CollectorStartOptions } from '../../src/collector.js';
 import { startBackend, type TestBackend, tempStateDir } from './support.js';
 
 const FAST_RETRY = { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 2, maxElapsedMs: 2_000 };
@@ -14,7 +15,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(agentOptions: { maxQueuedEvents?: number } = {}) {
+async function setup(agentOptions: { maxQueuedEvents?: number; collectors?: Collector[] } = {}) {
   const server = await startBackend();
   cleanups.push(() => server.stop());
   const stateDir = tempStateDir();
@@ -162,5 +163,46 @@ describe('agent behaviour', () => {
     const file = JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as AgentStatus;
     expect(file.deviceId).toBe(deviceId);
     expect(file.consent.status).toBe('granted');
+  });
+
+  it('runs a collector only while its scope is granted, with the config interval, and stops it on withdrawal', async () => {
+    const log: string[] = [];
+    let emit: CollectorEmit | undefined;
+    const collector: Collector = {
+      name: 'app-activity',
+      scope: 'activity',
+      support: () => ({ supported: true }),
+      start(target: CollectorEmit, options?: CollectorStartOptions) {
+        emit = target;
+        log.push(`start:${options?.intervalMs}`);
+      },
+      stop() {
+        emit = undefined;
+        log.push('stop');
+      },
+    };
+    const { server, agent, deviceId } = await setup({ collectors: [collector] });
+    await agent.start();
+    expect(log).toEqual([]);
+    expect(agent.status().collectors['app-activity']).toBe('stopped');
+
+    await server.admin(`/v1/admin/devices/${deviceId}/consent`, { action: 'grant' });
+    await agent.heartbeat();
+    expect(log).toEqual(['start:2000']);
+    emit?.('activity.app.launched', { app: 'from-collector', pid: 7 });
+    await agent.flush();
+    const stored = await server.server.app.context.db
+      .selectFrom('events')
+      .select('data')
+      .where('device_id', '=', deviceId)
+      .where('type', '=', 'activity.app.launched')
+      .execute();
+    expect(stored.map((row) => (row.data as { app: string }).app)).toEqual(['from-collector']);
+
+    await server.admin(`/v1/admin/devices/${deviceId}/consent`, { action: 'withdraw' });
+    await agent.heartbeat();
+    expect(log).toEqual(['start:2000', 'stop']);
+    expect(emit).toBeUndefined();
+    expect(agent.status().collectors['app-activity']).toBe('stopped');
   });
 });
