@@ -114,6 +114,8 @@ describe('agent behaviour', () => {
     await grantAndStart(server, agent, deviceId);
     const detail = await server.admin(`/v1/admin/devices/${deviceId}`);
     expect(detail.body.drops).toMatchObject({ no_consent: 2, invalid: 1 });
+    const metrics = await server.server.metrics.render();
+    expect(metrics).toContain('fieldline_agent_events_dropped_total{reason="no_consent"} 2');
   });
 
   it('runs jobs, keeps their last state on disk, and reports failures with their error', async () => {

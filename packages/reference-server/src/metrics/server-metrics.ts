@@ -23,6 +23,8 @@ export interface IngestionCounts {
   readonly duplicates: number;
   /** Rejected events by rejection code. */
   readonly rejectedByCode: Readonly<Record<string, number>>;
+  /** Events the agent reports it dropped before sending, by reason. */
+  readonly agentDrops?: Readonly<Record<string, number>>;
 }
 
 /** Options of {@link createServerMetrics}. */
@@ -142,6 +144,12 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     help: 'Events received again after they were stored; acknowledged, not stored twice.',
     registers: [registry],
   });
+  const agentDropped = new Counter({
+    name: 'fieldline_agent_events_dropped_total',
+    help: 'Events agents report they dropped before sending (no consent, invalid, overflow, spool trimmed, rejected), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const rejected = new Counter({
     name: 'fieldline_events_rejected_total',
     help: 'Events rejected, by rejection code.',
@@ -185,6 +193,9 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       if (counts.duplicates > 0) duplicate.inc(counts.duplicates);
       for (const [code, count] of Object.entries(counts.rejectedByCode)) {
         if (count > 0) rejected.inc({ code }, count);
+      }
+      for (const [reason, count] of Object.entries(counts.agentDrops ?? {})) {
+        if (count > 0) agentDropped.inc({ reason }, count);
       }
     },
     render: () => registry.metrics(),

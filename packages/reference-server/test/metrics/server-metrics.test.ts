@@ -18,12 +18,19 @@ describe('createServerMetrics', () => {
       duplicates: 2,
       rejectedByCode: { invalid_event: 1, consent_required: 3 },
     });
-    metrics.recordIngestion({ accepted: 1, duplicates: 0, rejectedByCode: { invalid_event: 1 } });
+    metrics.recordIngestion({
+      accepted: 1,
+      duplicates: 0,
+      rejectedByCode: { invalid_event: 1 },
+      agentDrops: { no_consent: 4, overflow: 0 },
+    });
     const text = await metrics.render();
     expect(text).toContain('fieldline_events_ingested_total 6');
     expect(text).toContain('fieldline_events_duplicate_total 2');
     expect(text).toContain('fieldline_events_rejected_total{code="invalid_event"} 2');
     expect(text).toContain('fieldline_events_rejected_total{code="consent_required"} 3');
+    expect(text).toContain('fieldline_agent_events_dropped_total{reason="no_consent"} 4');
+    expect(text).not.toContain('reason="overflow"');
   });
 
   it('counts unknown methods as OTHER, so clients cannot grow the label set', async () => {

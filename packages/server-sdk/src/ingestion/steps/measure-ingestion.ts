@@ -2,6 +2,7 @@ import type { HttpErrorCode } from '@fieldline/core';
 import { isHttpError } from '../../http/http-error.js';
 import type { IngestionContext } from '../ingestion-context.js';
 import type { IngestionStep } from '../pipeline.js';
+import { COUNTED_DROPS } from './store-events.js';
 
 /** What one request did, for metrics. */
 export interface IngestionSummary {
@@ -21,6 +22,8 @@ export interface IngestionSummary {
   readonly rejected: number;
   /** Rejected events by code (`invalid_event`, `consent_required`, …). */
   readonly rejectedByCode: Readonly<Record<string, number>>;
+  /** Drop counts the agent reported with this batch and the server recorded (resends excluded). */
+  readonly agentDrops: Readonly<Record<string, number>>;
   /** Wall time spent in the pipeline, in milliseconds. */
   readonly durationMs: number;
 }
@@ -67,6 +70,8 @@ function summarize(
     duplicates,
     rejected,
     rejectedByCode,
+    agentDrops:
+      (ctx.locals.get(COUNTED_DROPS) as Readonly<Record<string, number>> | undefined) ?? {},
     durationMs,
   };
 }

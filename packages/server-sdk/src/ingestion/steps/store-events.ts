@@ -95,6 +95,9 @@ async function mergeDrops(
     where id = ${deviceId}`.execute(trx);
 }
 
+/** Key in `ctx.locals` of the drop counts this batch added to the device (for metrics). */
+export const COUNTED_DROPS = 'store-events.countedDrops';
+
 /**
  * Stores the batch in one transaction: the pending enriched events with multi-row
  * `insert … on conflict (id) do nothing returning id` (an id not returned was already stored,
@@ -135,6 +138,7 @@ export function createStoreEventsStep(options: StoreEventsStepOptions): Ingestio
       );
       const hasDrops = batch.drops !== undefined && Object.keys(batch.drops).length > 0;
       const storedIds = new Set<string>();
+      let countedDrops: Readonly<Record<string, number>> | undefined;
       if (toStore.length > 0 || hasDrops) {
         await db.transaction().execute(async (trx) => {
           for (let start = 0; start < toStore.length; start += chunkSize) {
@@ -161,6 +165,7 @@ export function createStoreEventsStep(options: StoreEventsStepOptions): Ingestio
             (toStore.length > 0 || ctx.entries.some((entry) => entry.status === 'duplicate'));
           if (hasDrops && !looksResent && batch.drops !== undefined) {
             await mergeDrops(trx, ctx.device.id, batch.drops);
+            countedDrops = batch.drops;
           }
         });
       }
@@ -169,6 +174,7 @@ export function createStoreEventsStep(options: StoreEventsStepOptions): Ingestio
       }
       ctx.committed = true;
       ctx.storedCount = storedIds.size;
+      if (countedDrops !== undefined) ctx.locals.set(COUNTED_DROPS, countedDrops);
       await next();
     },
   };
