@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import crossFetch from 'cross-fetch';
 
 /** One HTTP exchange as the agent sees it. */
@@ -53,6 +55,17 @@ export interface HttpTransportOptions {
 export function createHttpTransport(options: HttpTransportOptions = {}): Transport {
   const fetchImpl: FetchLike = options.fetch ?? (crossFetch as unknown as FetchLike);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  // Flushes and heartbeats go to one server every few seconds: reusing the
+  // connection saves a TCP (and TLS) handshake each time. cross-fetch on Node
+  // is node-fetch, which takes the agent in its options; idle sockets are
+  // unref'd by Node, so they never keep the process alive.
+  const keepAlive =
+    options.fetch === undefined
+      ? {
+          http: new HttpAgent({ keepAlive: true, maxSockets: 4 }),
+          https: new HttpsAgent({ keepAlive: true, maxSockets: 4 }),
+        }
+      : undefined;
   return {
     async request({ method, url, headers, body, signal }) {
       const timeout = AbortSignal.timeout(timeoutMs);
@@ -67,7 +80,10 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
         },
         ...(body === undefined ? {} : { body }),
         signal: combined,
-      });
+        ...(keepAlive === undefined
+          ? {}
+          : { agent: url.startsWith('https:') ? keepAlive.https : keepAlive.http }),
+      } as RequestInit);
       const text = await response.text();
       let parsed: unknown;
       if (text !== '') {
