@@ -15,6 +15,7 @@ import {
   type EnvelopeFactory,
   type EventRegistry,
   type EventsResponse,
+  exportedIdentitySchema,
   fromConsentSnapshot,
   type Identity,
   importIdentity,
@@ -51,7 +52,6 @@ import {
   consentFileSchema,
   type EnrollmentFile,
   enrollmentFileSchema,
-  exportedIdentitySchema,
   jobStateSchema,
   type StatePaths,
   seqFileSchema,
@@ -503,10 +503,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     // Fresh batches are sent from memory (they are on disk already, should the
     // process die); then older spool files, oldest first.
     const freshIds = new Set(fresh.map((entry) => entry.ref.id));
-    const older =
+    // The spool's index says whether anything older waits, so the common case
+    // (nothing but the fresh batches) does not decrypt them again from disk.
+    const olderCount =
       fresh.length < maxFiles
-        ? (await this.#spool.takeOldest(maxFiles)).filter((entry) => !freshIds.has(entry.ref.id))
-        : [];
+        ? (await this.#spool.list()).filter((ref) => !freshIds.has(ref.id)).length
+        : 0;
+    const older =
+      olderCount === 0
+        ? []
+        : (await this.#spool.takeOldest(Math.min(olderCount, maxFiles))).filter(
+            (entry) => !freshIds.has(entry.ref.id),
+          );
     const entries = [...fresh, ...older];
     this.#noteSpoolTrims();
     for (const entry of entries) {

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import {
   consentSnapshotSchema,
   deviceConfigSchema,
-  exportedIdentitySchema,
   publicKeysSchema,
   tenantSchema,
 } from '@fieldline/core';
@@ -84,5 +83,3 @@ export function statePaths(root: string): StatePaths {
     jobs: join(root, 'jobs'),
   };
 }
-
-export { exportedIdentitySchema };

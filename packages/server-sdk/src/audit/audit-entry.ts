@@ -1,3 +1,6 @@
+import type { Selectable } from 'kysely';
+import type { AuditLogTable } from '../db/database-schema.js';
+
 /** What a caller records in the audit log; the log adds the time and the hash chain. */
 export interface NewAuditEntry {
   /** The tenant the action concerns; null for server-wide actions. */
@@ -40,6 +43,9 @@ export interface AuditEntry {
   readonly hash: string;
 }
 
+/** A stored `audit_log` row as Kysely reads it. @internal */
+export type AuditRow = Selectable<AuditLogTable>;
+
 /**
  * Maps a stored row to its protocol shape.
  *
@@ -47,17 +53,7 @@ export interface AuditEntry {
  * @returns the entry.
  * @internal
  */
-export function toAuditEntry(row: {
-  readonly seq: number;
-  readonly at: Date;
-  readonly tenant_id: string | null;
-  readonly actor: string;
-  readonly action: string;
-  readonly subject: string | null;
-  readonly details: Record<string, unknown>;
-  readonly prev_hash: string;
-  readonly hash: string;
-}): AuditEntry {
+export function toAuditEntry(row: AuditRow): AuditEntry {
   return {
     seq: row.seq,
     at: row.at.toISOString(),

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import type { AuditRow } from './audit-entry.js';
 import { AUDIT_GENESIS_HASH, computeAuditHash } from './audit-hash.js';
 
 /** The result of {@link verifyAuditLog}, protocol v1's `AuditVerifyResponse`. */
@@ -69,15 +70,12 @@ export async function verifyAuditLog(
   }
 }
 
-function recompute(row: {
-  readonly at: Date;
-  readonly tenant_id: string | null;
-  readonly actor: string;
-  readonly action: string;
-  readonly subject: string | null;
-  readonly details: Record<string, unknown>;
-  readonly prev_hash: string;
-}): string | undefined {
+function recompute(
+  row: Pick<
+    AuditRow,
+    'at' | 'tenant_id' | 'actor' | 'action' | 'subject' | 'details' | 'prev_hash'
+  >,
+): string | undefined {
   try {
     return computeAuditHash({
       prevHash: row.prev_hash,
