@@ -18,6 +18,8 @@ interface Run {
   readonly child: ChildProcess;
   stdout: string;
   stderr: string;
+  /** The signal that ended the process, if one did (for failure messages). */
+  signal: NodeJS.Signals | null;
   readonly exit: Promise<number | null>;
 }
 
@@ -27,7 +29,13 @@ function run(args: string[], env = cleanEnv()): Run {
     child,
     stdout: '',
     stderr: '',
-    exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    signal: null,
+    exit: new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        result.signal = signal;
+        resolve(code);
+      }),
+    ),
   };
   child.stdout?.on('data', (chunk: Buffer) => {
     result.stdout += chunk.toString('utf8');
@@ -98,7 +106,8 @@ describe.skipIf(!existsSync(CLI))('the built fieldline-server CLI', () => {
       expect(restarted.stdout).toMatch(/admin token: +kept in \S+admin-token/);
       expect(restarted.stdout).not.toMatch(/fl_admin_/);
       restarted.child.kill('SIGINT');
-      expect(await restarted.exit).toBe(0);
+      const code = await restarted.exit;
+      expect(code, `signal ${restarted.signal}; stderr: ${restarted.stderr.slice(-2000)}`).toBe(0);
     } finally {
       restarted.child.kill('SIGKILL');
     }
