@@ -89,6 +89,18 @@ export const broadcastCommandRequestSchema = createCommandRequestSchema.extend({
   tenant: tenantSchema,
 });
 
+/** `POST /v1/admin/commands/broadcast` response: one command per active device of the tenant. */
+export const broadcastCommandResponseSchema = z.strictObject({
+  count: z.number().int().nonnegative(),
+  ids: z.array(idSchema),
+});
+
+/** `POST /v1/admin/devices/:id/commands` response. */
+export const createCommandResponseSchema = z.strictObject({
+  id: idSchema,
+  status: z.enum(['pending', 'sent']),
+});
+
 /** The lifecycle of a durable command. */
 export const commandStatusSchema = z.enum([
   'pending',

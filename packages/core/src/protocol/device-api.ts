@@ -48,6 +48,26 @@ export const commandSchema = z.strictObject({
 /** A command for the device. */
 export type Command = z.infer<typeof commandSchema>;
 
+/** `GET /v1/commands` response: the device's undelivered or unacked commands, oldest first. */
+export const commandsResponseSchema = z.strictObject({
+  commands: z.array(commandSchema),
+});
+
+/** `GET /v1/commands` response. */
+export type CommandsResponse = z.infer<typeof commandsResponseSchema>;
+
+/**
+ * How a device answers a command, over HTTP (`POST /v1/commands/:id/ack`)
+ * or in a socket `ack` frame: `acked` once handled, `rejected` with a reason.
+ */
+export const commandAckRequestSchema = z.strictObject({
+  status: z.enum(['acked', 'rejected']),
+  reason: z.string().max(1024).optional(),
+});
+
+/** A device's answer to a command. */
+export type CommandAckRequest = z.infer<typeof commandAckRequestSchema>;
+
 /** Why the agent dropped events before they reached the server, counted by reason. */
 export const dropCountsSchema = z.partialRecord(
   z.enum(['no_consent', 'invalid', 'overflow', 'spool_trimmed', 'rejected_by_server']),

@@ -3,10 +3,12 @@ export {
   auditEntrySchema,
   auditVerifyResponseSchema,
   broadcastCommandRequestSchema,
+  broadcastCommandResponseSchema,
   commandRecordSchema,
   commandStatusSchema,
   consentActionRequestSchema,
   createCommandRequestSchema,
+  createCommandResponseSchema,
   createInstallTokenRequestSchema,
   createInstallTokenResponseSchema,
   createPolicyRequestSchema,
@@ -34,7 +36,11 @@ export {
 } from './consent-snapshot.js';
 export {
   type Command,
+  type CommandAckRequest,
+  type CommandsResponse,
+  commandAckRequestSchema,
   commandSchema,
+  commandsResponseSchema,
   consentScopesSchema,
   type DropCounts,
   dropCountsSchema,
@@ -68,14 +74,30 @@ export {
 } from './error-body.js';
 export { protocolJsonSchema, protocolSchemas } from './json-schema.js';
 export {
+  type AckFrame,
   ackFrameSchema,
+  type ChannelMessageFrame,
+  type CommandFrame,
   channelMessageFrameSchema,
   commandFrameSchema,
+  type ErrorFrame,
   errorFrameSchema,
+  type HelloFrame,
   heartbeatFrameSchema,
   helloFrameSchema,
   type RealtimeFrame,
+  type ResumeFrame,
   realtimeFrameSchema,
+  resumeFrameSchema,
+  type WelcomeFrame,
   welcomeFrameSchema,
 } from './realtime.js';
+export { REALTIME_CLOSE_CODES, type RealtimeCloseCode } from './realtime-close-codes.js';
+export {
+  type CreateHelloOptions,
+  createHelloFrame,
+  HELLO_SIGNATURE_DOMAIN,
+  helloSigningBytes,
+  verifyHelloSignature,
+} from './realtime-hello.js';
 export { PROTOCOL_VERSION, ROUTES, type RouteName } from './routes.js';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { idSchema, timestampSchema } from './common.js';
-import { commandSchema } from './device-api.js';
 
 /**
  * The first frame a device sends on `GET /v1/ws`: its id, a timestamp, a
@@ -14,12 +13,23 @@ export const helloFrameSchema = z.strictObject({
   sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a 64-byte signature as base64url'),
 });
 
-/** The server's answer to a valid hello. */
+/**
+ * Instead of a hello, a reconnecting device may present the session token of
+ * an earlier welcome (cheaper for the server after a restart: no signature).
+ */
+export const resumeFrameSchema = z.strictObject({
+  kind: z.literal('resume'),
+  deviceId: idSchema,
+  sessionToken: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte token as base64url'),
+});
+
+/** The server's answer to a valid hello or resume. */
 export const welcomeFrameSchema = z.strictObject({
   kind: z.literal('welcome'),
   sessionToken: z.string().min(16),
   expiresAt: timestampSchema,
   heartbeatIntervalMs: z.number().int().positive(),
+  heartbeatTimeoutMs: z.number().int().positive(),
 });
 
 /** A heartbeat, either way. */
@@ -28,7 +38,10 @@ export const heartbeatFrameSchema = z.strictObject({
   ts: z.number().int().nonnegative(),
 });
 
-/** A channel message; `sealed` holds the body as a sealed frame (kind 2). */
+/**
+ * A channel message; `sealed` holds the body as a sealed frame (kind 2; kind 1
+ * on the `events` channel). A reply names the request in `replyTo`.
+ */
 export const channelMessageFrameSchema = z.strictObject({
   kind: z.literal('message'),
   id: z.uuid(),
@@ -39,10 +52,15 @@ export const channelMessageFrameSchema = z.strictObject({
   replyTo: z.uuid().optional(),
 });
 
-/** A command pushed to the device. */
+/**
+ * A command pushed to the device: `sealed` is a frame of kind 4 whose
+ * plaintext is a `Command`; `id` repeats the command id so a device can
+ * recognise a redelivery before opening it.
+ */
 export const commandFrameSchema = z.strictObject({
   kind: z.literal('command'),
-  command: commandSchema,
+  id: idSchema,
+  sealed: z.string().regex(/^[A-Za-z0-9_-]+$/),
 });
 
 /** The device's answer to a command. */
@@ -58,11 +76,13 @@ export const errorFrameSchema = z.strictObject({
   kind: z.literal('error'),
   code: z.string().min(1).max(64),
   message: z.string().max(4096),
+  replyTo: z.uuid().optional(),
 });
 
 /** Any frame on the real-time channel, discriminated on `kind`. */
 export const realtimeFrameSchema = z.discriminatedUnion('kind', [
   helloFrameSchema,
+  resumeFrameSchema,
   welcomeFrameSchema,
   heartbeatFrameSchema,
   channelMessageFrameSchema,
@@ -73,3 +93,18 @@ export const realtimeFrameSchema = z.discriminatedUnion('kind', [
 
 /** Any frame on the real-time channel. */
 export type RealtimeFrame = z.infer<typeof realtimeFrameSchema>;
+
+/** The first frame of a device: a signed hello or a resume. */
+export type HelloFrame = z.infer<typeof helloFrameSchema>;
+/** A resume with an earlier session token. */
+export type ResumeFrame = z.infer<typeof resumeFrameSchema>;
+/** The server's welcome. */
+export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
+/** A channel message frame. */
+export type ChannelMessageFrame = z.infer<typeof channelMessageFrameSchema>;
+/** A command frame. */
+export type CommandFrame = z.infer<typeof commandFrameSchema>;
+/** An ack frame. */
+export type AckFrame = z.infer<typeof ackFrameSchema>;
+/** An error frame. */
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;

@@ -5,6 +5,8 @@ export const ROUTES = {
   events: '/v1/events',
   reports: '/v1/reports',
   realtime: '/v1/ws',
+  commands: '/v1/commands',
+  commandAck: '/v1/commands/:id/ack',
   adminInstallTokens: '/v1/admin/install-tokens',
   adminDevices: '/v1/admin/devices',
   adminDevice: '/v1/admin/devices/:id',
