@@ -36,6 +36,13 @@ export {
   hashSecretToken,
   secretsEqual,
 } from './auth/secret-tokens.js';
+export {
+  BUS_TOPICS,
+  type BusListener,
+  type BusTopic,
+  type ClusterBus,
+} from './cluster/cluster-bus.js';
+export { createMemoryBus } from './cluster/memory-bus.js';
 export { pendingCommands } from './commands/pending-commands.js';
 export { type ResolvedConfig, resolveDeviceConfig, setConfig } from './config/config-service.js';
 export { DEFAULT_DEVICE_CONFIG } from './config/default-device-config.js';

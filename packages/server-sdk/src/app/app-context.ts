@@ -1,6 +1,7 @@
 import type { Clock, Identity, ReplayGuard } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { AdminAuthenticator } from '../auth/admin-auth.js';
+import type { ClusterBus } from '../cluster/cluster-bus.js';
 import type { ConsentServiceOptions } from '../consent/consent-service-options.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { LastSeenTracker } from '../devices/last-seen.js';
@@ -14,6 +15,8 @@ export interface AppContext {
   /** Shared by every instance (database-backed), so a replayed frame is caught anywhere. */
   readonly replayGuard: ReplayGuard;
   readonly lastSeen: LastSeenTracker;
+  /** Instance-to-instance messages: new commands, sessions, admin stream events. */
+  readonly bus: ClusterBus;
   /** Controller and purpose texts for consent records. */
   readonly consentOptions: ConsentServiceOptions;
 }

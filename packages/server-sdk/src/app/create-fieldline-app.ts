@@ -2,6 +2,8 @@ import { type Clock, type EventRegistry, type Identity, systemClock } from '@fie
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../audit/append-audit.js';
 import { type AdminCredential, createAdminAuthenticator } from '../auth/admin-auth.js';
+import type { ClusterBus } from '../cluster/cluster-bus.js';
+import { createMemoryBus } from '../cluster/memory-bus.js';
 import { consentHistory } from '../consent/consent-history.js';
 import type { ConsentServiceOptions } from '../consent/consent-service-options.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
@@ -59,6 +61,12 @@ export interface FieldlineAppOptions {
   readonly onIngested?: (summary: IngestionSummary) => void;
   /** Controller name and purpose texts written into consent records. */
   readonly consent?: Pick<ConsentServiceOptions, 'controller' | 'purposes'>;
+  /**
+   * How instances tell each other about new commands, sessions and admin
+   * events. Use `createPostgresBus` when several instances share a database.
+   * @default createMemoryBus() (one process)
+   */
+  readonly bus?: ClusterBus;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -98,6 +106,7 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     authenticateAdmin: createAdminAuthenticator(options.adminCredentials),
     replayGuard: createDatabaseReplayGuard(db, { clock }),
     lastSeen: createLastSeenTracker(db, { clock }),
+    bus: options.bus ?? createMemoryBus(),
     consentOptions: { ...options.consent },
   };
   const defaults = defaultIngestionSteps({

@@ -29,6 +29,10 @@ export interface DevicesTable {
   enrolled_at: CreatedAt;
   last_seen_at: Timestamp | null;
   drops: Json<Record<string, number>>;
+  /** Set while the device holds an authenticated socket (migration 0002). */
+  connected_at: Timestamp | null;
+  /** The instance holding that socket. */
+  connected_instance: string | null;
 }
 
 /** One-time install tokens, stored as SHA-256 hashes. */
@@ -136,6 +140,8 @@ export interface CommandsTable {
   expires_at: Timestamp;
   acked_at: Timestamp | null;
   reason: string | null;
+  /** When the command was last delivered (migration 0002). */
+  last_sent_at: Timestamp | null;
 }
 
 /** Events that failed after acceptance: kept, never lost. */

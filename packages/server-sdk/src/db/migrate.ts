@@ -1,9 +1,11 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
 import { initialMigration } from './migrations/0001-initial.js';
+import { realtimeMigration } from './migrations/0002-realtime.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initialMigration,
+  '0002-realtime': realtimeMigration,
 };
 
 /**

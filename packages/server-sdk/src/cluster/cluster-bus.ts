@@ -1,0 +1,43 @@
+/**
+ * The topics instances exchange (docs/protocol.md §4.9). Payloads are small
+ * JSON objects: PostgreSQL NOTIFY caps a payload at 8000 bytes.
+ */
+export const BUS_TOPICS = Object.freeze({
+  /** `{ deviceId }`: the device has a new command; whoever holds its socket delivers. */
+  commands: 'fieldline_commands',
+  /** `{ deviceId, instanceId }`: the device authenticated on an instance; older sockets close. */
+  sessions: 'fieldline_sessions',
+  /** An admin stream event (§4.8), for every instance's subscribers. */
+  adminEvents: 'fieldline_admin_events',
+});
+
+/** A topic of {@link BUS_TOPICS}. */
+export type BusTopic = (typeof BUS_TOPICS)[keyof typeof BUS_TOPICS];
+
+/** Receives the messages of one topic, including those this instance published. */
+export type BusListener = (payload: unknown) => void;
+
+/**
+ * Publish/subscribe between server instances. Delivery is best effort and at
+ * most once: anything that must not be lost is in the database first, and
+ * the bus only says "look now".
+ */
+export interface ClusterBus {
+  /**
+   * Sends a payload to every subscriber of the topic on every instance.
+   *
+   * @param topic - the topic.
+   * @param payload - a JSON-serializable value (≤ 7 KB encoded).
+   */
+  publish(topic: BusTopic, payload: unknown): Promise<void>;
+  /**
+   * Listens to a topic.
+   *
+   * @param topic - the topic.
+   * @param listener - called for each message; must not throw.
+   * @returns a function that stops listening.
+   */
+  subscribe(topic: BusTopic, listener: BusListener): () => void;
+  /** Stops listening and releases connections. */
+  close(): Promise<void>;
+}
