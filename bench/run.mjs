@@ -5,6 +5,7 @@ const suites = {
   core: () => import('./core.mjs'),
   ingest: () => import('./ingest.mjs'),
   agent: () => import('./agent.mjs'),
+  ws: () => import('./ws.mjs'),
 };
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = requested.length > 0 ? requested : Object.keys(suites);

@@ -41,6 +41,7 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
   const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
   const databaseUrl = fromEnv('DATABASE_URL');
   const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');
+  const busChannelPrefix = fromEnv('FIELDLINE_BUS_PREFIX');
   const server = await startServer({
     port,
     host,
@@ -48,6 +49,7 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
     logger,
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(adminToken === undefined ? {} : { adminToken }),
+    ...(busChannelPrefix === undefined ? {} : { busChannelPrefix }),
   });
   const installToken = await server.issueInstallToken('default');
   process.stdout.write(formatStartBanner({ server, installToken }));

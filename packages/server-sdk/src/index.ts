@@ -1,15 +1,29 @@
 // @fieldline/server-sdk: the backend side of Fieldline as composable pieces.
 // Exports are listed by name so the public surface is reviewed, never implied.
 
+export {
+  type AdminCommandEvent,
+  type AdminConsentEvent,
+  type AdminEventFilter,
+  type AdminEventHub,
+  type AdminEventListener,
+  type AdminPresenceEvent,
+  type AdminStreamEvent,
+  type AdminStreamEventName,
+  createAdminEventHub,
+} from './admin-stream/admin-event-hub.js';
 export { adminAuditRoutes } from './app/admin-audit-routes.js';
+export { adminCommandRoutes } from './app/admin-command-routes.js';
 export { adminConsentRoutes } from './app/admin-consent-routes.js';
 export { adminDeviceRoutes } from './app/admin-routes.js';
+export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
 export type { AppContext } from './app/app-context.js';
 export {
   createFieldlineApp,
   type FieldlineApp,
   type FieldlineAppOptions,
 } from './app/create-fieldline-app.js';
+export { deviceCommandRoutes } from './app/device-command-routes.js';
 export { deviceDataRoutes } from './app/device-data-routes.js';
 export { deviceRoutes } from './app/device-routes.js';
 export { healthRoutes } from './app/health-routes.js';
@@ -36,6 +50,7 @@ export {
   hashSecretToken,
   secretsEqual,
 } from './auth/secret-tokens.js';
+export { MAX_BUS_PAYLOAD_BYTES } from './cluster/bus-payload.js';
 export {
   BUS_TOPICS,
   type BusListener,
@@ -43,7 +58,41 @@ export {
   type ClusterBus,
 } from './cluster/cluster-bus.js';
 export { createMemoryBus } from './cluster/memory-bus.js';
-export { pendingCommands } from './commands/pending-commands.js';
+export {
+  createPostgresBus,
+  type PostgresBus,
+  type PostgresBusOptions,
+} from './cluster/postgres-bus.js';
+export {
+  activeDeviceConsents,
+  announceConfigChange,
+  announceConsentChanges,
+  BUILT_IN_COMMAND_TYPES,
+  type BuiltInCommandDeps,
+  type DeviceConsentNotice,
+} from './commands/built-in-commands.js';
+export { commandAdminEvent } from './commands/command-admin-event.js';
+export {
+  type CommandNotice,
+  commandNotices,
+  MAX_COMMAND_NOTICE_BYTES,
+  parseCommandNotice,
+} from './commands/command-notice.js';
+export {
+  type CommandOutbox,
+  type CommandOutboxDefaults,
+  type CommandOutboxOptions,
+  type CreatedCommands,
+  createCommandOutbox,
+  type DeviceCommand,
+  type NewCommand,
+  type TakeForDeliveryOptions,
+} from './commands/command-outbox.js';
+export type {
+  CommandRecord,
+  CommandStatus,
+  TenantCommandRecord,
+} from './commands/command-record.js';
 export { type ResolvedConfig, resolveDeviceConfig, setConfig } from './config/config-service.js';
 export { DEFAULT_DEVICE_CONFIG } from './config/default-device-config.js';
 export type { DeviceConsentHistory } from './consent/consent-history.js';
@@ -107,10 +156,13 @@ export { HttpError, isHttpError } from './http/http-error.js';
 export { json, parseJson, readJsonBody, validate } from './http/json-body.js';
 export { type NodeRequestListener, toNodeListener } from './http/node-adapter.js';
 export { createRouter, type RouterOptions } from './http/router.js';
+export { isFieldlineStream } from './http/stream-body.js';
 export type {
   FieldlineHandler,
   FieldlineRequest,
   FieldlineResponse,
+  FieldlineStream,
+  FieldlineStreamSink,
   Route,
   RouteParams,
 } from './http/types.js';
@@ -199,5 +251,19 @@ export {
   type TokenBucketLimiter,
   type TokenBucketLimiterOptions,
 } from './ingestion/token-bucket.js';
+export type { ChannelHandler, ChannelMessage, ChannelSender } from './realtime/channel-handlers.js';
+export {
+  type ConnectionClosed,
+  createRealtimeGateway,
+  type PresenceChange,
+  type RealtimeGateway,
+  type RealtimeGatewayEvents,
+} from './realtime/create-realtime-gateway.js';
+export type { RealtimeGatewayOptions } from './realtime/gateway-options.js';
+export {
+  RealtimeRemoteError,
+  RealtimeRequestError,
+  type RealtimeRequestErrorCode,
+} from './realtime/realtime-errors.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';

@@ -28,6 +28,8 @@ Options:
 Environment:
   DATABASE_URL            PostgreSQL connection string; unset: embedded PGlite in <data-dir>/db
   FIELDLINE_ADMIN_TOKEN   admin token; unset: generated once, kept in <data-dir>/admin-token
+  FIELDLINE_BUS_PREFIX    prefix of the LISTEN/NOTIFY channels instances share (PostgreSQL only;
+                          default: "<schema>_" when DATABASE_URL sets a search_path, else none)
   LOG_LEVEL               fatal|error|warn|info|debug|trace|silent (default info); JSON logs go to stderr
 `;
 

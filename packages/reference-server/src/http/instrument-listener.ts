@@ -54,7 +54,12 @@ export function instrumentListener(
       const method = (request.method ?? 'GET').toUpperCase();
       const path = pathOf(request);
       const route = options.labelRoute(path);
-      const status = response.writableFinished ? response.statusCode : 'aborted';
+      // An event stream only ends when the client leaves: that is its normal end, not an abort.
+      const streamed = /^text\/event-stream/.test(String(response.getHeader('content-type') ?? ''));
+      const status =
+        response.writableFinished || (streamed && response.headersSent)
+          ? response.statusCode
+          : 'aborted';
       options.metrics.observeRequest({ method, route, status, durationMs });
       const logged = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
       const fields = { method, path: logged, status, durationMs: Math.round(durationMs * 10) / 10 };

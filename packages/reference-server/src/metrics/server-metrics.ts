@@ -94,6 +94,18 @@ export interface ServerMetrics {
    */
   observePool(source: () => { total: number; idle: number; waiting: number }): void;
   /**
+   * Reports the authenticated sockets of this instance as `fieldline_realtime_connections`.
+   *
+   * @param source - read at every scrape.
+   */
+  observeRealtimeConnections(source: () => number): void;
+  /**
+   * Counts a closed real-time connection in `fieldline_realtime_closed_total{code}`.
+   *
+   * @param code - the WebSocket close code.
+   */
+  recordRealtimeClose(code: number): void;
+  /**
    * Renders every metric in the Prometheus text exposition format.
    *
    * @returns the `/metrics` body.
@@ -170,11 +182,32 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
+  let realtimeSource: (() => number) | undefined;
+  new Gauge({
+    name: 'fieldline_realtime_connections',
+    help: 'Devices with an authenticated WebSocket on this instance.',
+    registers: [registry],
+    collect() {
+      if (realtimeSource !== undefined) this.set(realtimeSource());
+    },
+  });
+  const realtimeClosed = new Counter({
+    name: 'fieldline_realtime_closed_total',
+    help: 'Closed WebSocket connections, by close code (docs/protocol.md §4.6).',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     contentType: registry.contentType,
     observePool(source) {
       poolSource = source;
+    },
+    observeRealtimeConnections(source) {
+      realtimeSource = source;
+    },
+    recordRealtimeClose(code) {
+      realtimeClosed.inc({ code: String(code) });
     },
     observeRequest(sample) {
       const labels = {

@@ -4,13 +4,21 @@ import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
   type BodyLimits,
+  type ClusterBus,
   createFieldlineApp,
   createInstallToken,
+  createMemoryBus,
+  createPostgresBus,
+  createRealtimeGateway,
   type FieldlineApp,
   type FieldlineDb,
+  type PostgresBus,
+  type RealtimeGateway,
+  type RealtimeGatewayOptions,
   toNodeListener,
 } from '@fieldline/server-sdk';
 import { type AdminTokenSource, resolveAdminToken } from '../admin/resolve-admin-token.js';
+import { busPrefixFromDatabaseUrl } from '../cluster/bus-channel-prefix.js';
 import { openDatabase } from '../db/open-database.js';
 import { runMigrations } from '../db/run-migrations.js';
 import { ServerStartError } from '../errors/server-start-error.js';
@@ -44,6 +52,13 @@ export interface StartServerOptions {
   /** PostgreSQL connection string; when absent, PGlite runs in `<dataDir>/db`. */
   readonly databaseUrl?: string;
   /**
+   * Prefix of the PostgreSQL `LISTEN`/`NOTIFY` channels instances talk over
+   * (docs/protocol.md §4.9); servers on one database see each other only when
+   * their prefixes match. Unused with PGlite (one process, in-memory bus).
+   * @default `<schema>_` when `databaseUrl` sets a `search_path`, else `''`
+   */
+  readonly busChannelPrefix?: string;
+  /**
    * The operator's admin token; when absent, the one in `<dataDir>/admin-token` is used,
    * or a new one is generated and saved there.
    */
@@ -74,6 +89,11 @@ export interface StartServerOptions {
    * @default systemClock
    */
   readonly clock?: Clock;
+  /**
+   * Limits and timings of the WebSocket gateway on `/v1/ws`.
+   * @default the server-sdk defaults (ping 25 s, timeout 60 s, 1 MiB messages)
+   */
+  readonly realtime?: RealtimeGatewayOptions;
 }
 
 /** A server started by {@link startServer}. */
@@ -100,6 +120,8 @@ export interface RunningServer {
   readonly app: FieldlineApp;
   /** The metrics served on `/metrics`. */
   readonly metrics: ServerMetrics;
+  /** The WebSocket gateway on `/v1/ws` (presence events, channels, `request`). */
+  readonly gateway: RealtimeGateway;
   /**
    * Requests received and not yet answered.
    *
@@ -136,6 +158,20 @@ function checkOptions(port: number, shutdownTimeoutMs: number): void {
       `shutdownTimeoutMs must be a non-negative number; got ${shutdownTimeoutMs}.`,
     );
   }
+}
+
+/** How long a start waits for the bus to listen before serving anyway. */
+const BUS_READY_TIMEOUT_MS = 10_000;
+
+async function waitForBus(bus: PostgresBus, logger: ServerLogger): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<boolean>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout(true), BUS_READY_TIMEOUT_MS);
+  });
+  const late = await Promise.race([bus.ready().then(() => false), timedOut]);
+  clearTimeout(timer);
+  // The bus keeps reconnecting; until then this instance misses other instances' messages.
+  if (late) logger.warn({ timeoutMs: BUS_READY_TIMEOUT_MS }, 'cluster bus not listening yet');
 }
 
 function urlHost(host: string): string {
@@ -183,14 +219,29 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     dataDir,
     ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
   });
+  let bus: ClusterBus | undefined;
   try {
     const migrationsApplied = await runMigrations(database);
     metrics.observePool(() => database.poolStats());
+    // Instances sharing PostgreSQL talk over LISTEN/NOTIFY; PGlite is one process.
+    const postgresBus =
+      database.kind === 'postgres' && options.databaseUrl !== undefined
+        ? createPostgresBus({
+            connectionString: options.databaseUrl,
+            channelPrefix:
+              options.busChannelPrefix ?? busPrefixFromDatabaseUrl(options.databaseUrl),
+            applicationName: 'fieldline-server-bus',
+            onError: (error) => logger.warn({ err: error }, 'cluster bus error'),
+          })
+        : undefined;
+    const busInUse: ClusterBus = postgresBus ?? createMemoryBus();
+    bus = busInUse;
     const app = createFieldlineApp({
       db: database.db,
       serverIdentity: identity.identity,
       adminCredentials: [{ token: admin.token }],
       clock,
+      bus: busInUse,
       extraRoutes: () => [metricsRoute(metrics)],
       onIngested: (summary) => metrics.recordIngestion(summary),
       onError: (error, request) =>
@@ -206,7 +257,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         logger,
       }),
     );
+    const gateway = createRealtimeGateway(app, options.realtime);
+    gateway.on('error', (error) => logger.error({ err: error }, 'realtime gateway error'));
+    gateway.attach(server);
+    metrics.observeRealtimeConnections(() => gateway.connectedDevices);
+    gateway.on('closed', ({ code }) => metrics.recordRealtimeClose(code));
     const closer = trackInFlightRequests(server);
+    if (postgresBus !== undefined) await waitForBus(postgresBus, logger);
     await new Promise<void>((resolveListen, rejectListen) => {
       server.once('error', rejectListen);
       server.listen(port, host, () => {
@@ -232,9 +289,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     let stopping: Promise<{ readonly forced: boolean }> | undefined;
     const stop = async (): Promise<{ readonly forced: boolean }> => {
       logger.info({ inFlight: closer.inFlight(), timeoutMs: shutdownTimeoutMs }, 'shutting down');
+      // Sockets first: devices get 1001 (going away) and reconnect to another instance.
+      await gateway.close();
+      // Admin streams never end on their own; ending them lets the close below finish at once.
+      app.context.adminEvents.close();
       const { forced } = await closer.close(shutdownTimeoutMs);
       if (forced)
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
+      await busInUse.close();
       await database.close();
       logger.info({ forced }, 'stopped');
       return { forced };
@@ -252,6 +314,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       identityCreated: identity.created,
       app,
       metrics,
+      gateway,
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {
@@ -265,6 +328,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     };
   } catch (error) {
+    await bus?.close().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw error;
   }

@@ -1,6 +1,6 @@
 // One start on PostgreSQL, in a fresh schema, when TEST_DATABASE_URL is set (CI sets it).
 import { randomBytes } from 'node:crypto';
-import { createDatabase, type FieldlineDb } from '@fieldline/server-sdk';
+import { createDatabase, type FieldlineDb, migrations } from '@fieldline/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/start-server.js';
 import { captureLogger } from '../support/capture-logger.js';
@@ -48,7 +48,7 @@ describe.skipIf(url === undefined || url === '')('startServer on PostgreSQL (DAT
     });
     try {
       expect(server.databaseKind).toBe('postgres');
-      expect(server.migrationsApplied).toEqual(['0001-initial']);
+      expect(server.migrationsApplied).toEqual(Object.keys(migrations));
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
       const install = await server.issueInstallToken();
       const enrolled = await postJson(`${server.url}/v1/enroll`, install.token, await enrollBody());

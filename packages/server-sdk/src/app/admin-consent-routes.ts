@@ -5,6 +5,11 @@ import {
   toConsentSnapshot,
 } from '@fieldline/core';
 import { assertTenantAccess } from '../auth/admin-auth.js';
+import {
+  activeDeviceConsents,
+  announceConsentChanges,
+  BUILT_IN_COMMAND_TYPES,
+} from '../commands/built-in-commands.js';
 import { consentReceipt } from '../consent/consent-receipt.js';
 import { currentConsent } from '../consent/current-consent.js';
 import { grantConsent } from '../consent/grant-consent.js';
@@ -19,7 +24,9 @@ import { createDeviceAccess } from './device-access.js';
 
 /**
  * Consent administration: publish policies, grant or withdraw for a device,
- * read its ledger, and fetch a signed receipt for any ledger entry.
+ * read its ledger, and fetch a signed receipt for any ledger entry. Every
+ * change is pushed to the devices it concerns as a built-in command
+ * (`consent.updated`, `consent.withdrawn`) and to the admin stream.
  *
  * @param context - the shared context.
  */
@@ -58,6 +65,13 @@ export function adminConsentRoutes(context: AppContext): Route[] {
             options,
           );
         });
+        // After the commit: devices must never hear of a publication that was rolled back.
+        await announceConsentChanges(
+          context,
+          body.tenant,
+          await activeDeviceConsents(db, body.tenant),
+          BUILT_IN_COMMAND_TYPES.consentUpdated,
+        );
         return json(201, published);
       },
     },
@@ -88,6 +102,14 @@ export function adminConsentRoutes(context: AppContext): Route[] {
                 { ...common, ...(body.scopes === undefined ? {} : { scopes: body.scopes }) },
                 options,
               );
+        await announceConsentChanges(
+          context,
+          tenantId,
+          [{ tenantId, deviceId, consent: snapshot }],
+          body.action === 'withdraw'
+            ? BUILT_IN_COMMAND_TYPES.consentWithdrawn
+            : BUILT_IN_COMMAND_TYPES.consentUpdated,
+        );
         return json(200, snapshot);
       },
     },

@@ -1,4 +1,10 @@
-import { createInstallTokenRequestSchema, ROUTES, setConfigRequestSchema } from '@fieldline/core';
+import {
+  canonicalJson,
+  createInstallTokenRequestSchema,
+  ROUTES,
+  setConfigRequestSchema,
+} from '@fieldline/core';
+import { announceConfigChange } from '../commands/built-in-commands.js';
 import { resolveDeviceConfig, setConfig } from '../config/config-service.js';
 import {
   deviceTenant,
@@ -114,14 +120,24 @@ export function adminDeviceRoutes(context: AppContext): Route[] {
           .values({ id: body.tenant })
           .onConflict((oc) => oc.doNothing())
           .execute();
-        await setConfig(
-          db,
-          {
-            tenantId: body.tenant,
-            ...(body.deviceId === undefined ? {} : { deviceId: body.deviceId }),
-          },
-          body.config,
-        );
+        const scope = {
+          tenantId: body.tenant,
+          ...(body.deviceId === undefined ? {} : { deviceId: body.deviceId }),
+        };
+        const previous = await db
+          .selectFrom('configs')
+          .select('config')
+          .where('tenant_id', '=', body.tenant)
+          .where('device_id', '=', body.deviceId ?? '')
+          .executeTakeFirst();
+        await setConfig(db, scope, body.config);
+        // Only a real change sends devices to refetch: rewriting the same config is a no-op.
+        if (
+          previous === undefined ||
+          canonicalJson(previous.config) !== canonicalJson(body.config)
+        ) {
+          await announceConfigChange(context.commands, scope);
+        }
         const { config } = await resolveDeviceConfig(db, body.tenant, body.deviceId ?? '');
         return json(200, config);
       },

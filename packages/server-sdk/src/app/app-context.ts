@@ -1,7 +1,9 @@
 import type { Clock, Identity, ReplayGuard } from '@fieldline/core';
 import type { Kysely } from 'kysely';
+import type { AdminEventHub } from '../admin-stream/admin-event-hub.js';
 import type { AdminAuthenticator } from '../auth/admin-auth.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
+import type { CommandOutbox } from '../commands/command-outbox.js';
 import type { ConsentServiceOptions } from '../consent/consent-service-options.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { LastSeenTracker } from '../devices/last-seen.js';
@@ -17,6 +19,10 @@ export interface AppContext {
   readonly lastSeen: LastSeenTracker;
   /** Instance-to-instance messages: new commands, sessions, admin stream events. */
   readonly bus: ClusterBus;
+  /** Admin stream events (§4.8) of every instance; publish here, and `GET /v1/admin/stream` reads. */
+  readonly adminEvents: AdminEventHub;
+  /** The durable command outbox (docs/protocol.md §4.7). */
+  readonly commands: CommandOutbox;
   /** Controller and purpose texts for consent records. */
   readonly consentOptions: ConsentServiceOptions;
 }

@@ -1,9 +1,11 @@
 import { type Clock, type EventRegistry, type Identity, systemClock } from '@fieldline/core';
 import type { Kysely } from 'kysely';
+import { createAdminEventHub } from '../admin-stream/admin-event-hub.js';
 import { appendAudit } from '../audit/append-audit.js';
 import { type AdminCredential, createAdminAuthenticator } from '../auth/admin-auth.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
 import { createMemoryBus } from '../cluster/memory-bus.js';
+import { type CommandOutboxDefaults, createCommandOutbox } from '../commands/command-outbox.js';
 import { consentHistory } from '../consent/consent-history.js';
 import type { ConsentServiceOptions } from '../consent/consent-service-options.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
@@ -22,9 +24,12 @@ import {
 } from '../ingestion/pipeline.js';
 import type { IngestionSummary } from '../ingestion/steps/measure-ingestion.js';
 import { adminAuditRoutes } from './admin-audit-routes.js';
+import { adminCommandRoutes } from './admin-command-routes.js';
 import { adminConsentRoutes } from './admin-consent-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
+import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
 import type { AppContext } from './app-context.js';
+import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -67,6 +72,13 @@ export interface FieldlineAppOptions {
    * @default createMemoryBus() (one process)
    */
   readonly bus?: ClusterBus;
+  /** Keep-alive interval and slow-reader cap of `GET /v1/admin/stream`. */
+  readonly adminStream?: AdminStreamOptions;
+  /**
+   * TTL, attempts and ack timeout of durable commands.
+   * @default { ttlSeconds: 3600, maxAttempts: 3, ackTimeoutMs: 30000 }
+   */
+  readonly commands?: CommandOutboxDefaults;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -99,6 +111,7 @@ export interface FieldlineApp extends FieldlineHandler {
 export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
   const clock = options.clock ?? systemClock;
   const { db } = options;
+  const bus = options.bus ?? createMemoryBus();
   const context: AppContext = {
     db,
     clock,
@@ -106,7 +119,14 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     authenticateAdmin: createAdminAuthenticator(options.adminCredentials),
     replayGuard: createDatabaseReplayGuard(db, { clock }),
     lastSeen: createLastSeenTracker(db, { clock }),
-    bus: options.bus ?? createMemoryBus(),
+    bus,
+    adminEvents: createAdminEventHub(bus),
+    commands: createCommandOutbox({
+      db,
+      clock,
+      bus,
+      ...(options.commands === undefined ? {} : { defaults: options.commands }),
+    }),
     consentOptions: { ...options.consent },
   };
   const defaults = defaultIngestionSteps({
@@ -142,9 +162,12 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...healthRoutes(context),
     ...deviceRoutes(context),
     ...deviceDataRoutes(context, ingestion),
+    ...deviceCommandRoutes(context),
     ...adminDeviceRoutes(context),
     ...adminConsentRoutes(context),
     ...adminAuditRoutes(context),
+    ...adminStreamRoutes(context, options.adminStream),
+    ...adminCommandRoutes(context),
     ...(options.extraRoutes?.(context) ?? []),
   ];
   const router = createRouter(

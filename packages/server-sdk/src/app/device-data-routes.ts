@@ -1,6 +1,5 @@
 import { jobReportSchema, ROUTES, SealKind, toConsentSnapshot } from '@fieldline/core';
 import { authenticateDevice } from '../auth/device-auth.js';
-import { pendingCommands } from '../commands/pending-commands.js';
 import { currentConsent } from '../consent/current-consent.js';
 import { json, requireJsonContentType, validate } from '../http/json-body.js';
 import type { Route } from '../http/types.js';
@@ -11,8 +10,9 @@ import type { AppContext } from './app-context.js';
 
 /**
  * `POST /v1/events` (through the ingestion pipeline) and `POST /v1/reports`.
- * Both answer with the device's current consent and pending commands, so an
- * agent that only speaks HTTP still learns of a withdrawal at once.
+ * Both answer with the device's current consent and its open commands (each
+ * answer is a delivery, docs/protocol.md §4.7), so an agent that only speaks
+ * HTTP still learns of a withdrawal at once.
  *
  * @param context - the shared context.
  * @param ingestion - the pipeline events go through.
@@ -21,10 +21,9 @@ export function deviceDataRoutes(context: AppContext, ingestion: IngestionPipeli
   const { db, clock } = context;
 
   async function sideChannel(deviceId: string) {
-    const now = new Date(clock.now());
     const [consent, commands] = await Promise.all([
       currentConsent(db, deviceId),
-      pendingCommands(db, deviceId, now),
+      context.commands.takeForDelivery(deviceId),
     ]);
     await context.lastSeen.touch(deviceId);
     return { consent: toConsentSnapshot(consent), commands };

@@ -1,9 +1,11 @@
+import { encodeBusPayload } from './bus-payload.js';
 import type { BusListener, BusTopic, ClusterBus } from './cluster-bus.js';
 
 /**
  * A bus for one process (tests, embedded PGlite): messages reach this
  * process's subscribers on the next microtask, never synchronously, so a
- * publisher is never re-entered by its own listeners.
+ * publisher is never re-entered by its own listeners. Payloads are held to
+ * the PostgreSQL bus's limit ({@link MAX_BUS_PAYLOAD_BYTES}).
  *
  * @returns the bus.
  * @example
@@ -17,8 +19,9 @@ export function createMemoryBus(): ClusterBus {
   const listeners = new Map<BusTopic, Set<BusListener>>();
   return {
     async publish(topic, payload) {
-      // A JSON round trip gives listeners the same detached copy PostgreSQL would.
-      const copy: unknown = JSON.parse(JSON.stringify(payload));
+      // A JSON round trip gives listeners the same detached copy PostgreSQL would, and the
+      // same size limit keeps code tested on this bus within what PostgreSQL carries.
+      const copy: unknown = JSON.parse(encodeBusPayload(topic, payload));
       await Promise.resolve();
       for (const listener of [...(listeners.get(topic) ?? [])]) listener(copy);
     },

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
 import { initialMigration } from './migrations/0001-initial.js';
 import { realtimeMigration } from './migrations/0002-realtime.js';
 
@@ -21,9 +21,14 @@ export const migrations: Readonly<Record<string, Migration>> = {
  * ```
  */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationResultSet> {
+  // Kysely looks for its bookkeeping tables in every schema; pinned to the connection's own
+  // schema, two databases in schemas of one PostgreSQL (tests, tenants) never see each other's.
+  const current = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const schema = current.rows[0]?.schema;
   const migrator = new Migrator({
     db: db as unknown as Kysely<unknown>,
     provider: { getMigrations: async () => ({ ...migrations }) },
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
   const result = await migrator.migrateToLatest();
   if (result.error !== undefined) throw result.error;

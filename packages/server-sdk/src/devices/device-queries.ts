@@ -14,9 +14,10 @@ export interface DeviceSummary {
   readonly enrolledAt: string;
 }
 
-// Until the real-time gateway tracks presence, a device counts as online when
-// it was seen within this window.
-const ONLINE_WINDOW_MS = 120_000;
+// docs/protocol.md §4.3: online while a socket is held and the last sign of life is
+// within the (default) heartbeat timeout; the gateway refreshes last_seen every 25 s, and
+// a crashed instance's devices drop out once their last_seen ages past this window.
+const ONLINE_WINDOW_MS = 60_000;
 
 function summarize(
   row: {
@@ -27,6 +28,7 @@ function summarize(
     arch: string;
     status: 'active' | 'revoked';
     last_seen_at: Date | null;
+    connected_at: Date | null;
     enrolled_at: Date;
   },
   nowMs: number,
@@ -38,7 +40,10 @@ function summarize(
     os: row.os,
     arch: row.arch,
     status: row.status,
-    online: row.last_seen_at !== null && nowMs - row.last_seen_at.getTime() < ONLINE_WINDOW_MS,
+    online:
+      row.connected_at !== null &&
+      row.last_seen_at !== null &&
+      nowMs - row.last_seen_at.getTime() < ONLINE_WINDOW_MS,
     lastSeen: row.last_seen_at?.toISOString() ?? null,
     enrolledAt: row.enrolled_at.toISOString(),
   };
@@ -52,6 +57,7 @@ const SUMMARY_COLUMNS = [
   'arch',
   'status',
   'last_seen_at',
+  'connected_at',
   'enrolled_at',
 ] as const;
 

@@ -1,6 +1,12 @@
 import { type BodyLimits, DEFAULT_MAX_BODY_BYTES, decodeBody, tooLarge } from './body-limits.js';
 import { isHttpError } from './http-error.js';
-import type { FieldlineHandler, FieldlineRequest, FieldlineResponse } from './types.js';
+import { isFieldlineStream, runStream } from './stream-body.js';
+import type {
+  FieldlineHandler,
+  FieldlineRequest,
+  FieldlineResponse,
+  FieldlineStream,
+} from './types.js';
 
 /** A fetch-style handler, as Hono, Bun, Deno and most edge runtimes mount. */
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -31,9 +37,40 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
   return body;
 }
 
+/** How many bytes a streamed body queues before `write` reports back-pressure. */
+const STREAM_HIGH_WATER_BYTES = 64 * 1024;
+
+function streamBody(stream: FieldlineStream): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let running: { finish(): void } | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        running = runStream(stream, {
+          write(chunk) {
+            controller.enqueue(encoder.encode(chunk));
+            return (controller.desiredSize ?? 0) > 0;
+          },
+          end: () => controller.close(),
+          abort: () => controller.error(new Error('The stream was aborted by the server.')),
+          bufferedBytes: () => STREAM_HIGH_WATER_BYTES - (controller.desiredSize ?? 0),
+        });
+      },
+      // The client went away (or the runtime dropped the response): run the cleanup.
+      cancel() {
+        running?.finish();
+      },
+    },
+    { highWaterMark: STREAM_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+  );
+}
+
 /** Writes a {@link FieldlineResponse} as a fetch `Response`. @internal */
 export function toFetchResponse(response: FieldlineResponse): Response {
   const headers = new Headers(response.headers);
+  if (isFieldlineStream(response.body)) {
+    return new Response(streamBody(response.body), { status: response.status, headers });
+  }
   if (response.body === undefined) return new Response(null, { status: response.status, headers });
   if (typeof response.body === 'string')
     return new Response(response.body, { status: response.status, headers });
@@ -44,7 +81,9 @@ export function toFetchResponse(response: FieldlineResponse): Response {
 /**
  * Mounts a Fieldline handler in anything that speaks fetch's
  * `(Request) => Promise<Response>`: Hono (`app.all('/v1/*', (c) => handler(c.req.raw))`),
- * Fastify or Express through their fetch bridges, Bun, Deno.
+ * Fastify or Express through their fetch bridges, Bun, Deno. A
+ * {@link FieldlineStream} body becomes a `ReadableStream`; cancelling it runs the
+ * stream's cleanup.
  *
  * @param handler - the API (e.g. `createFieldlineApp(...)`).
  * @param limits - body size limits.

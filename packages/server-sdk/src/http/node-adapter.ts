@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type BodyLimits, DEFAULT_MAX_BODY_BYTES, decodeBody, tooLarge } from './body-limits.js';
 import { isHttpError } from './http-error.js';
-import type { FieldlineHandler, FieldlineRequest, FieldlineResponse } from './types.js';
+import { isFieldlineStream, runStream } from './stream-body.js';
+import type {
+  FieldlineHandler,
+  FieldlineRequest,
+  FieldlineResponse,
+  FieldlineStream,
+} from './types.js';
 
 /** A node:http request listener. */
 export type NodeRequestListener = (request: IncomingMessage, response: ServerResponse) => void;
@@ -36,7 +42,29 @@ function readLimited(request: IncomingMessage, limit: number): Promise<Uint8Arra
   });
 }
 
+function writeStream(
+  response: ServerResponse,
+  result: FieldlineResponse,
+  stream: FieldlineStream,
+): void {
+  response.writeHead(result.status, { ...result.headers });
+  // Headers go out now, not with the first chunk: an event stream may stay quiet for a while.
+  response.flushHeaders();
+  const running = runStream(stream, {
+    write: (chunk) => response.write(chunk),
+    end: () => response.end(),
+    abort: () => response.destroy(),
+    bufferedBytes: () => response.writableLength,
+  });
+  // `close` fires once the response is done for any reason, including the client going away.
+  response.once('close', running.finish);
+}
+
 function write(response: ServerResponse, result: FieldlineResponse, closeAfter: boolean): void {
+  if (isFieldlineStream(result.body)) {
+    writeStream(response, result, result.body);
+    return;
+  }
   const headers: Record<string, string> = { ...result.headers };
   let payload: string | undefined;
   if (typeof result.body === 'string') payload = result.body;
@@ -53,7 +81,8 @@ function write(response: ServerResponse, result: FieldlineResponse, closeAfter: 
  * Mounts a Fieldline handler on node:http (or anything that passes
  * node-style request/response objects, such as Express or Fastify's raw
  * mode). Bodies are size-limited before they are buffered, and gzip bodies
- * are decompressed with a cap.
+ * are decompressed with a cap. A {@link FieldlineStream} body is written chunk
+ * by chunk; its cleanup runs when the client disconnects.
  *
  * @param handler - the API (e.g. `createFieldlineApp(...)`).
  * @param limits - body size limits.

@@ -16,14 +16,76 @@ export interface FieldlineRequest {
   readonly body: Uint8Array;
 }
 
-/** A response before it is written by an adapter. `body` is JSON-encoded unless it is a string. */
+/**
+ * A response before it is written by an adapter. `body` is JSON-encoded unless
+ * it is a string or a {@link FieldlineStream}.
+ */
 export interface FieldlineResponse {
   /** HTTP status. */
   readonly status: number;
   /** Response headers (lowercase names). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** A JSON value, a pre-encoded text body, or nothing. */
+  /** A JSON value, a pre-encoded text body, a {@link FieldlineStream}, or nothing. */
   readonly body?: unknown;
+}
+
+/**
+ * Where a streaming response writes, handed to {@link FieldlineStream.start}
+ * by the adapter. Every method is safe to call after the stream has finished
+ * (it then does nothing).
+ */
+export interface FieldlineStreamSink {
+  /**
+   * Queues a UTF-8 text chunk for the client.
+   *
+   * @param chunk - the text.
+   * @returns false when the client is not keeping up (the chunk is still queued); check
+   *   {@link FieldlineStreamSink.bufferedBytes} to decide when to give up on it.
+   */
+  write(chunk: string): boolean;
+  /** Ends the response after what is queued has been sent. */
+  end(): void;
+  /** Ends the response at once, dropping what is queued (e.g. for a client that stopped reading). */
+  abort(): void;
+  /**
+   * Bytes queued for the client and not yet taken by it.
+   *
+   * @returns the count.
+   */
+  bufferedBytes(): number;
+}
+
+/**
+ * A response body written over time (server-sent events, long polls), which
+ * both adapters support: node:http writes each chunk as it comes, with headers
+ * flushed at once and no compression; the fetch adapter answers with a
+ * `ReadableStream`. The status and headers of the {@link FieldlineResponse}
+ * are sent before `start` runs.
+ *
+ * @example
+ * ```ts
+ * const body: FieldlineStream = {
+ *   kind: 'stream',
+ *   start(sink) {
+ *     const timer = setInterval(() => sink.write(': tick\n\n'), 1000);
+ *     return () => clearInterval(timer);
+ *   },
+ * };
+ * return { status: 200, headers: { 'content-type': 'text/event-stream' }, body };
+ * ```
+ */
+export interface FieldlineStream {
+  /** Marks the body as a stream. */
+  readonly kind: 'stream';
+  /**
+   * Starts producing the body.
+   *
+   * @param sink - where to write.
+   * @returns a cleanup, called exactly once when the response finishes for any reason: `end()`
+   *   or `abort()` on the sink, the client going away, or the server closing the connection.
+   *   When `start` throws, the response is aborted (there is no cleanup to run).
+   */
+  start(sink: FieldlineStreamSink): () => void;
 }
 
 /** The path parameters of a matched route (`:id` → `params.id`). */

@@ -3,7 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateIdentity, type Identity } from '@fieldline/core';
 import type { Kysely } from 'kysely';
-import { createFieldlineApp, type FieldlineApp } from '../../src/app/create-fieldline-app.js';
+import {
+  createFieldlineApp,
+  type FieldlineApp,
+  type FieldlineAppOptions,
+} from '../../src/app/create-fieldline-app.js';
 import type { FieldlineDatabase } from '../../src/db/database-schema.js';
 import { toNodeListener } from '../../src/http/node-adapter.js';
 
@@ -19,7 +23,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(db: Kysely<FieldlineDatabase>): Promise<TestServer> {
+export async function startTestServer(
+  db: Kysely<FieldlineDatabase>,
+  appOptions: Partial<Omit<FieldlineAppOptions, 'db' | 'serverIdentity'>> = {},
+): Promise<TestServer> {
   const serverIdentity = await generateIdentity();
   const errors: unknown[] = [];
   const app = createFieldlineApp({
@@ -31,6 +38,7 @@ export async function startTestServer(db: Kysely<FieldlineDatabase>): Promise<Te
       { token: GLOBEX_ADMIN_TOKEN, tenant: 'globex' },
     ],
     onError: (error) => errors.push(error),
+    ...appOptions,
   });
   const server: Server = createServer(toNodeListener(app));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

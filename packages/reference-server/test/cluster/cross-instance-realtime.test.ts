@@ -1,0 +1,132 @@
+// Two built CLI processes on one PostgreSQL schema and a device socket: a command posted to B
+// reaches the device connected to A, presence is seen from B's admin stream, and a newer
+// connection on B replaces the one on A (docs/protocol.md §4.9). Needs TEST_DATABASE_URL.
+import {
+  createHelloFrame,
+  generateIdentity,
+  publicKeysOf,
+  type RealtimeFrame,
+} from '@fieldline/core';
+import { createDatabase, type FieldlineDb } from '@fieldline/server-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  ADMIN_TOKEN,
+  clusterTestsEnabled,
+  freshSchema,
+  type Instance,
+  listening,
+  openStream,
+  printedInstallToken,
+  startInstance,
+  url,
+  withSchema,
+} from '../support/cluster.js';
+import { postJson } from '../support/http.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+interface DeviceSocket {
+  readonly frames: RealtimeFrame[];
+  readonly closed: Promise<number>;
+  send(frame: unknown): void;
+}
+
+function connect(baseUrl: string, hello: unknown): Promise<DeviceSocket> {
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`);
+  const frames: RealtimeFrame[] = [];
+  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as RealtimeFrame));
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () => {
+      socket.send(JSON.stringify(hello));
+      resolve({ frames, closed, send: (frame) => socket.send(JSON.stringify(frame)) });
+    });
+  });
+}
+
+async function getJson(target: string) {
+  const response = await fetch(target, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+describe.skipIf(!clusterTestsEnabled)('two reference servers and a device socket', () => {
+  const schema = freshSchema('fl_rs_ws');
+  let admin: FieldlineDb | undefined;
+  const instances: Instance[] = [];
+  const dirs: Array<Awaited<ReturnType<typeof makeTempDir>>> = [];
+
+  beforeAll(async () => {
+    admin = await createDatabase({ connectionString: url as string, maxConnections: 1 });
+    await admin.db.schema.createSchema(schema).execute();
+  });
+  afterAll(async () => {
+    for (const instance of instances) instance.child.kill('SIGKILL');
+    await Promise.all(instances.map((instance) => instance.exit));
+    await admin?.db.schema.dropSchema(schema).ifExists().cascade().execute();
+    await admin?.close();
+    await Promise.all(dirs.map((dir) => dir.remove()));
+  });
+
+  it('routes commands, presence and replacement across instances', async () => {
+    dirs.push(await makeTempDir(), await makeTempDir());
+    const databaseUrl = withSchema(url as string, schema);
+    const a = startInstance(dirs[0]?.path as string, databaseUrl);
+    instances.push(a);
+    const urlA = await listening(a);
+    const b = startInstance(dirs[1]?.path as string, databaseUrl);
+    instances.push(b);
+    const urlB = await listening(b);
+
+    const identity = await generateIdentity();
+    const enrolled = await postJson(`${urlA}/v1/enroll`, printedInstallToken(a), {
+      hostname: 'lab-09',
+      os: 'linux',
+      arch: 'x64',
+      publicKeys: publicKeysOf(identity),
+    });
+    expect(enrolled.status).toBe(201);
+    const deviceId = enrolled.body.deviceId as string;
+
+    const stream = await openStream(`${urlB}/v1/admin/stream`);
+    try {
+      await expect.poll(() => stream.text(), { timeout: 1000 }).toMatch(/^: connected\n/);
+      const onA = await connect(urlA, createHelloFrame(deviceId, identity));
+      await expect.poll(() => onA.frames.map((f) => f.kind)).toContain('welcome');
+      const online = new RegExp(
+        `event: presence\\ndata: \\{[^\\n]*"deviceId":"${deviceId}"[^\\n]*"online":true`,
+      );
+      await expect.poll(() => stream.text(), { timeout: 1000, interval: 10 }).toMatch(online);
+
+      // A command posted to B reaches the socket held by A.
+      const posted = await postJson(
+        `${urlB}/v1/admin/devices/${encodeURIComponent(deviceId)}/commands`,
+        ADMIN_TOKEN,
+        { type: 'ping' },
+      );
+      expect(posted.status).toBe(201);
+      const commandId = (posted.body as { id?: string }).id as string;
+      const postedAt = Date.now();
+      await expect
+        .poll(() => onA.frames.some((f) => f.kind === 'command' && f.id === commandId), {
+          timeout: 1000,
+          interval: 5,
+        })
+        .toBe(true);
+      expect(Date.now() - postedAt).toBeLessThan(1000);
+      onA.send({ kind: 'ack', id: commandId, status: 'acked' });
+      await expect
+        .poll(async () => (await getJson(`${urlB}/v1/admin/commands/${commandId}`)).status)
+        .toBe('acked');
+
+      // The same device connecting to B replaces its socket on A.
+      const onB = await connect(urlB, createHelloFrame(deviceId, identity));
+      expect(await onA.closed).toBe(4000);
+      await expect.poll(() => onB.frames.map((f) => f.kind)).toContain('welcome');
+      const detail = await getJson(`${urlA}/v1/admin/devices/${encodeURIComponent(deviceId)}`);
+      expect(detail).toMatchObject({ online: true });
+    } finally {
+      stream.close();
+    }
+  });
+});

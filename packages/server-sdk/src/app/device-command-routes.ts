@@ -1,0 +1,43 @@
+import { commandAckRequestSchema, ROUTES } from '@fieldline/core';
+import { authenticateDevice } from '../auth/device-auth.js';
+import { HttpError } from '../http/http-error.js';
+import { json, readJsonBody } from '../http/json-body.js';
+import type { Route } from '../http/types.js';
+import type { AppContext } from './app-context.js';
+
+/**
+ * The device side of durable commands over HTTP (docs/protocol.md §4.7):
+ * `GET /v1/commands` is a delivery of every open command, and
+ * `POST /v1/commands/:id/ack` answers one. Another device's command id is a
+ * 404, like a missing one.
+ *
+ * @param context - the shared context, with its command outbox.
+ */
+export function deviceCommandRoutes(context: AppContext): Route[] {
+  const { db, commands } = context;
+
+  return [
+    {
+      method: 'GET',
+      path: ROUTES.commands,
+      async handle(request) {
+        const device = await authenticateDevice(db, request);
+        const delivered = await commands.takeForDelivery(device.id);
+        await context.lastSeen.touch(device.id);
+        return json(200, { commands: delivered });
+      },
+    },
+    {
+      method: 'POST',
+      path: ROUTES.commandAck,
+      async handle(request, params) {
+        const device = await authenticateDevice(db, request);
+        const answer = readJsonBody(request, commandAckRequestSchema);
+        const record = await commands.ack(device.id, params.id ?? '', answer);
+        await context.lastSeen.touch(device.id);
+        if (record === undefined) throw new HttpError('not_found', 'No such command.');
+        return json(200, record);
+      },
+    },
+  ];
+}

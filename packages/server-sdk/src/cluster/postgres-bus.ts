@@ -1,0 +1,305 @@
+import { InvalidArgumentError } from '@fieldline/core';
+import pg from 'pg';
+import { encodeBusPayload } from './bus-payload.js';
+import { BUS_TOPICS, type BusListener, type BusTopic, type ClusterBus } from './cluster-bus.js';
+
+/** Options of {@link createPostgresBus}. */
+export interface PostgresBusOptions {
+  /** The PostgreSQL connection string, e.g. `postgres://user@host:5432/db`. */
+  readonly connectionString: string;
+  /**
+   * Prepended to every topic to make the channel name, so that several
+   * deployments (or test schemas) on one database do not hear each other.
+   * Letters, digits and `_` only; the channel name must stay within 63 bytes.
+   * @default ''
+   */
+  readonly channelPrefix?: string;
+  /**
+   * Receives what the bus cannot deliver or handle: a dropped listener
+   * connection, a failed reconnect or publish, an unreadable notification, a
+   * listener that threw. The bus keeps going after each.
+   * @default ignore
+   */
+  readonly onError?: (error: unknown) => void;
+  /**
+   * `application_name` of the bus's connections (`-publish` is appended for the
+   * publishing one), so they can be told apart in `pg_stat_activity`.
+   * @default 'fieldline-bus'
+   */
+  readonly applicationName?: string;
+  /**
+   * First wait before reconnecting a dropped listener connection, in ms; it doubles per failed
+   * attempt, with full jitter.
+   * @default 100
+   */
+  readonly reconnectBaseMs?: number;
+  /**
+   * Longest wait between reconnect attempts, in ms.
+   * @default 5000
+   */
+  readonly reconnectMaxMs?: number;
+}
+
+/** A {@link ClusterBus} over PostgreSQL `LISTEN`/`NOTIFY`. */
+export interface PostgresBus extends ClusterBus {
+  /**
+   * Resolves once the listener connection is up and every topic subscribed so
+   * far is being listened to: a message published after that reaches this
+   * bus. Waits through reconnects; resolves at once after {@link close}.
+   *
+   * @returns when listening.
+   * @example
+   * ```ts
+   * bus.subscribe(BUS_TOPICS.commands, onCommand);
+   * await bus.ready();
+   * ```
+   */
+  ready(): Promise<void>;
+}
+
+/** Longest channel name PostgreSQL keeps (NAMEDATALEN - 1). */
+const MAX_CHANNEL_BYTES = 63;
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function checkOptions(options: PostgresBusOptions, prefix: string): void {
+  if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+    throw new InvalidArgumentError('createPostgresBus needs a connectionString.');
+  }
+  if (!/^[A-Za-z0-9_]*$/.test(prefix)) {
+    throw new InvalidArgumentError(
+      `channelPrefix may hold letters, digits and "_" only; got "${prefix}".`,
+      { channelPrefix: prefix },
+    );
+  }
+  const longest = Math.max(...Object.values(BUS_TOPICS).map((topic) => topic.length));
+  if (prefix.length + longest > MAX_CHANNEL_BYTES) {
+    throw new InvalidArgumentError(
+      `channelPrefix "${prefix}" makes channel names longer than PostgreSQL's ${MAX_CHANNEL_BYTES} bytes; ` +
+        `use at most ${MAX_CHANNEL_BYTES - longest} characters.`,
+      { channelPrefix: prefix },
+    );
+  }
+  for (const [name, value] of [
+    ['reconnectBaseMs', options.reconnectBaseMs],
+    ['reconnectMaxMs', options.reconnectMaxMs],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new InvalidArgumentError(`${name} must be a positive number; got ${value}.`);
+    }
+  }
+}
+
+/**
+ * A bus for several server instances sharing one PostgreSQL database: each
+ * topic is a `LISTEN`/`NOTIFY` channel. One dedicated connection listens (not
+ * taken from any pool, and re-established with jittered exponential backoff
+ * when it drops, re-listening every topic); publishing goes through a second,
+ * single connection, so one publisher's messages arrive in the order it sent
+ * them. A process hears its own messages, as with the memory bus. Messages
+ * sent while the listener is reconnecting are missed (the bus is best effort:
+ * state that matters is in the database first).
+ *
+ * `publish` rejects only for programmer errors (a payload that is not JSON or
+ * over 7 000 bytes: {@link InvalidArgumentError}); a database failure is
+ * reported to `onError` and the promise still resolves.
+ *
+ * @param options - connection string, channel prefix, error sink, backoff.
+ * @returns the bus; call `close()` to end its connections.
+ * @throws {@link InvalidArgumentError} for a missing connection string, a bad prefix or backoff.
+ * @example
+ * ```ts
+ * const bus = createPostgresBus({ connectionString: process.env.DATABASE_URL, onError: log.warn });
+ * const app = createFieldlineApp({ db, serverIdentity, adminCredentials, bus });
+ * await bus.ready();
+ * // on shutdown
+ * await bus.close();
+ * ```
+ */
+export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
+  const prefix = options.channelPrefix ?? '';
+  checkOptions(options, prefix);
+  const report = (error: unknown): void => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // An error sink that throws must not take the bus down with it.
+    }
+  };
+  const applicationName = options.applicationName ?? 'fieldline-bus';
+  const baseMs = options.reconnectBaseMs ?? 100;
+  const maxMs = options.reconnectMaxMs ?? 5000;
+  const topicsByChannel = new Map<string, BusTopic>(
+    Object.values(BUS_TOPICS).map((topic) => [prefix + topic, topic]),
+  );
+  const listeners = new Map<BusTopic, Set<BusListener>>();
+  const publisher = new pg.Pool({
+    connectionString: options.connectionString,
+    max: 1,
+    idleTimeoutMillis: 30_000,
+    application_name: `${applicationName}-publish`,
+  });
+  publisher.on('error', report);
+
+  let closed = false;
+  let client: pg.Client | undefined;
+  let connecting: Promise<void> | undefined;
+  let failures = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let waiters: Array<() => void> = [];
+
+  const dispatch = (message: pg.Notification): void => {
+    const topic = topicsByChannel.get(message.channel);
+    if (topic === undefined) return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(message.payload ?? '');
+    } catch (error) {
+      report(error);
+      return;
+    }
+    for (const listener of [...(listeners.get(topic) ?? [])]) {
+      try {
+        listener(payload);
+      } catch (error) {
+        report(error);
+      }
+    }
+  };
+
+  const listen = (target: pg.Client, topic: BusTopic, on: boolean): void => {
+    const statement = `${on ? 'listen' : 'unlisten'} ${quoteIdentifier(prefix + topic)}`;
+    // A failure here means the connection is going; the drop handler reconnects and re-listens.
+    target.query(statement).catch(() => undefined);
+  };
+
+  const flushWaiters = (): void => {
+    const ready = waiters;
+    waiters = [];
+    for (const resolve of ready) resolve();
+  };
+
+  const scheduleReconnect = (): void => {
+    if (closed || retryTimer !== undefined) return;
+    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures, 20));
+    failures += 1;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void connect();
+    }, Math.random() * ceiling);
+    retryTimer.unref?.();
+  };
+
+  const dropped = (target: pg.Client, error: unknown): void => {
+    if (target !== client) return;
+    client = undefined;
+    target.removeAllListeners('notification');
+    target.end().catch(() => undefined);
+    if (closed) return;
+    if (error !== undefined) report(error);
+    scheduleReconnect();
+  };
+
+  const connect = (): Promise<void> => {
+    connecting ??= (async () => {
+      const next = new pg.Client({
+        connectionString: options.connectionString,
+        application_name: applicationName,
+      });
+      next.on('notification', dispatch);
+      // Both fire when the server ends the session (e.g. pg_terminate_backend); `dropped` runs once.
+      next.on('error', (error) => dropped(next, error));
+      next.on('end', () => dropped(next, undefined));
+      let adopted = false;
+      try {
+        await next.connect();
+        if (closed) {
+          await next.end();
+          return;
+        }
+        client = next;
+        adopted = true;
+        for (const [topic, set] of listeners) if (set.size > 0) listen(next, topic, true);
+        // Queries run in order, so this answer means every LISTEN above is in place.
+        await next.query('select 1');
+        if (client !== next) return;
+        failures = 0;
+        flushWaiters();
+      } catch (error) {
+        if (client === next) dropped(next, error);
+        else if (!adopted) {
+          // Never connected: nothing else will retry, so this attempt schedules the next.
+          next.end().catch(() => undefined);
+          if (!closed) {
+            report(error);
+            scheduleReconnect();
+          }
+        }
+      }
+    })().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
+
+  void connect();
+
+  return {
+    async publish(topic, payload) {
+      const text = encodeBusPayload(topic, payload);
+      if (closed) return;
+      try {
+        await publisher.query('select pg_notify($1, $2)', [prefix + topic, text]);
+      } catch (error) {
+        report(error);
+      }
+    },
+    subscribe(topic, listener) {
+      let set = listeners.get(topic);
+      if (set === undefined) {
+        set = new Set();
+        listeners.set(topic, set);
+      }
+      const first = set.size === 0;
+      set.add(listener);
+      if (first && client !== undefined) listen(client, topic, true);
+      let active = true;
+      return () => {
+        if (!active) return;
+        active = false;
+        set.delete(listener);
+        if (set.size === 0 && client !== undefined && !closed) listen(client, topic, false);
+      };
+    },
+    async ready() {
+      for (;;) {
+        if (closed) return;
+        const current = client;
+        if (current === undefined) {
+          await new Promise<void>((resolve) => waiters.push(resolve));
+          continue;
+        }
+        try {
+          await current.query('select 1');
+          return;
+        } catch {
+          // The connection dropped under us; wait for the next one.
+        }
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      listeners.clear();
+      flushWaiters();
+      await connecting?.catch(() => undefined);
+      const current = client;
+      client = undefined;
+      await Promise.all([current?.end().catch(report), publisher.end().catch(report)]);
+    },
+  };
+}

@@ -1,0 +1,469 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  type Command,
+  InvalidArgumentError,
+  REALTIME_CLOSE_CODES,
+  type RealtimeFrame,
+  ROUTES,
+  realtimeFrameSchema,
+} from '@fieldline/core';
+import { EventEmitter } from 'eventemitter3';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { FieldlineApp } from '../app/create-fieldline-app.js';
+import { BUS_TOPICS } from '../cluster/cluster-bus.js';
+import { parseCommandNotice } from '../commands/command-notice.js';
+import { authenticateSocket } from './authenticate-socket.js';
+import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
+import { DeviceConnection } from './device-connection.js';
+import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
+import { createMessageExchange } from './message-exchange.js';
+import { createPresenceStore } from './presence-store.js';
+import { parseSessionNotice } from './session-notice.js';
+
+/** A device came online or went offline on this instance (§4.3). */
+export interface PresenceChange {
+  readonly deviceId: string;
+  readonly tenantId: string;
+  readonly online: boolean;
+  /** RFC 3339. */
+  readonly at: string;
+}
+
+/** Why a device connection ended. */
+export interface ConnectionClosed {
+  readonly deviceId: string | undefined;
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Events of {@link RealtimeGateway}. */
+export interface RealtimeGatewayEvents {
+  /** A device's presence changed on this instance. */
+  presence: (change: PresenceChange) => void;
+  /** A connection closed, authenticated or not. */
+  closed: (closed: ConnectionClosed) => void;
+  /** An unexpected error (database down, a bug); the connection involved is closed. */
+  error: (error: unknown) => void;
+}
+
+/** The WebSocket gateway of docs/protocol.md §4. */
+export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
+  /** This instance's id (in `devices.connected_instance`). */
+  readonly instanceId: string;
+  /** How many authenticated devices are connected here. */
+  readonly connectedDevices: number;
+  /**
+   * Serves `GET /v1/ws` on a node:http server (other upgrade paths get 404).
+   *
+   * @param server - the HTTP server the API runs on.
+   */
+  attach(server: Server): void;
+  /**
+   * Takes over one upgrade request, for servers that route upgrades themselves.
+   *
+   * @param request - the upgrade request (its path must be `/v1/ws`).
+   * @param socket - the raw socket.
+   * @param head - the first bytes after the headers.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Registers the handler of a channel (replacing any earlier one).
+   *
+   * @param name - the channel name (`events` is the gateway's own).
+   * @param handler - called for each message on the channel.
+   * @throws {@link InvalidArgumentError} for a reserved or invalid name.
+   */
+  channel(name: string, handler: ChannelHandler): void;
+  /** Whether the device has an authenticated connection on this instance. */
+  isConnected(deviceId: string): boolean;
+  /**
+   * Sends a one-way message to a device connected here.
+   *
+   * @returns false when the device is not connected here.
+   */
+  send(deviceId: string, channel: string, type: string, body: unknown): Promise<boolean>;
+  /**
+   * Sends a request to a device connected here and waits for its reply.
+   *
+   * @param options - `timeoutMs` overrides the gateway's request timeout.
+   * @returns the reply's body.
+   * @throws {@link RealtimeRequestError} `not_connected`, `request_timeout`, `connection_closed`;
+   *   {@link RealtimeRemoteError} when the device answered with an error frame.
+   */
+  request(
+    deviceId: string,
+    channel: string,
+    type: string,
+    body: unknown,
+    options?: { readonly timeoutMs?: number },
+  ): Promise<unknown>;
+  /**
+   * Closes every connection with 1001 (going away), marks their devices
+   * offline and stops the timers. The HTTP server is the caller's to close.
+   */
+  close(): Promise<void>;
+}
+
+const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Creates the real-time gateway of an app: signed hello or resume, sessions,
+ * one connection per device, heartbeats and presence, channel messages and
+ * request/response, events over the socket through the app's ingestion
+ * pipeline, and live delivery of durable commands.
+ *
+ * @param app - the app from `createFieldlineApp` (its database, identity, bus, pipeline, outbox).
+ * @param options - limits and timings; see {@link RealtimeGatewayOptions}.
+ * @returns the gateway; call `attach(server)`.
+ * @example
+ * ```ts
+ * const app = createFieldlineApp({ db, serverIdentity, adminCredentials });
+ * const server = http.createServer(toNodeListener(app));
+ * const gateway = createRealtimeGateway(app);
+ * gateway.attach(server);
+ * gateway.on('presence', (change) => console.log(change.deviceId, change.online));
+ * ```
+ */
+export function createRealtimeGateway(
+  app: FieldlineApp,
+  options: RealtimeGatewayOptions = {},
+): RealtimeGateway {
+  const { context } = app;
+  const { db, clock, bus } = context;
+  const settings = resolveGatewayOptions(options, `instance_${randomUUID()}`);
+  const presence = createPresenceStore(db, settings.instanceId);
+  const channels = new Map<string, ChannelHandler>();
+  const byDevice = new Map<string, DeviceConnection>();
+  // Every open socket, authenticated or not, so shutdown reaches them all.
+  const open = new Set<DeviceConnection>();
+  const emitter = new EventEmitter<RealtimeGatewayEvents>();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: settings.maxPayloadBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  let closing = false;
+
+  const reportError = (error: unknown): void => {
+    if (emitter.listenerCount('error') > 0) emitter.emit('error', error);
+  };
+
+  const exchange = createMessageExchange({
+    app,
+    channels,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    onError: reportError,
+  });
+
+  const publishPresence = (deviceId: string, tenantId: string, online: boolean): void => {
+    const change: PresenceChange = {
+      deviceId,
+      tenantId,
+      online,
+      at: new Date(clock.now()).toISOString(),
+    };
+    emitter.emit('presence', change);
+    bus.publish(BUS_TOPICS.adminEvents, { event: 'presence', data: change }).catch(reportError);
+  };
+
+  const deliverCommands = (connection: DeviceConnection, onlyDue: boolean): Promise<void> => {
+    connection.commandDelivery = connection.commandDelivery.then(async () => {
+      const device = connection.device;
+      if (device === undefined || connection.phase !== 'ready') return;
+      let commands: Command[];
+      try {
+        commands = await context.commands.takeForDelivery(device.id, { onlyDue });
+      } catch (error) {
+        reportError(error);
+        return;
+      }
+      for (const command of commands) {
+        const sealed = await exchange.sealFor(device, 4, command);
+        if (!connection.send({ kind: 'command', id: command.id, sealed })) return;
+        connection.unackedCommands.add(command.id);
+      }
+    });
+    return connection.commandDelivery;
+  };
+
+  const fail = (connection: DeviceConnection, code: string, closeCode: number, message: string) => {
+    connection.send({ kind: 'error', code, message });
+    connection.close(closeCode, code);
+  };
+
+  async function onFirstFrame(connection: DeviceConnection, frame: RealtimeFrame): Promise<void> {
+    if (frame.kind !== 'hello' && frame.kind !== 'resume') {
+      fail(
+        connection,
+        'invalid_frame',
+        REALTIME_CLOSE_CODES.invalidFrame,
+        'The first frame must be a hello or a resume.',
+      );
+      return;
+    }
+    connection.phase = 'authenticating';
+    const result = await authenticateSocket(frame, {
+      db,
+      clock,
+      replayGuard: context.replayGuard,
+      maxSkewMs: settings.maxSkewMs,
+      sessionTtlMs: settings.sessionTtlMs,
+    });
+    // The socket may have closed while the database answered.
+    if (connection.isClosed) return;
+    if (!result.ok) {
+      fail(connection, result.failure.code, result.failure.closeCode, result.failure.message);
+      return;
+    }
+    const device = result.device;
+    connection.device = device;
+    connection.phase = 'ready';
+    const previous = byDevice.get(device.id);
+    byDevice.set(device.id, connection);
+    if (previous !== undefined) previous.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+    await bus.publish(BUS_TOPICS.sessions, {
+      deviceId: device.id,
+      instanceId: settings.instanceId,
+      connectionId: connection.id,
+    });
+    await presence.markConnected(device.id, new Date(clock.now()));
+    // Closed while we wrote: onClose's markDisconnected may have run first, so undo ours.
+    if (connection.isClosed) {
+      if (!byDevice.has(device.id))
+        await presence.markDisconnected(device.id, new Date(clock.now()));
+      return;
+    }
+    connection.send({
+      kind: 'welcome',
+      sessionToken: device.sessionToken,
+      expiresAt: device.sessionExpiresAt.toISOString(),
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    });
+    if (previous === undefined) publishPresence(device.id, device.tenantId, true);
+    await deliverCommands(connection, false);
+  }
+
+  async function onReadyFrame(connection: DeviceConnection, frame: RealtimeFrame): Promise<void> {
+    const device = connection.device;
+    if (device === undefined) return;
+    switch (frame.kind) {
+      case 'heartbeat':
+        connection.send({ kind: 'heartbeat', ts: clock.now() });
+        return;
+      case 'message':
+        await exchange.receive(connection, device, frame);
+        return;
+      case 'ack': {
+        connection.unackedCommands.delete(frame.id);
+        await context.commands.ack(device.id, frame.id, {
+          status: frame.status,
+          ...(frame.reason === undefined ? {} : { reason: frame.reason }),
+        });
+        return;
+      }
+      case 'error':
+        exchange.receiveError(frame);
+        return;
+      default:
+        fail(
+          connection,
+          'invalid_frame',
+          REALTIME_CLOSE_CODES.invalidFrame,
+          `A ${frame.kind} frame is not allowed after the welcome.`,
+        );
+    }
+  }
+
+  function onMessage(connection: DeviceConnection, data: RawData, isBinary: boolean): void {
+    const nowMs = clock.now();
+    connection.touch(nowMs);
+    if (connection.phase === 'closed') return;
+    if (!connection.takeMessageToken(nowMs)) {
+      connection.close(REALTIME_CLOSE_CODES.rateLimited, 'rate_limited');
+      return;
+    }
+    let frame: RealtimeFrame | undefined;
+    if (!isBinary) {
+      try {
+        const parsed = realtimeFrameSchema.safeParse(JSON.parse(data.toString()));
+        if (parsed.success) frame = parsed.data;
+      } catch {
+        // Not JSON: handled below like any other invalid frame.
+      }
+    }
+    if (frame === undefined) {
+      fail(
+        connection,
+        'invalid_frame',
+        REALTIME_CLOSE_CODES.invalidFrame,
+        'Send text frames holding one JSON object of docs/protocol.md §4.',
+      );
+      return;
+    }
+    const handled =
+      connection.phase === 'awaiting_hello'
+        ? onFirstFrame(connection, frame)
+        : connection.phase === 'ready'
+          ? onReadyFrame(connection, frame)
+          : Promise.resolve(
+              fail(
+                connection,
+                'invalid_frame',
+                REALTIME_CLOSE_CODES.invalidFrame,
+                'Wait for the welcome before sending more frames.',
+              ),
+            );
+    handled.catch((error: unknown) => {
+      reportError(error);
+      connection.close(1011, 'internal_error');
+    });
+  }
+
+  function onClose(connection: DeviceConnection, code: number, reason: Buffer): void {
+    connection.phase = 'closed';
+    open.delete(connection);
+    exchange.connectionClosed(connection);
+    const device = connection.device;
+    emitter.emit('closed', { deviceId: device?.id, code, reason: reason.toString() });
+    if (device === undefined || byDevice.get(device.id) !== connection) return;
+    byDevice.delete(device.id);
+    if (closing) return;
+    presence
+      .markDisconnected(device.id, new Date(clock.now()))
+      .then(() => publishPresence(device.id, device.tenantId, false))
+      .catch(reportError);
+  }
+
+  function onConnection(socket: WebSocket): void {
+    const connection = new DeviceConnection(randomUUID(), socket, clock.now(), settings);
+    open.add(connection);
+    const helloTimer = setTimeout(() => {
+      if (connection.phase === 'awaiting_hello') {
+        fail(
+          connection,
+          'hello_timeout',
+          REALTIME_CLOSE_CODES.helloTimeout,
+          `No hello within ${settings.helloTimeoutMs} ms.`,
+        );
+      }
+    }, settings.helloTimeoutMs);
+    helloTimer.unref();
+    socket.on('message', (data, isBinary) => onMessage(connection, data, isBinary));
+    socket.on('pong', () => connection.touch(clock.now()));
+    socket.on('ping', () => connection.touch(clock.now()));
+    socket.on('close', (code, reason) => {
+      clearTimeout(helloTimer);
+      onClose(connection, code, reason);
+    });
+    // ws reports protocol violations (oversized, bad UTF-8) here and then closes with 1009/1007.
+    socket.on('error', () => undefined);
+  }
+
+  const heartbeat = setInterval(() => {
+    const nowMs = clock.now();
+    const alive: string[] = [];
+    for (const [deviceId, connection] of byDevice) {
+      if (nowMs - connection.lastSignOfLifeMs > settings.heartbeatTimeoutMs) {
+        connection.close(REALTIME_CLOSE_CODES.heartbeatTimeout, 'heartbeat_timeout');
+        continue;
+      }
+      if (connection.aliveSinceRefresh) alive.push(deviceId);
+      connection.aliveSinceRefresh = false;
+      connection.socket.ping();
+    }
+    if (alive.length > 0) presence.refresh(alive, new Date(nowMs)).catch(reportError);
+  }, settings.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  let lastExpirySweepMs = clock.now();
+  const redelivery = setInterval(() => {
+    for (const connection of byDevice.values()) {
+      if (connection.unackedCommands.size > 0) deliverCommands(connection, true).catch(reportError);
+    }
+    // Expiry is a state change the admin must see even for devices that never come back.
+    if (clock.now() - lastExpirySweepMs >= settings.expirySweepIntervalMs) {
+      lastExpirySweepMs = clock.now();
+      context.commands.expireDue().catch(reportError);
+    }
+  }, settings.redeliveryIntervalMs);
+  redelivery.unref();
+
+  const unsubscribeCommands = bus.subscribe(BUS_TOPICS.commands, (payload) => {
+    for (const deviceId of parseCommandNotice(payload)) {
+      const connection = byDevice.get(deviceId);
+      if (connection !== undefined) deliverCommands(connection, false).catch(reportError);
+    }
+  });
+  const unsubscribeSessions = bus.subscribe(BUS_TOPICS.sessions, (payload) => {
+    const notice = parseSessionNotice(payload);
+    if (notice === undefined) return;
+    const connection = byDevice.get(notice.deviceId);
+    if (connection !== undefined && connection.id !== notice.connectionId) {
+      connection.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+    }
+  });
+
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== ROUTES.realtime || closing) {
+      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, onConnection);
+  }
+
+  return Object.assign(emitter, {
+    instanceId: settings.instanceId,
+    get connectedDevices() {
+      return byDevice.size;
+    },
+    attach(server: Server) {
+      server.on('upgrade', handleUpgrade);
+    },
+    handleUpgrade,
+    channel(name: string, handler: ChannelHandler) {
+      if (!CHANNEL_NAME.test(name) || RESERVED_CHANNELS.has(name)) {
+        throw new InvalidArgumentError(
+          `"${name}" cannot be a channel name: use 1–64 of A-Z a-z 0-9 . _ - (and not "events").`,
+        );
+      }
+      channels.set(name, handler);
+    },
+    isConnected(deviceId: string) {
+      return byDevice.has(deviceId);
+    },
+    send(deviceId: string, channel: string, type: string, body: unknown) {
+      return exchange.send(byDevice.get(deviceId), channel, type, body);
+    },
+    request(
+      deviceId: string,
+      channel: string,
+      type: string,
+      body: unknown,
+      requestOptions: { readonly timeoutMs?: number } = {},
+    ) {
+      return exchange.request(byDevice.get(deviceId), channel, type, body, requestOptions);
+    },
+    async close() {
+      closing = true;
+      clearInterval(heartbeat);
+      clearInterval(redelivery);
+      unsubscribeCommands();
+      unsubscribeSessions();
+      const held = [...byDevice.values()].flatMap((connection) =>
+        connection.device === undefined ? [] : [connection.device],
+      );
+      byDevice.clear();
+      for (const connection of open) {
+        connection.close(REALTIME_CLOSE_CODES.goingAway, 'server_shutdown');
+      }
+      await presence.releaseAll(new Date(clock.now())).catch(reportError);
+      for (const device of held) publishPresence(device.id, device.tenantId, false);
+      wss.close();
+    },
+  }) as RealtimeGateway;
+}

@@ -1,0 +1,105 @@
+import { REALTIME_CLOSE_CODES } from '@fieldline/core';
+import type { WebSocket } from 'ws';
+import type { SocketDevice } from './authenticate-socket.js';
+
+/** Where a connection stands in the §4.2 handshake. */
+export type ConnectionPhase = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
+
+// A stuck client never reads our close frame; after this grace the socket is destroyed.
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * One device socket: its handshake phase, liveness, inbound rate budget and
+ * outbound backpressure. Small on purpose: a gateway holds tens of thousands.
+ */
+export class DeviceConnection {
+  phase: ConnectionPhase = 'awaiting_hello';
+  device: SocketDevice | undefined;
+  lastSignOfLifeMs: number;
+  /** Whether the device showed life since presence was last written. */
+  aliveSinceRefresh = true;
+  /** Unacked command ids delivered on this socket, for redelivery checks. */
+  readonly unackedCommands = new Set<string>();
+  /** Serializes command deliveries so one device is never handed a command twice at once. */
+  commandDelivery: Promise<void> = Promise.resolve();
+  private tokens: number;
+  private lastRefillMs: number;
+
+  constructor(
+    readonly id: string,
+    readonly socket: WebSocket,
+    nowMs: number,
+    private readonly limits: {
+      readonly maxBufferedBytes: number;
+      readonly messagesPerSecond: number;
+      readonly messageBurst: number;
+    },
+  ) {
+    this.lastSignOfLifeMs = nowMs;
+    this.tokens = limits.messageBurst;
+    this.lastRefillMs = nowMs;
+  }
+
+  /** Whether the socket closed (or is closing); re-read after every await. */
+  get isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  /** Notes a sign of life (message, ping or pong). */
+  touch(nowMs: number): void {
+    this.lastSignOfLifeMs = nowMs;
+    this.aliveSinceRefresh = true;
+  }
+
+  /**
+   * Takes one message from the inbound budget.
+   *
+   * @returns false when the connection is over its rate.
+   */
+  takeMessageToken(nowMs: number): boolean {
+    const elapsed = Math.max(0, nowMs - this.lastRefillMs) / 1000;
+    this.lastRefillMs = nowMs;
+    this.tokens = Math.min(
+      this.limits.messageBurst,
+      this.tokens + elapsed * this.limits.messagesPerSecond,
+    );
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Sends one frame unless that would take the unsent data past the cap, in
+   * which case the connection is closed with 4002 (slow consumer).
+   *
+   * @returns whether the frame was queued.
+   */
+  send(frame: object): boolean {
+    if (this.phase === 'closed') return false;
+    const text = JSON.stringify(frame);
+    if (this.socket.bufferedAmount + text.length > this.limits.maxBufferedBytes) {
+      this.close(REALTIME_CLOSE_CODES.slowConsumer, 'slow_consumer');
+      return false;
+    }
+    this.socket.send(text);
+    return true;
+  }
+
+  /**
+   * Closes with a code and reason; destroys the socket if the peer does not
+   * complete the close in time.
+   */
+  close(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.terminate();
+      return;
+    }
+    setTimeout(() => {
+      if (this.socket.readyState !== this.socket.CLOSED) this.socket.terminate();
+    }, CLOSE_GRACE_MS).unref();
+  }
+}

@@ -1,0 +1,187 @@
+// The PostgreSQL bus against a real server, only when TEST_DATABASE_URL is set (CI sets it).
+import { randomBytes } from 'node:crypto';
+import { isInvalidArgumentError } from '@fieldline/core';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_BUS_PAYLOAD_BYTES } from '../../src/cluster/bus-payload.js';
+import { BUS_TOPICS, type BusTopic, type ClusterBus } from '../../src/cluster/cluster-bus.js';
+import { createPostgresBus, type PostgresBus } from '../../src/cluster/postgres-bus.js';
+import { availableDatabases } from '../support/test-databases.js';
+
+const url = process.env.TEST_DATABASE_URL as string;
+
+describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [postgres]', () => {
+  const open: ClusterBus[] = [];
+  // A prefix per test keeps parallel runs (and other suites) off each other's channels.
+  let prefix = '';
+  const errors: unknown[] = [];
+
+  function bus(extra: { applicationName?: string } = {}): PostgresBus {
+    const created = createPostgresBus({
+      connectionString: url,
+      channelPrefix: prefix,
+      reconnectBaseMs: 20,
+      reconnectMaxMs: 200,
+      onError: (error) => errors.push(error),
+      ...extra,
+    });
+    open.push(created);
+    return created;
+  }
+
+  function collect(target: ClusterBus, topic: BusTopic = BUS_TOPICS.commands): unknown[] {
+    const seen: unknown[] = [];
+    target.subscribe(topic, (payload) => seen.push(payload));
+    return seen;
+  }
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((b) => b.close()));
+    errors.length = 0;
+  });
+
+  it('delivers between two instances, and to the publisher itself', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const a = bus();
+    const b = bus();
+    const seenByA = collect(a);
+    const seenByB = collect(b);
+    await Promise.all([a.ready(), b.ready()]);
+    await a.publish(BUS_TOPICS.commands, { deviceId: 'dev_a' });
+    await b.publish(BUS_TOPICS.commands, { deviceId: 'dev_b' });
+    await expect.poll(() => seenByB.length, { timeout: 1000 }).toBe(2);
+    await expect.poll(() => seenByA.length, { timeout: 1000 }).toBe(2);
+    expect(seenByB).toEqual([{ deviceId: 'dev_a' }, { deviceId: 'dev_b' }]);
+    expect(seenByA).toEqual(seenByB);
+  });
+
+  it('keeps one publisher’s order, and keeps topics and prefixes apart', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const a = bus();
+    const b = bus();
+    const commands = collect(b);
+    const sessions = collect(b, BUS_TOPICS.sessions);
+    const otherPrefix = createPostgresBus({ connectionString: url, channelPrefix: `${prefix}x` });
+    open.push(otherPrefix);
+    const foreign = collect(otherPrefix);
+    await Promise.all([b.ready(), otherPrefix.ready()]);
+    const sent = Array.from({ length: 50 }, (_, index) => ({ deviceId: `dev_${index}` }));
+    // Not awaited one by one: order must hold even when publishes overlap.
+    await Promise.all(sent.map((payload) => a.publish(BUS_TOPICS.commands, payload)));
+    await expect.poll(() => commands.length, { timeout: 1000 }).toBe(50);
+    expect(commands).toEqual(sent);
+    expect(sessions).toEqual([]);
+    expect(foreign).toEqual([]);
+  });
+
+  it('stops delivering after unsubscribe, to that listener only', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const a = bus();
+    const kept: unknown[] = [];
+    const dropped: unknown[] = [];
+    a.subscribe(BUS_TOPICS.adminEvents, (payload) => kept.push(payload));
+    const stop = a.subscribe(BUS_TOPICS.adminEvents, (payload) => dropped.push(payload));
+    await a.ready();
+    await a.publish(BUS_TOPICS.adminEvents, { n: 1 });
+    await expect.poll(() => dropped.length, { timeout: 1000 }).toBe(1);
+    stop();
+    stop();
+    await a.publish(BUS_TOPICS.adminEvents, { n: 2 });
+    await expect.poll(() => kept.length, { timeout: 1000 }).toBe(2);
+    expect(dropped).toEqual([{ n: 1 }]);
+  });
+
+  it('refuses an oversized payload with invalid_argument and sends nothing', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const a = bus();
+    const seen = collect(a);
+    await a.ready();
+    const error = await a
+      .publish(BUS_TOPICS.commands, { blob: 'é'.repeat(MAX_BUS_PAYLOAD_BYTES / 2) })
+      .catch((caught: unknown) => caught);
+    expect(isInvalidArgumentError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/7011 bytes of JSON; the bus carries at most 7000/);
+    await a.publish(BUS_TOPICS.commands, { deviceId: 'after' });
+    await expect.poll(() => seen, { timeout: 1000 }).toEqual([{ deviceId: 'after' }]);
+  });
+
+  it('refuses a prefix that is not a plain identifier or too long', () => {
+    expect(() => createPostgresBus({ connectionString: url, channelPrefix: 'a"; drop' })).toThrow(
+      /letters, digits and "_"/,
+    );
+    expect(() =>
+      createPostgresBus({ connectionString: url, channelPrefix: 'p'.repeat(50) }),
+    ).toThrow(/63 bytes/);
+  });
+
+  it('reconnects and re-listens after its connection is terminated', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const applicationName = `fl-bus-test-${randomBytes(4).toString('hex')}`;
+    const listener = bus({ applicationName });
+    const publisher = bus();
+    const commands = collect(listener);
+    const sessions = collect(listener, BUS_TOPICS.sessions);
+    await Promise.all([listener.ready(), publisher.ready()]);
+    await publisher.publish(BUS_TOPICS.commands, { deviceId: 'before' });
+    await expect.poll(() => commands.length, { timeout: 1000 }).toBe(1);
+
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const killed = await admin.query<{ pid: number }>(
+        // The publishing connection is named `<name>-publish`, so this is the listener only.
+        'select pid from pg_stat_activity where application_name = $1',
+        [applicationName],
+      );
+      expect(killed.rows).toHaveLength(1);
+      await admin.query('select pg_terminate_backend($1)', [killed.rows[0]?.pid]);
+      await expect.poll(() => errors.length, { timeout: 2000 }).toBeGreaterThan(0);
+      await listener.ready();
+      const after = await admin.query<{ pid: number }>(
+        'select pid from pg_stat_activity where application_name = $1',
+        [applicationName],
+      );
+      expect(after.rows).toHaveLength(1);
+      expect(after.rows[0]?.pid).not.toBe(killed.rows[0]?.pid);
+    } finally {
+      await admin.end();
+    }
+    await publisher.publish(BUS_TOPICS.commands, { deviceId: 'after' });
+    await publisher.publish(BUS_TOPICS.sessions, { deviceId: 'after', instanceId: 'i' });
+    await expect.poll(() => commands.length, { timeout: 1000 }).toBe(2);
+    expect(commands).toEqual([{ deviceId: 'before' }, { deviceId: 'after' }]);
+    await expect
+      .poll(() => sessions, { timeout: 1000 })
+      .toEqual([{ deviceId: 'after', instanceId: 'i' }]);
+  });
+
+  it('close() ends both connections and later publishes do nothing', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const applicationName = `fl-bus-test-${randomBytes(4).toString('hex')}`;
+    const a = createPostgresBus({ connectionString: url, channelPrefix: prefix, applicationName });
+    collect(a);
+    await a.ready();
+    await a.publish(BUS_TOPICS.commands, { deviceId: 'x' });
+    await a.close();
+    await a.close();
+    await a.publish(BUS_TOPICS.commands, { deviceId: 'y' });
+    await a.ready();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await expect
+        .poll(
+          async () =>
+            (
+              await admin.query('select pid from pg_stat_activity where application_name like $1', [
+                `${applicationName}%`,
+              ])
+            ).rows.length,
+          { timeout: 2000 },
+        )
+        .toBe(0);
+    } finally {
+      await admin.end();
+    }
+  });
+});

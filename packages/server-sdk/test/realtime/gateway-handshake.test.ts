@@ -1,0 +1,213 @@
+// The §4.2 handshake over real sockets: hello, resume, replacement, and every refusal with
+// its documented error code and close code, while the server keeps serving others.
+import { randomBytes } from 'node:crypto';
+import { createHelloFrame, generateIdentity, REALTIME_CLOSE_CODES } from '@fieldline/core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { PresenceChange } from '../../src/realtime/create-realtime-gateway.js';
+import { type GatewayServer, startGatewayServer } from '../support/gateway-server.js';
+import { describeEachDatabase } from '../support/test-databases.js';
+import {
+  connectDevice,
+  type EnrolledDevice,
+  enrollDevice,
+  openSocket,
+} from '../support/ws-device.js';
+
+const isError = (frame: { kind: string }) => frame.kind === 'error';
+
+describeEachDatabase('realtime gateway: handshake', (current) => {
+  let server: GatewayServer;
+  let device: EnrolledDevice;
+  const presence: PresenceChange[] = [];
+
+  beforeAll(async () => {
+    server = await startGatewayServer(current().db, { helloTimeoutMs: 300 });
+    server.gateway.on('presence', (change) => presence.push(change));
+    device = await enrollDevice(server.url);
+  });
+  afterAll(async () => {
+    expect(server.errors).toEqual([]);
+    await server.close();
+  });
+
+  async function deviceRow(id: string) {
+    return current()
+      .db.selectFrom('devices')
+      .select(['connected_at', 'connected_instance', 'last_seen_at'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+  }
+
+  it('welcomes a signed hello, stores a hashed session and marks the device online', async () => {
+    const { client, welcome } = await connectDevice(server.url, device);
+    expect(welcome).toMatchObject({ kind: 'welcome', heartbeatIntervalMs: 25_000 });
+    expect(welcome.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(welcome.expiresAt) - Date.now()).toBeGreaterThan(23 * 3600 * 1000);
+    const sessions = await current()
+      .db.selectFrom('sessions')
+      .select(['token_hash'])
+      .where('device_id', '=', device.deviceId)
+      .execute();
+    expect(sessions.length).toBeGreaterThan(0);
+    expect(sessions.map((row) => row.token_hash)).not.toContain(welcome.sessionToken);
+    expect(server.gateway.isConnected(device.deviceId)).toBe(true);
+    const row = await deviceRow(device.deviceId);
+    expect(row.connected_instance).toBe(server.gateway.instanceId);
+    expect(presence.at(-1)).toMatchObject({ deviceId: device.deviceId, online: true });
+
+    client.sendFrame({ kind: 'heartbeat', ts: Date.now() });
+    const answer = await client.next((frame) => frame.kind === 'heartbeat');
+    expect(answer).toMatchObject({ kind: 'heartbeat' });
+
+    await client.close();
+    await expect.poll(() => presence.at(-1)?.online).toBe(false);
+    expect((await deviceRow(device.deviceId)).connected_at).toBeNull();
+    expect(server.gateway.isConnected(device.deviceId)).toBe(false);
+  });
+
+  it('resumes with the session token, and refuses an unknown or foreign token', async () => {
+    const first = await connectDevice(server.url, device);
+    await first.client.close();
+    const resumed = await openSocket(server.url);
+    resumed.sendFrame({
+      kind: 'resume',
+      deviceId: device.deviceId,
+      sessionToken: first.welcome.sessionToken,
+    });
+    const welcome = await resumed.next((frame) => frame.kind === 'welcome');
+    expect(welcome).toMatchObject({
+      sessionToken: first.welcome.sessionToken,
+      expiresAt: first.welcome.expiresAt,
+    });
+    await resumed.close();
+
+    const other = await enrollDevice(server.url);
+    for (const [deviceId, token] of [
+      [device.deviceId, randomBytes(32).toString('base64url')],
+      [other.deviceId, first.welcome.sessionToken],
+    ] as const) {
+      const client = await openSocket(server.url);
+      client.sendFrame({ kind: 'resume', deviceId, sessionToken: token });
+      expect(await client.closed).toEqual({
+        code: REALTIME_CLOSE_CODES.unauthenticated,
+        reason: 'session_invalid',
+      });
+      expect(await client.next(isError)).toMatchObject({ code: 'session_invalid' });
+    }
+  });
+
+  it('replaces an older connection of the same device with 4000', async () => {
+    const first = await connectDevice(server.url, device);
+    const second = await connectDevice(server.url, device);
+    expect(await first.client.closed).toEqual({ code: 4000, reason: 'replaced' });
+    expect(server.gateway.isConnected(device.deviceId)).toBe(true);
+    const onlineEvents = presence.filter((change) => change.deviceId === device.deviceId);
+    await second.client.close();
+    await expect
+      .poll(() => presence.filter((change) => change.deviceId === device.deviceId).length)
+      .toBe(onlineEvents.length + 1);
+    expect(presence.at(-1)).toMatchObject({ online: false });
+  });
+
+  it('closes each hostile first frame with its documented code and error', async () => {
+    const stranger = await generateIdentity();
+    const fresh = createHelloFrame(device.deviceId, device.identity);
+    const cases: Array<{ frame: unknown; code: number; error?: string }> = [
+      { frame: 'not json at all', code: 4400, error: 'invalid_frame' },
+      { frame: { kind: 'hello' }, code: 4400, error: 'invalid_frame' },
+      { frame: { kind: 'heartbeat', ts: 1 }, code: 4400, error: 'invalid_frame' },
+      {
+        frame: createHelloFrame('no_such_device', device.identity),
+        code: 4401,
+        error: 'unknown_device',
+      },
+      {
+        frame: createHelloFrame(device.deviceId, stranger),
+        code: 4401,
+        error: 'bad_signature',
+      },
+      {
+        frame: { ...fresh, ts: fresh.ts + 1 },
+        code: 4401,
+        error: 'bad_signature',
+      },
+      {
+        frame: createHelloFrame(device.deviceId, device.identity, {
+          clock: { now: () => Date.now() - 61_000 },
+        }),
+        code: 4401,
+        error: 'stale_hello',
+      },
+    ];
+    for (const { frame, code, error } of cases) {
+      const client = await openSocket(server.url);
+      client.sendFrame(frame);
+      const closed = await client.closed;
+      expect(closed.code, JSON.stringify(frame)).toBe(code);
+      if (error !== undefined) expect(await client.next(isError)).toMatchObject({ code: error });
+    }
+
+    const binary = await openSocket(server.url);
+    binary.socket.send(Buffer.from([1, 2, 3]));
+    expect((await binary.closed).code).toBe(4400);
+
+    const silent = await openSocket(server.url);
+    expect(await silent.closed).toEqual({ code: 4408, reason: 'hello_timeout' });
+
+    // The server still serves a well-behaved device after all of that.
+    const { client } = await connectDevice(server.url, device);
+    await client.close();
+  });
+
+  it('refuses a replayed hello with 4409 even after the first connection closed', async () => {
+    const hello = createHelloFrame(device.deviceId, device.identity);
+    const first = await openSocket(server.url);
+    first.sendFrame(hello);
+    await first.next((frame) => frame.kind === 'welcome');
+    await first.close();
+    const replay = await openSocket(server.url);
+    replay.sendFrame(hello);
+    expect(await replay.closed).toEqual({ code: 4409, reason: 'replayed' });
+  });
+
+  it('refuses a revoked device with 4403', async () => {
+    const revoked = await enrollDevice(server.url);
+    await current()
+      .db.updateTable('devices')
+      .set({ status: 'revoked' })
+      .where('id', '=', revoked.deviceId)
+      .execute();
+    const client = await openSocket(server.url);
+    client.sendFrame(createHelloFrame(revoked.deviceId, revoked.identity));
+    expect(await client.closed).toEqual({ code: 4403, reason: 'device_revoked' });
+  });
+
+  it('closes a second hello after the welcome with 4400', async () => {
+    const { client } = await connectDevice(server.url, device);
+    client.sendFrame(createHelloFrame(device.deviceId, device.identity));
+    expect((await client.closed).code).toBe(4400);
+  });
+
+  it('answers other upgrade paths with 404 and leaves them unupgraded', async () => {
+    const response = await new Promise<string>((resolve, reject) => {
+      import('node:net')
+        .then(({ connect }) => {
+          const url = new URL(server.url);
+          const socket = connect(Number(url.port), url.hostname, () => {
+            socket.write(
+              'GET /v1/elsewhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+                'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+            );
+          });
+          let text = '';
+          socket.on('data', (chunk) => {
+            text += chunk.toString();
+          });
+          socket.on('close', () => resolve(text));
+          socket.on('error', reject);
+        })
+        .catch(reject);
+    });
+    expect(response.startsWith('HTTP/1.1 404')).toBe(true);
+  });
+});
