@@ -1,4 +1,9 @@
 import type { ConsentSnapshot, DropCounts, EventsResponse, JobReport } from '@fieldline/core';
+import type {
+  HandledCommand,
+  RealtimeConnectionChange,
+  RealtimeStatus,
+} from './realtime/realtime-types.js';
 
 /** Where the agent stands. */
 export type AgentLifecycle = 'unenrolled' | 'enrolled' | 'running' | 'stopping' | 'stopped';
@@ -54,6 +59,8 @@ export interface AgentStatus {
     >
   >;
   readonly collectors: Readonly<Record<string, 'running' | 'stopped' | 'unsupported' | 'disabled'>>;
+  /** The real-time connection: state, since when, failed attempts, last close code, session expiry. */
+  readonly realtime: RealtimeStatus;
   readonly updatedAt: string;
 }
 
@@ -73,4 +80,8 @@ export interface AgentEvents {
   job: [record: JobRecord];
   /** The server answered a batch (per-event results), for hosts that want details. */
   results: [response: EventsResponse];
+  /** The real-time connection changed state (connecting, ready, retrying, offline…). */
+  connection: [change: RealtimeConnectionChange];
+  /** A command was answered (run, rejected, or a redelivery answered from memory). */
+  command: [handled: HandledCommand];
 }

@@ -40,6 +40,13 @@ import type {
 import type { Collector } from './collector.js';
 import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
 import { type EnrollOptions, enrollDevice } from './enrollment.js';
+import { AgentRealtime } from './realtime/agent-realtime.js';
+import type {
+  ChannelHandler,
+  CommandHandler,
+  RealtimeOptions,
+  RequestOptions,
+} from './realtime/realtime-types.js';
 import {
   createFileSpool,
   loadOrCreateSpoolKey,
@@ -106,6 +113,11 @@ export interface AgentOptions {
   };
   /** Reported at enrollment. */
   readonly agentVersion?: string;
+  /**
+   * The real-time connection (`/v1/ws`): opened by `start()`, closed with 1000 by `shutdown()`.
+   * @default { enabled: true } (backoff 1 s–60 s, offline after 10 failures, poll every 30 s)
+   */
+  readonly realtime?: RealtimeOptions;
 }
 
 /** What one attempt to deliver a spool entry came to. */
@@ -177,6 +189,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly #pendingWrites = new Set<Promise<unknown>>();
   readonly #collectorStates = new Map<string, 'running' | 'stopped' | 'unsupported' | 'disabled'>();
   #jobs: Record<string, { status: string; finishedAt: string; durationMs: number }> = {};
+  readonly #realtime: AgentRealtime;
+  #collectorSync: Promise<void> = Promise.resolve();
+  #consentChain: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createAgent}. */
   constructor(options: AgentOptions, spool: Spool) {
@@ -192,6 +207,25 @@ export class Agent extends EventEmitter<AgentEvents> {
       maxItems: options.maxQueuedEvents ?? 1_000,
       overflow: 'reject',
       sizeOf: (item) => item.json.length,
+    });
+    this.#realtime = new AgentRealtime(options.realtime, {
+      clock: this.#clock,
+      random: this.#random,
+      transport: this.#transport,
+      ledgerPath: join(this.#paths.root, 'commands-seen.json'),
+      enrollment: () => this.#enrollment,
+      identity: () => this.#identity,
+      currentConsent: () => this.#consent,
+      applyConsent: (snapshot) => this.#applyConsent(snapshot),
+      refreshConfig: async () => {
+        await this.refreshConfig();
+        await this.#syncCollectors();
+      },
+      revoked: () => this.#onRevoked(),
+      reachable: () => this.#setConnection('online'),
+      emitConnection: (change) => this.emit('connection', change),
+      emitCommand: (handled) => this.emit('command', handled),
+      reportError: (error) => this.#reportError(error),
     });
   }
 
@@ -260,6 +294,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.#saveConfig(enrolled.response.config, null);
     await this.#applyConsent(enrolled.response.consent);
     this.#setLifecycle(this.#lifecycle === 'running' ? 'running' : 'enrolled');
+    if (this.#lifecycle === 'running') {
+      // The socket authenticated as the old device; it must say hello as the new one.
+      await this.#realtime.stop();
+      await this.#realtime.start();
+    }
     return { deviceId: enrolled.enrollment.deviceId };
   }
 
@@ -283,6 +322,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.#setLifecycle('running');
     await this.#syncCollectors();
     this.#armFlushTimer();
+    // Before the heartbeat, whose retries can take long against an unreachable server.
+    await this.#realtime.start();
     await this.heartbeat();
   }
 
@@ -369,6 +410,7 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   async shutdown(options: { readonly timeoutMs?: number } = {}): Promise<FlushResult> {
     this.#setLifecycle('stopping');
+    await this.#realtime.stop();
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     await this.#stopAllCollectors();
@@ -563,7 +605,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     const batchJson = `{"batchId":${JSON.stringify(stored.batchId)},"sentAt":${JSON.stringify(new Date(this.#clock.now()).toISOString())},"events":[${stored.events.join(',')}]${
       Object.values(drops).some((n) => n > 0) ? `,"drops":${JSON.stringify(drops)}` : ''
     }}`;
-    const outcome = await deliverEventBatch(this.#deliveryContext(signal), batchJson);
+    const overSocket = await this.#realtime.sendEventBatch(batchJson);
+    const outcome =
+      overSocket === undefined
+        ? await deliverEventBatch(this.#deliveryContext(signal), batchJson)
+        : ({ status: 'delivered', response: overSocket } as const);
     switch (outcome.status) {
       case 'delivered': {
         this.#consecutiveUnauthorized = 0;
@@ -597,6 +643,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     for (const [code, count] of byCode) this.#countDrop('rejected_by_server', count, code);
     this.emit('results', response);
     await this.#applyConsent(response.consent);
+    this.#handleHttpCommands(response.commands);
+  }
+
+  // Commands in HTTP answers run only in a started agent: a one-shot process (a CLI `track`)
+  // has none of the integrator's handlers and would wrongly answer `unknown_command`. Not
+  // awaited, so a long handler never holds up delivery.
+  #handleHttpCommands(commands: EventsResponse['commands']): void {
+    if (commands.length === 0 || this.#lifecycle !== 'running') return;
+    this.#realtime.handleHttpCommands(commands).catch((error: unknown) => this.#reportError(error));
   }
 
   // ── jobs ────────────────────────────────────────────────────────────────
@@ -683,6 +738,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       case 'delivered':
         this.#consecutiveUnauthorized = 0;
         this.#setConnection('online');
+        this.#handleHttpCommands(outcome.response.commands);
         return { kind: 'delivered', delivered: 1, rejected: 0 };
       case 'refused':
       case 'too_large':
@@ -725,8 +781,75 @@ export class Agent extends EventEmitter<AgentEvents> {
       lastError: this.#lastError,
       jobs: { ...this.#jobs },
       collectors: Object.fromEntries(this.#collectorStates),
+      realtime: this.#realtime.status(),
       updatedAt: new Date(this.#clock.now()).toISOString(),
     };
+  }
+
+  // ── real time ───────────────────────────────────────────────────────────
+
+  /**
+   * Registers the handler of an integrator command type (e.g. `deploy`). Each command id runs
+   * at most once, whether it arrives on the socket, in an HTTP answer or by polling; the
+   * answer (`acked` when the handler resolves, `rejected` with the error's message when it
+   * throws) is remembered for the last 1 000 ids, so a redelivery is re-acked without running
+   * again. Types without a handler are answered `rejected` `unknown_command`.
+   *
+   * @param type - the command type.
+   * @param handler - runs the command.
+   * @returns a function that removes the handler.
+   * @throws {@link AgentError} `invalid_options` for a built-in type (`consent.*`, `config.updated`, `ping`).
+   * @example
+   * ```ts
+   * agent.onCommand('deploy', async (command) => {
+   *   await deploy(command.body as { version: string });
+   * });
+   * ```
+   */
+  onCommand(type: string, handler: CommandHandler): () => void {
+    return this.#realtime.onCommand(type, handler);
+  }
+
+  /**
+   * Registers the handler of a real-time channel. Bodies are opened with the pinned server
+   * key (replays refused); a returned value is sent back sealed as `<type>.result`; a message
+   * for a channel without a handler is answered `unknown_channel`.
+   *
+   * @param name - the channel (1–64 of `A-Z a-z 0-9 . _ -`, not `events`).
+   * @param handler - handles one message.
+   * @returns a function that removes the handler.
+   * @throws {@link AgentError} `invalid_options` for an invalid or reserved name.
+   * @example
+   * ```ts
+   * agent.channel('diagnostics', ({ type }) => (type === 'uptime' ? { uptimeMs: 1234 } : undefined));
+   * ```
+   */
+  channel(name: string, handler: ChannelHandler): () => void {
+    return this.#realtime.channel(name, handler);
+  }
+
+  /**
+   * Sends a request to the server on a channel and waits for its `<type>.result` reply.
+   *
+   * @param channel - the channel.
+   * @param type - the request type.
+   * @param body - any JSON value (sealed to the server).
+   * @param options - `timeoutMs` (default 10 s).
+   * @returns the reply's body (untrusted in shape: validate it).
+   * @throws {@link RealtimeError} `not_ready`, `request_timeout`, `connection_closed`,
+   *   `remote_error` (server's code in `details.code`) or `invalid_reply`.
+   * @example
+   * ```ts
+   * const reply = await agent.request('inventory', 'lookup', { sku: 'A1' }, { timeoutMs: 5_000 });
+   * ```
+   */
+  request(
+    channel: string,
+    type: string,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<unknown> {
+    return this.#realtime.request(channel, type, body, options);
   }
 
   /** Writes `status.json` in the state directory (for `fieldline-agent status`). */
@@ -736,7 +859,15 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   // ── consent ─────────────────────────────────────────────────────────────
 
-  async #applyConsent(next: ConsentSnapshot): Promise<void> {
+  // Serialized: a pushed command and an HTTP answer can carry the same change at once, and
+  // the second caller must not return before the first has stopped the collectors.
+  #applyConsent(next: ConsentSnapshot): Promise<void> {
+    const run = this.#consentChain.then(() => this.#applyConsentNow(next));
+    this.#consentChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #applyConsentNow(next: ConsentSnapshot): Promise<void> {
     const previous = this.#consent;
     if (JSON.stringify(previous) === JSON.stringify(next)) return;
     this.#consent = next;
@@ -778,7 +909,15 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   // ── collectors ──────────────────────────────────────────────────────────
 
-  async #syncCollectors(): Promise<void> {
+  // Consent now arrives on two paths at once (a socket command and an HTTP answer): syncs are
+  // chained so that two cannot both see a collector stopped and start it twice.
+  #syncCollectors(): Promise<void> {
+    const run = this.#collectorSync.then(() => this.#syncCollectorsNow());
+    this.#collectorSync = run.catch(() => undefined);
+    return run;
+  }
+
+  async #syncCollectorsNow(): Promise<void> {
     const consent = this.#consentState;
     const now = this.#clock.now();
     for (const collector of this.#options.collectors ?? []) {
@@ -960,6 +1099,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.#drops[reason] += count;
     this.#unreportedDrops[reason] += count;
     this.emit('dropped', code === undefined ? { reason, count } : { reason, count, code });
+  }
+
+  // The server closed the socket with 4403: stop like after repeated 401s, without waiting.
+  async #onRevoked(): Promise<void> {
+    this.#lastError = 'the server revoked this device; enroll again with a new install token';
+    this.#setLifecycle('unenrolled');
+    await this.#stopAllCollectors();
   }
 
   async #noteUnauthorized(): Promise<void> {

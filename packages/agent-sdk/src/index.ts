@@ -21,6 +21,24 @@ export type {
 } from './collector.js';
 export type { DeliveryOutcome } from './delivery.js';
 export type { EnrollOptions } from './enrollment.js';
+export {
+  isRealtimeError,
+  RealtimeError,
+  type RealtimeErrorCode,
+} from './realtime/realtime-errors.js';
+export type {
+  ChannelHandler,
+  ChannelMessage,
+  CommandAnswer,
+  CommandHandler,
+  HandledCommand,
+  RealtimeConnectionChange,
+  RealtimeOptions,
+  RealtimeState,
+  RealtimeStatus,
+  ReceivedCommand,
+  RequestOptions,
+} from './realtime/realtime-types.js';
 export { type StatePaths, statePaths } from './state/state-files.js';
 export {
   createHttpTransport,

@@ -68,12 +68,37 @@ function attachLog(agent: Agent, io: CommandIo): void {
   agent.on('job', (job) => {
     io.err(`${stamp()} job ${job.job} ${job.status} (${job.durationMs} ms)`);
   });
+  agent.on('connection', (change) => {
+    io.err(
+      `${stamp()} realtime: ${change.state}` +
+        (change.closeCode === undefined ? '' : ` (closed ${change.closeCode})`) +
+        (change.attempts > 0 ? `, ${change.attempts} failed attempt(s)` : ''),
+    );
+  });
+  agent.on('command', (command) => {
+    io.err(
+      `${stamp()} command ${command.type} ${command.id} via ${command.via}: ${command.answer.status}` +
+        (command.answer.reason === undefined ? '' : ` (${command.answer.reason})`) +
+        (command.duplicate ? ' (redelivery, answered from memory)' : ''),
+    );
+  });
   agent.on('error', (error) => {
     io.err(`${stamp()} error: ${error.message}`);
   });
 }
 
-/** Rewrites status.json on agent events (coalesced) and on an interval. */
+// Every change `fieldline-agent status` (another process) should see promptly.
+const STATUS_EVENTS = [
+  'flush',
+  'consent',
+  'state',
+  'dropped',
+  'job',
+  'connection',
+  'command',
+] as const;
+
+/** Rewrites status.json (atomically, 0600) on agent events (coalesced) and on an interval. */
 function keepStatusCurrent(agent: Agent, intervalMs: number): () => void {
   let pending = false;
   const write = () => {
@@ -84,14 +109,11 @@ function keepStatusCurrent(agent: Agent, intervalMs: number): () => void {
       agent.writeStatusFile().catch(() => undefined);
     });
   };
-  for (const event of ['flush', 'consent', 'state', 'dropped', 'job'] as const)
-    agent.on(event, write);
+  for (const event of STATUS_EVENTS) agent.on(event, write);
   const timer = setInterval(write, intervalMs);
   return () => {
     clearInterval(timer);
-    for (const event of ['flush', 'consent', 'state', 'dropped', 'job'] as const) {
-      agent.off(event, write);
-    }
+    for (const event of STATUS_EVENTS) agent.off(event, write);
   };
 }
 
@@ -147,6 +169,15 @@ export async function runCommand(options: RunCommandOptions, io: CommandIo): Pro
         }),
       // A long-running agent can afford the SDK's patient retry policy; a one-shot run cannot.
       ...(once || options.retry !== undefined ? {} : { retry: {} }),
+      // A one-shot run would only open a socket to close it again (and flap presence).
+      ...(once
+        ? {
+            agentOptions: {
+              ...options.agentOptions,
+              realtime: { ...options.agentOptions?.realtime, enabled: false },
+            },
+          }
+        : {}),
     });
   } catch (error) {
     io.err(`cannot open the state directory: ${describeError(error)}`);

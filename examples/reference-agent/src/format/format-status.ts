@@ -27,7 +27,7 @@ function formatAge(ms: number): string {
 
 /**
  * The status snapshot as text for people: enrollment, server, lifecycle,
- * connection, consent per scope, queue, spool, drops, last flush and error,
+ * connection, real-time connection, consent per scope, queue, spool, drops, last flush and error,
  * jobs and collectors.
  *
  * @param status - the snapshot.
@@ -55,6 +55,19 @@ export function formatStatus(status: AgentStatus, source: StatusSource): string[
   row('server', status.serverUrl ?? '-');
   row('lifecycle', status.lifecycle);
   row('connection', status.connection);
+  // status.json files written before the real-time connection existed have no section.
+  const realtime = status.realtime as AgentStatus['realtime'] | undefined;
+  if (realtime !== undefined) {
+    const details = [
+      realtime.attempts > 0 ? `${realtime.attempts} failed attempt(s)` : '',
+      realtime.lastCloseCode === null ? '' : `last close ${realtime.lastCloseCode}`,
+      realtime.sessionExpiresAt === null ? '' : `session until ${realtime.sessionExpiresAt}`,
+    ].filter((part) => part !== '');
+    row(
+      'realtime',
+      `${realtime.state} since ${realtime.since}${details.length === 0 ? '' : ` (${details.join(', ')})`}`,
+    );
+  }
   row('consent', describeConsent(status.consent));
   for (const [scope, state] of consentByScope(status.consent, COLLECTOR_SCOPES)) {
     lines.push(`  ${scope.padEnd(11)}${state}`);

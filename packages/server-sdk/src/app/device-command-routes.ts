@@ -22,7 +22,9 @@ export function deviceCommandRoutes(context: AppContext): Route[] {
       path: ROUTES.commands,
       async handle(request) {
         const device = await authenticateDevice(db, request);
-        const delivered = await commands.takeForDelivery(device.id);
+        // Only due ones: a command sent on the socket a moment ago is not handed over again (and
+        // counted) just because the device also spoke HTTP before its handler finished.
+        const delivered = await commands.takeForDelivery(device.id, { onlyDue: true });
         await context.lastSeen.touch(device.id);
         return json(200, { commands: delivered });
       },

@@ -23,7 +23,9 @@ export function deviceDataRoutes(context: AppContext, ingestion: IngestionPipeli
   async function sideChannel(deviceId: string) {
     const [consent, commands] = await Promise.all([
       currentConsent(db, deviceId),
-      context.commands.takeForDelivery(deviceId),
+      // Only due ones: a command sent on the socket a moment ago is not handed over again (and
+      // counted) just because the device also spoke HTTP before its handler finished.
+      context.commands.takeForDelivery(deviceId, { onlyDue: true }),
     ]);
     await context.lastSeen.touch(deviceId);
     return { consent: toConsentSnapshot(consent), commands };

@@ -169,10 +169,23 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     }
   };
 
+  // pg deprecates overlapping queries on one client, so LISTEN/UNLISTEN statements are chained.
+  const statementChains = new WeakMap<pg.Client, Promise<unknown>>();
+  const runInOrder = (target: pg.Client, statement: string): Promise<unknown> => {
+    const next = (statementChains.get(target) ?? Promise.resolve()).then(() =>
+      target.query(statement),
+    );
+    statementChains.set(
+      target,
+      next.catch(() => undefined),
+    );
+    return next;
+  };
+
   const listen = (target: pg.Client, topic: BusTopic, on: boolean): void => {
     const statement = `${on ? 'listen' : 'unlisten'} ${quoteIdentifier(prefix + topic)}`;
     // A failure here means the connection is going; the drop handler reconnects and re-listens.
-    target.query(statement).catch(() => undefined);
+    runInOrder(target, statement).catch(() => undefined);
   };
 
   const flushWaiters = (): void => {
@@ -222,8 +235,8 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
         client = next;
         adopted = true;
         for (const [topic, set] of listeners) if (set.size > 0) listen(next, topic, true);
-        // Queries run in order, so this answer means every LISTEN above is in place.
-        await next.query('select 1');
+        // Statements run in order, so this answer means every LISTEN above is in place.
+        await runInOrder(next, 'select 1');
         if (client !== next) return;
         failures = 0;
         flushWaiters();
@@ -282,7 +295,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
           continue;
         }
         try {
-          await current.query('select 1');
+          await runInOrder(current, 'select 1');
           return;
         } catch {
           // The connection dropped under us; wait for the next one.

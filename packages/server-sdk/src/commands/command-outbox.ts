@@ -202,6 +202,23 @@ export interface CommandOutbox {
   takeForDelivery(deviceId: string, options?: TakeForDeliveryOptions): Promise<Command[]>;
 
   /**
+   * {@link CommandOutbox.takeForDelivery} for many devices in one transaction:
+   * what a gateway does when a broadcast reaches every device it holds.
+   *
+   * @param deviceIds - the devices (e.g. those of one bus notice connected here).
+   * @param options - `onlyDue` as for `takeForDelivery`.
+   * @returns the commands handed over, per device; devices with none are absent.
+   * @example
+   * ```ts
+   * const byDevice = await outbox.takeForDeliveryMany(connectedIds);
+   * ```
+   */
+  takeForDeliveryMany(
+    deviceIds: readonly string[],
+    options?: TakeForDeliveryOptions,
+  ): Promise<Map<string, Command[]>>;
+
+  /**
    * Sweeps every device: open commands past their TTL become `expired`, each
    * announced as an admin event. The gateway runs it periodically.
    *
@@ -317,6 +334,21 @@ export function createCommandOutbox(options: CommandOutboxOptions): CommandOutbo
       onBusError,
     );
   }
+  const takeForDeliveryMany: CommandOutbox['takeForDeliveryMany'] = async (
+    deviceIds,
+    takeOptions = {},
+  ) => {
+    const nowMs = clock.now();
+    const round = await runDeliveryRound(db, deviceIds, {
+      nowMs,
+      ackTimeoutMs,
+      onlyDue: takeOptions.onlyDue ?? false,
+      limit: DELIVERY_LIMIT,
+    });
+    // Not awaited: the device should not wait for the dashboards' news (it never throws).
+    void publishChanges(round.changes, nowMs);
+    return round.commands;
+  };
 
   async function storeMany(
     tenantId: string,
@@ -455,16 +487,10 @@ export function createCommandOutbox(options: CommandOutboxOptions): CommandOutbo
     },
 
     async takeForDelivery(deviceId, takeOptions = {}) {
-      const nowMs = clock.now();
-      const round = await runDeliveryRound(db, deviceId, {
-        nowMs,
-        ackTimeoutMs,
-        onlyDue: takeOptions.onlyDue ?? false,
-        limit: DELIVERY_LIMIT,
-      });
-      await publishChanges(round.changes, nowMs);
-      return round.commands;
+      return (await takeForDeliveryMany([deviceId], takeOptions)).get(deviceId) ?? [];
     },
+
+    takeForDeliveryMany,
 
     async expireDue() {
       const nowMs = clock.now();

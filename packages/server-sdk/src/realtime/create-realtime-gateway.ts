@@ -8,6 +8,7 @@ import {
   type RealtimeFrame,
   ROUTES,
   realtimeFrameSchema,
+  SealKind,
 } from '@fieldline/core';
 import { EventEmitter } from 'eventemitter3';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
@@ -107,6 +108,7 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
 }
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const SEAL_CONCURRENCY = 64;
 
 /**
  * Creates the real-time gateway of an app: signed hello or resume, sessions,
@@ -169,6 +171,16 @@ export function createRealtimeGateway(
     bus.publish(BUS_TOPICS.adminEvents, { event: 'presence', data: change }).catch(reportError);
   };
 
+  const sendCommands = async (connection: DeviceConnection, commands: readonly Command[]) => {
+    const device = connection.device;
+    if (device === undefined) return;
+    for (const command of commands) {
+      const sealed = await exchange.sealFor(device, SealKind.Command, command);
+      if (!connection.send({ kind: 'command', id: command.id, sealed })) return;
+      connection.unackedCommands.add(command.id);
+    }
+  };
+
   const deliverCommands = (connection: DeviceConnection, onlyDue: boolean): Promise<void> => {
     connection.commandDelivery = connection.commandDelivery.then(async () => {
       const device = connection.device;
@@ -180,13 +192,30 @@ export function createRealtimeGateway(
         reportError(error);
         return;
       }
-      for (const command of commands) {
-        const sealed = await exchange.sealFor(device, 4, command);
-        if (!connection.send({ kind: 'command', id: command.id, sealed })) return;
-        connection.unackedCommands.add(command.id);
-      }
+      await sendCommands(connection, commands);
     });
     return connection.commandDelivery;
+  };
+
+  // A broadcast announces thousands of devices at once: one delivery round for all of those
+  // held here, then sealing a few dozen at a time so the crypto thread pool stays busy.
+  const deliverToMany = async (connections: readonly DeviceConnection[]): Promise<void> => {
+    const ids = connections.flatMap((connection) =>
+      connection.device === undefined ? [] : [connection.device.id],
+    );
+    const byDevice = await context.commands.takeForDeliveryMany(ids);
+    const ready = connections.filter(
+      (connection) => connection.device !== undefined && byDevice.has(connection.device.id),
+    );
+    for (let start = 0; start < ready.length; start += SEAL_CONCURRENCY) {
+      await Promise.all(
+        ready
+          .slice(start, start + SEAL_CONCURRENCY)
+          .map((connection) =>
+            sendCommands(connection, byDevice.get(connection.device?.id ?? '') ?? []),
+          ),
+      );
+    }
   };
 
   const fail = (connection: DeviceConnection, code: string, closeCode: number, message: string) => {
@@ -393,9 +422,14 @@ export function createRealtimeGateway(
   redelivery.unref();
 
   const unsubscribeCommands = bus.subscribe(BUS_TOPICS.commands, (payload) => {
-    for (const deviceId of parseCommandNotice(payload)) {
+    const held = parseCommandNotice(payload).flatMap((deviceId) => {
       const connection = byDevice.get(deviceId);
-      if (connection !== undefined) deliverCommands(connection, false).catch(reportError);
+      return connection === undefined || connection.phase !== 'ready' ? [] : [connection];
+    });
+    if (held.length === 1 && held[0] !== undefined) {
+      deliverCommands(held[0], false).catch(reportError);
+    } else if (held.length > 1) {
+      deliverToMany(held).catch(reportError);
     }
   });
   const unsubscribeSessions = bus.subscribe(BUS_TOPICS.sessions, (payload) => {

@@ -1,0 +1,552 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Clock,
+  type Command,
+  type ConsentSnapshot,
+  commandSchema,
+  consentSnapshotSchema,
+  createMemoryReplayGuard,
+  type EventsResponse,
+  eventsResponseSchema,
+  type Identity,
+  type Random,
+  SealKind,
+} from '@fieldline/core';
+import { z } from 'zod';
+import { AgentError } from '../agent-errors.js';
+import type { EnrollmentFile } from '../state/state-files.js';
+import type { Transport } from '../transport/http-transport.js';
+import { type CommandDispatcher, createCommandDispatcher } from './command-dispatcher.js';
+import { type CommandLedger, loadCommandLedger } from './command-ledger.js';
+import { isOlderConsent } from './consent-freshness.js';
+import { pollCommands, postCommandAck } from './http-commands.js';
+import { createPendingRequests } from './pending-requests.js';
+import { type InboundFrame, RealtimeClient } from './realtime-client.js';
+import { RealtimeError } from './realtime-errors.js';
+import type {
+  ChannelHandler,
+  CommandAnswer,
+  CommandHandler,
+  HandledCommand,
+  RealtimeConnectionChange,
+  RealtimeOptions,
+  RealtimeStatus,
+  RequestOptions,
+} from './realtime-types.js';
+import { createReconnectBackoff, type ReconnectBackoff } from './reconnect-backoff.js';
+import {
+  type FrameParties,
+  openFromServer,
+  sealBytesForServer,
+  sealForServer,
+} from './server-frames.js';
+
+/** What the agent lends its real-time side. */
+export interface RealtimeHost {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly transport: Transport;
+  /** `<stateDir>/commands-seen.json`. */
+  readonly ledgerPath: string;
+  enrollment(): EnrollmentFile | undefined;
+  identity(): Identity | undefined;
+  currentConsent(): ConsentSnapshot;
+  applyConsent(snapshot: ConsentSnapshot): Promise<void>;
+  refreshConfig(): Promise<void>;
+  /** The server closed with 4403. */
+  revoked(): Promise<void>;
+  /** A welcome arrived: the server is reachable. */
+  reachable(): void;
+  emitConnection(change: RealtimeConnectionChange): void;
+  emitCommand(handled: HandledCommand): void;
+  reportError(error: unknown): void;
+}
+
+/** The command types the agent itself handles (docs/protocol.md §4.5). */
+export const BUILT_IN_COMMANDS = ['consent.withdrawn', 'consent.updated', 'config.updated', 'ping'];
+
+const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const consentBodySchema = z.object({ consent: consentSnapshotSchema });
+
+/**
+ * The agent's real-time side: the socket client, channel handlers and requests, command
+ * dispatch (socket, HTTP responses, and polling while offline) with acks both ways.
+ */
+export class AgentRealtime {
+  readonly #options: RealtimeOptions;
+  readonly #host: RealtimeHost;
+  readonly #backoff: ReconnectBackoff;
+  readonly #handlers = new Map<string, CommandHandler>();
+  readonly #channels = new Map<string, ChannelHandler>();
+  readonly #pending = createPendingRequests();
+  readonly #replayGuard;
+  #dispatcher: Promise<CommandDispatcher> | undefined;
+  #client: RealtimeClient | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #polling = false;
+  // Bumped by stop(), so a start() still awaiting its imports does not open a socket after it.
+  #generation = 0;
+  readonly #createdAtMs: number;
+
+  /**
+   * @param options - the agent's `realtime` options.
+   * @param host - what the agent lends.
+   * @throws {@link AgentError} `invalid_options` for bad timings.
+   */
+  constructor(options: RealtimeOptions | undefined, host: RealtimeHost) {
+    this.#options = options ?? {};
+    this.#host = host;
+    this.#createdAtMs = host.clock.now();
+    try {
+      this.#backoff = createReconnectBackoff({
+        ...(this.#options.backoff?.baseMs === undefined
+          ? {}
+          : { baseMs: this.#options.backoff.baseMs }),
+        ...(this.#options.backoff?.capMs === undefined
+          ? {}
+          : { capMs: this.#options.backoff.capMs }),
+        random: host.random,
+      });
+    } catch (cause) {
+      throw new AgentError('invalid_options', (cause as Error).message, { cause });
+    }
+    for (const name of [
+      'maxAttemptsBeforeOffline',
+      'pollIntervalMs',
+      'connectTimeoutMs',
+    ] as const) {
+      const value = this.#options[name];
+      if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+        throw new AgentError('invalid_options', `realtime.${name} must be a positive integer.`);
+      }
+    }
+    // The server's frames are checked within its 60 s skew; remembering ids twice that long
+    // means a captured frame can never be replayed to this process.
+    this.#replayGuard = createMemoryReplayGuard({ clock: host.clock, windowMs: 120_000 });
+  }
+
+  /** Registers an integrator command handler; see `Agent.onCommand`. */
+  onCommand(type: string, handler: CommandHandler): () => void {
+    if (BUILT_IN_COMMANDS.includes(type)) {
+      throw new AgentError('invalid_options', `"${type}" is a built-in command of the agent.`);
+    }
+    if (typeof type !== 'string' || type.length === 0 || type.length > 128) {
+      throw new AgentError('invalid_options', 'A command type is 1–128 characters.');
+    }
+    this.#handlers.set(type, handler);
+    return () => {
+      if (this.#handlers.get(type) === handler) this.#handlers.delete(type);
+    };
+  }
+
+  /** Registers a channel handler; see `Agent.channel`. */
+  channel(name: string, handler: ChannelHandler): () => void {
+    if (!CHANNEL_NAME.test(name) || name === 'events') {
+      throw new AgentError(
+        'invalid_options',
+        `"${name}" cannot be a channel name: use 1–64 of A-Z a-z 0-9 . _ - (and not "events").`,
+      );
+    }
+    this.#channels.set(name, handler);
+    return () => {
+      if (this.#channels.get(name) === handler) this.#channels.delete(name);
+    };
+  }
+
+  /** Sends a request on a channel and waits for the reply; see `Agent.request`. */
+  async request(
+    channel: string,
+    type: string,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<unknown> {
+    const client = this.#client;
+    const parties = this.#parties();
+    if (client === undefined || client.state !== 'ready' || parties === undefined) {
+      throw new RealtimeError('not_ready', 'The real-time connection is not ready.', {
+        details: { state: client?.state ?? 'stopped' },
+      });
+    }
+    const id = randomUUID();
+    const sealed = await sealForServer(parties, SealKind.ChannelMessage, body);
+    const reply = this.#pending.wait(
+      id,
+      options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000,
+    );
+    const sent = client.send({
+      kind: 'message',
+      id,
+      channel,
+      type,
+      ts: this.#host.clock.now(),
+      sealed,
+    });
+    if (!sent) {
+      this.#pending.reject(
+        id,
+        new RealtimeError('not_ready', 'The real-time connection closed before sending.'),
+      );
+    }
+    return reply;
+  }
+
+  /**
+   * Delivers one event batch on the socket when `sendEventsOverSocket` is on and the socket is
+   * ready. Never throws.
+   *
+   * @param batchJson - the `EventBatch` plaintext, exactly what HTTP would seal.
+   * @returns the server's answer, or undefined when the caller must use HTTP.
+   */
+  async sendEventBatch(batchJson: string): Promise<EventsResponse | undefined> {
+    const client = this.#client;
+    const parties = this.#parties();
+    if (this.#options.sendEventsOverSocket !== true || parties === undefined) return undefined;
+    if (client === undefined || client.state !== 'ready') return undefined;
+    try {
+      const id = randomUUID();
+      const sealed = await sealBytesForServer(
+        parties,
+        SealKind.EventBatch,
+        new TextEncoder().encode(batchJson),
+      );
+      const reply = this.#pending.wait(id, this.#options.requestTimeoutMs ?? 10_000);
+      const sent = client.send({
+        kind: 'message',
+        id,
+        channel: 'events',
+        type: 'batch',
+        ts: this.#host.clock.now(),
+        sealed,
+      });
+      if (!sent) {
+        this.#pending.reject(id, new RealtimeError('not_ready', 'The socket closed.'));
+      }
+      const parsed = eventsResponseSchema.safeParse(await reply);
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      // Refused, timed out or closed: HTTP decides, with its retry policy and status codes.
+      return undefined;
+    }
+  }
+
+  /** Opens the socket, unless disabled or not enrolled. */
+  async start(): Promise<void> {
+    const generation = this.#generation;
+    await this.#getDispatcher();
+    if (this.#options.enabled === false || this.#client !== undefined) return;
+    const enrollment = this.#host.enrollment();
+    const identity = this.#host.identity();
+    if (enrollment === undefined || identity === undefined) return;
+    const { WebSocket } = await import('ws');
+    if (this.#client !== undefined || generation !== this.#generation) return;
+    this.#client = new RealtimeClient({
+      WebSocket,
+      url: this.#options.url ?? realtimeUrl(enrollment.serverUrl),
+      deviceId: enrollment.deviceId,
+      identity,
+      clock: this.#host.clock,
+      random: this.#host.random,
+      backoff: this.#backoff,
+      maxAttemptsBeforeOffline: this.#options.maxAttemptsBeforeOffline ?? 10,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 15_000,
+      onChange: (change) => this.#onChange(change),
+      onFrame: (frame) => {
+        this.#onFrame(frame).catch((error: unknown) => this.#host.reportError(error));
+      },
+      onDisconnect: () =>
+        this.#pending.rejectAll(
+          () => new RealtimeError('connection_closed', 'The connection closed before the reply.'),
+        ),
+      onRevoked: () => {
+        this.#host.revoked().catch((error: unknown) => this.#host.reportError(error));
+      },
+    });
+    this.#client.start();
+  }
+
+  /** Closes the socket with 1000 and stops polling. */
+  async stop(): Promise<void> {
+    this.#generation++;
+    this.#stopPolling();
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.stop();
+  }
+
+  /** The status section. */
+  status(): RealtimeStatus {
+    return (
+      this.#client?.status() ?? {
+        state: 'stopped',
+        since: new Date(this.#createdAtMs).toISOString(),
+        attempts: 0,
+        lastCloseCode: null,
+        sessionExpiresAt: null,
+      }
+    );
+  }
+
+  /**
+   * Handles the `commands` of an HTTP response (events, reports): each runs at most once and
+   * is acked over HTTP. Never throws.
+   *
+   * @param commands - the response's commands.
+   */
+  async handleHttpCommands(commands: readonly Command[]): Promise<void> {
+    for (const command of commands) {
+      await this.#handleOverHttp(command);
+    }
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────
+
+  #parties(): FrameParties | undefined {
+    const enrollment = this.#host.enrollment();
+    const identity = this.#host.identity();
+    if (enrollment === undefined || identity === undefined) return undefined;
+    return { enrollment, identity, clock: this.#host.clock, replayGuard: this.#replayGuard };
+  }
+
+  #getDispatcher(): Promise<CommandDispatcher> {
+    this.#dispatcher ??= loadCommandLedger({
+      path: this.#host.ledgerPath,
+      now: () => new Date(this.#host.clock.now()).toISOString(),
+    }).then((ledger: CommandLedger) =>
+      createCommandDispatcher({ ledger, handlers: this.#handlers, builtIns: this.#builtIns() }),
+    );
+    return this.#dispatcher;
+  }
+
+  #builtIns(): ReadonlyMap<string, CommandHandler> {
+    const applyConsent: CommandHandler = async (command) => {
+      const body = consentBodySchema.safeParse(command.body);
+      if (!body.success) throw new Error('invalid_body: expected { consent: ConsentSnapshot }');
+      // A redelivered old command must not undo a newer change (a grant after a withdrawal).
+      if (isOlderConsent(body.data.consent, this.#host.currentConsent())) return;
+      await this.#host.applyConsent(body.data.consent);
+    };
+    return new Map<string, CommandHandler>([
+      ['consent.withdrawn', applyConsent],
+      ['consent.updated', applyConsent],
+      ['config.updated', () => this.#host.refreshConfig()],
+      ['ping', () => undefined],
+    ]);
+  }
+
+  #onChange(change: RealtimeConnectionChange): void {
+    if (change.state === 'ready') this.#host.reachable();
+    if (change.state === 'offline') this.#startPolling();
+    else if (change.state === 'ready' || change.state === 'stopped') this.#stopPolling();
+    this.#host.emitConnection(change);
+  }
+
+  async #onFrame(frame: InboundFrame): Promise<void> {
+    switch (frame.kind) {
+      case 'command':
+        await this.#onCommandFrame(frame);
+        return;
+      case 'message':
+        await this.#onMessageFrame(frame);
+        return;
+      case 'error':
+        if (frame.replyTo !== undefined && this.#pending.has(frame.replyTo)) {
+          this.#pending.reject(
+            frame.replyTo,
+            new RealtimeError('remote_error', frame.message, { details: { code: frame.code } }),
+          );
+        } else {
+          this.#host.reportError(
+            new RealtimeError(
+              'remote_error',
+              `The server reported ${frame.code}: ${frame.message}`,
+              {
+                details: { code: frame.code },
+              },
+            ),
+          );
+        }
+        return;
+    }
+  }
+
+  async #onCommandFrame(frame: Extract<InboundFrame, { kind: 'command' }>): Promise<void> {
+    const dispatcher = await this.#getDispatcher();
+    // The frame repeats the id so a redelivery is answered without opening it (§4.5).
+    const remembered = dispatcher.remembered(frame.id);
+    if (remembered !== undefined) {
+      await this.#ackOnSocket(frame.id, remembered.answer);
+      this.#host.emitCommand({
+        id: frame.id,
+        type: remembered.type,
+        via: 'socket',
+        answer: remembered.answer,
+        duplicate: true,
+      });
+      return;
+    }
+    const parties = this.#parties();
+    if (parties === undefined) return;
+    const opened = await openFromServer(parties, frame.sealed, SealKind.Command);
+    // An unopenable or inconsistent frame is not acked: it may not be the server's, and the
+    // server redelivers what it really sent.
+    if (!opened.ok) {
+      this.#host.reportError(
+        new RealtimeError('invalid_frame', `A command frame was refused: ${opened.code}.`, {
+          details: { id: frame.id, code: opened.code },
+        }),
+      );
+      return;
+    }
+    const command = commandSchema.safeParse(opened.payload);
+    if (!command.success || command.data.id !== frame.id) {
+      this.#host.reportError(
+        new RealtimeError('invalid_frame', 'A command frame did not hold the command it named.', {
+          details: { id: frame.id },
+        }),
+      );
+      return;
+    }
+    const handled = await dispatcher.dispatch(command.data, 'socket');
+    await this.#ackOnSocket(frame.id, handled.answer);
+    this.#host.emitCommand(handled);
+  }
+
+  async #ackOnSocket(id: string, answer: CommandAnswer): Promise<void> {
+    const sent = this.#client?.send({
+      kind: 'ack',
+      id,
+      status: answer.status,
+      ...(answer.reason === undefined ? {} : { reason: answer.reason }),
+    });
+    // The socket dropped while the handler ran: the answer goes by HTTP instead.
+    if (sent !== true) await this.#ackOverHttp(id, answer);
+  }
+
+  async #ackOverHttp(id: string, answer: CommandAnswer): Promise<void> {
+    const enrollment = this.#host.enrollment();
+    if (enrollment === undefined) return;
+    const result = await postCommandAck(this.#host.transport, enrollment, id, answer);
+    if (!result.ok) {
+      this.#host.reportError(
+        new RealtimeError(
+          'ack_failed',
+          `Could not ack command ${id} (${result.reason ?? 'no answer'}); the server will redeliver it.`,
+          { details: { id } },
+        ),
+      );
+    }
+  }
+
+  async #handleOverHttp(command: Command): Promise<void> {
+    try {
+      const dispatcher = await this.#getDispatcher();
+      const handled = await dispatcher.dispatch(command, 'http');
+      await this.#ackOverHttp(command.id, handled.answer);
+      this.#host.emitCommand(handled);
+    } catch (error) {
+      this.#host.reportError(error);
+    }
+  }
+
+  async #onMessageFrame(frame: Extract<InboundFrame, { kind: 'message' }>): Promise<void> {
+    const parties = this.#parties();
+    if (parties === undefined) return;
+    if (frame.replyTo !== undefined) {
+      // A reply nobody waits for (timed out) is dropped unopened.
+      if (!this.#pending.has(frame.replyTo)) return;
+      const opened = await openFromServer(parties, frame.sealed, SealKind.ChannelMessage);
+      if (opened.ok) this.#pending.resolve(frame.replyTo, opened.payload);
+      else {
+        this.#pending.reject(
+          frame.replyTo,
+          new RealtimeError('invalid_reply', `The reply could not be opened: ${opened.code}.`, {
+            details: { code: opened.code },
+          }),
+        );
+      }
+      return;
+    }
+    const handler = this.#channels.get(frame.channel);
+    if (handler === undefined) {
+      this.#sendError(frame.id, 'unknown_channel', `No handler serves channel "${frame.channel}".`);
+      return;
+    }
+    const opened = await openFromServer(parties, frame.sealed, SealKind.ChannelMessage);
+    if (!opened.ok) {
+      this.#sendError(frame.id, opened.code, 'The message could not be opened.');
+      return;
+    }
+    let result: unknown;
+    try {
+      result = await handler({
+        id: frame.id,
+        channel: frame.channel,
+        type: frame.type,
+        body: opened.payload,
+      });
+    } catch (error) {
+      this.#sendError(
+        frame.id,
+        'handler_failed',
+        error instanceof Error ? error.message.slice(0, 4_096) : 'The handler failed.',
+      );
+      return;
+    }
+    if (result === undefined) return;
+    const sealed = await sealForServer(parties, SealKind.ChannelMessage, result);
+    this.#client?.send({
+      kind: 'message',
+      id: randomUUID(),
+      channel: frame.channel,
+      type: `${frame.type}.result`.slice(0, 128),
+      ts: this.#host.clock.now(),
+      sealed,
+      replyTo: frame.id,
+    });
+  }
+
+  #sendError(replyTo: string, code: string, message: string): void {
+    this.#client?.send({ kind: 'error', code, message, replyTo });
+  }
+
+  #startPolling(): void {
+    if (this.#pollTimer !== undefined) return;
+    const poll = (): void => {
+      this.#pollOnce().catch((error: unknown) => this.#host.reportError(error));
+    };
+    this.#pollTimer = setInterval(poll, this.#options.pollIntervalMs ?? 30_000);
+    this.#pollTimer.unref();
+    poll();
+  }
+
+  #stopPolling(): void {
+    if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
+    this.#pollTimer = undefined;
+  }
+
+  async #pollOnce(): Promise<void> {
+    const enrollment = this.#host.enrollment();
+    // One poll at a time: a slow server must not pile up overlapping deliveries.
+    if (this.#polling || enrollment === undefined) return;
+    this.#polling = true;
+    try {
+      const result = await pollCommands(this.#host.transport, enrollment);
+      if (result.status === 'ok') await this.handleHttpCommands(result.commands);
+    } finally {
+      this.#polling = false;
+    }
+  }
+}
+
+/**
+ * The WebSocket URL of a server: `http(s)` becomes `ws(s)`, path `/v1/ws`.
+ *
+ * @param serverUrl - the enrolled server URL.
+ * @returns the URL to connect to.
+ */
+export function realtimeUrl(serverUrl: string): string {
+  const url = new URL(serverUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/ws`;
+  return url.toString();
+}

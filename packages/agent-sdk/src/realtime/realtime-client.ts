@@ -1,0 +1,301 @@
+import {
+  type Clock,
+  createHelloFrame,
+  type Identity,
+  type Random,
+  type RealtimeFrame,
+  realtimeFrameSchema,
+} from '@fieldline/core';
+import type { RawData, WebSocket } from 'ws';
+import { closeCodeAction } from './close-code-action.js';
+import type { RealtimeConnectionChange, RealtimeState, RealtimeStatus } from './realtime-types.js';
+import type { ReconnectBackoff } from './reconnect-backoff.js';
+
+/** The frames a ready connection hands on (everything after the welcome). */
+export type InboundFrame = Extract<RealtimeFrame, { kind: 'message' | 'command' | 'error' }>;
+
+/** What {@link RealtimeClient} needs. */
+export interface RealtimeClientOptions {
+  /**
+   * The `ws` WebSocket class, passed in because `ws` is imported only when a socket is first
+   * opened: processes that never connect (one-shot CLI commands) do not pay for loading it.
+   */
+  readonly WebSocket: typeof WebSocket;
+  /** `ws(s)://…/v1/ws`. */
+  readonly url: string;
+  readonly deviceId: string;
+  readonly identity: Identity;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly backoff: ReconnectBackoff;
+  /** Consecutive failures after which the state is `offline`. */
+  readonly maxAttemptsBeforeOffline: number;
+  /** From opening the socket to the welcome. */
+  readonly connectTimeoutMs: number;
+  /** Every state change. */
+  readonly onChange: (change: RealtimeConnectionChange) => void;
+  /** A frame on a ready connection. */
+  readonly onFrame: (frame: InboundFrame) => void;
+  /** The connection closed (pending requests fail). */
+  readonly onDisconnect: () => void;
+  /** The server closed with 4403: the device was revoked. */
+  readonly onRevoked: () => void;
+}
+
+// ws defaults to 100 MiB; the server's own cap is 1 MiB, so nothing legitimate is larger.
+const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One device's WebSocket to the server and the state machine of docs/protocol.md §4.10:
+ * connect, hello or resume, welcome, a silence watchdog, reconnects with full-jitter backoff,
+ * `offline` after too many failures (still retrying in the background), and the close codes
+ * of §4.6. Frames after the welcome go to `onFrame`.
+ */
+export class RealtimeClient {
+  readonly #options: RealtimeClientOptions;
+  #state: RealtimeState = 'stopped';
+  #sinceMs: number;
+  #attempts = 0;
+  #lastCloseCode: number | null = null;
+  #session: { readonly token: string; readonly expiresAtMs: number } | undefined;
+  #socket: WebSocket | undefined;
+  #phase: 'opening' | 'registering' | 'ready' = 'opening';
+  #usedResume = false;
+  #offline = false;
+  #stopping = true;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #connectTimer: NodeJS.Timeout | undefined;
+  #silenceTimer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> = Promise.resolve();
+
+  /** @param options - URL, identity, timings and callbacks. */
+  constructor(options: RealtimeClientOptions) {
+    this.#options = options;
+    this.#sinceMs = options.clock.now();
+  }
+
+  /** The current state. */
+  get state(): RealtimeState {
+    return this.#state;
+  }
+
+  /** The status section of `agent.status()`. */
+  status(): RealtimeStatus {
+    return {
+      state: this.#state,
+      since: new Date(this.#sinceMs).toISOString(),
+      attempts: this.#attempts,
+      lastCloseCode: this.#lastCloseCode,
+      sessionExpiresAt:
+        this.#session === undefined ? null : new Date(this.#session.expiresAtMs).toISOString(),
+    };
+  }
+
+  /** Starts connecting (no-op when already started). */
+  start(): void {
+    if (!this.#stopping) return;
+    this.#stopping = false;
+    this.#attempts = 0;
+    this.#offline = false;
+    this.#connect();
+  }
+
+  /**
+   * Closes the connection with 1000 and stops reconnecting; resolves once closed (or after a
+   * one-second grace, when the server does not complete the close).
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping && this.#socket === undefined) {
+      this.#setState('stopped');
+      return;
+    }
+    this.#stopping = true;
+    clearTimeout(this.#retryTimer);
+    const socket = this.#socket;
+    if (socket !== undefined) {
+      if (socket.readyState === socket.OPEN) socket.close(1000, 'shutdown');
+      else socket.terminate();
+      const grace = setTimeout(() => socket.terminate(), 1_000);
+      await this.#closed;
+      clearTimeout(grace);
+    }
+    this.#setState('stopped');
+  }
+
+  /**
+   * Sends a frame on a ready connection.
+   *
+   * @param frame - the frame object.
+   * @returns false when there is no ready connection (nothing was sent).
+   */
+  send(frame: RealtimeFrame): boolean {
+    const socket = this.#socket;
+    if (socket === undefined || this.#phase !== 'ready' || socket.readyState !== socket.OPEN) {
+      return false;
+    }
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  #setState(state: RealtimeState, closeCode?: number): void {
+    if (this.#state === state) return;
+    const previous = this.#state;
+    this.#state = state;
+    this.#sinceMs = this.#options.clock.now();
+    this.#options.onChange({
+      state,
+      previous,
+      attempts: this.#attempts,
+      ...(closeCode === undefined ? {} : { closeCode }),
+      at: new Date(this.#sinceMs).toISOString(),
+    });
+  }
+
+  // While offline, background attempts keep the state `offline` until one is welcomed, so the
+  // status an operator reads does not flicker through connecting/registering every minute.
+  #progress(state: 'connecting' | 'connected' | 'registering'): void {
+    if (!this.#offline) this.#setState(state);
+  }
+
+  #connect(): void {
+    if (this.#stopping) return;
+    this.#progress('connecting');
+    this.#phase = 'opening';
+    const socket = new this.#options.WebSocket(this.#options.url, {
+      handshakeTimeout: this.#options.connectTimeoutMs,
+      perMessageDeflate: false,
+      maxPayload: MAX_PAYLOAD_BYTES,
+    });
+    this.#socket = socket;
+    let markClosed: () => void = () => undefined;
+    this.#closed = new Promise<void>((resolve) => {
+      markClosed = resolve;
+    });
+    // Covers a server that upgrades but never welcomes.
+    this.#connectTimer = setTimeout(() => socket.terminate(), this.#options.connectTimeoutMs);
+    this.#connectTimer.unref();
+    socket.on('upgrade', (response) => {
+      // Like the agent's timers: an embedding application may exit without calling shutdown().
+      response.socket.unref();
+    });
+    socket.on('open', () => this.#onOpen(socket));
+    socket.on('message', (data, isBinary) => this.#onMessage(socket, data, isBinary));
+    socket.on('ping', () => this.#noteLife(socket));
+    socket.on('pong', () => this.#noteLife(socket));
+    // ws reports refused connections and protocol errors here, then always emits 'close'.
+    socket.on('error', () => undefined);
+    socket.on('close', (code) => {
+      markClosed();
+      this.#onClose(socket, code);
+    });
+  }
+
+  #onOpen(socket: WebSocket): void {
+    if (socket !== this.#socket) return;
+    this.#progress('connected');
+    const session = this.#session;
+    const now = this.#options.clock.now();
+    // A token about to expire would only earn a 4401 and a second round trip.
+    this.#usedResume = session !== undefined && session.expiresAtMs - now > 60_000;
+    const first: RealtimeFrame =
+      this.#usedResume && session !== undefined
+        ? { kind: 'resume', deviceId: this.#options.deviceId, sessionToken: session.token }
+        : createHelloFrame(this.#options.deviceId, this.#options.identity, {
+            clock: this.#options.clock,
+            random: this.#options.random,
+          });
+    socket.send(JSON.stringify(first));
+    this.#phase = 'registering';
+    this.#progress('registering');
+  }
+
+  #onMessage(socket: WebSocket, data: RawData, isBinary: boolean): void {
+    if (socket !== this.#socket) return;
+    this.#noteLife(socket);
+    if (isBinary) return;
+    let frame: RealtimeFrame | undefined;
+    try {
+      const parsed = realtimeFrameSchema.safeParse(JSON.parse(data.toString()));
+      if (parsed.success) frame = parsed.data;
+    } catch {
+      // Not JSON: ignored, like any frame this version does not understand.
+    }
+    if (frame === undefined) return;
+    if (frame.kind === 'welcome') {
+      if (this.#phase === 'registering') this.#onWelcome(socket, frame);
+      return;
+    }
+    if (this.#phase !== 'ready') return;
+    if (frame.kind === 'message' || frame.kind === 'command' || frame.kind === 'error') {
+      this.#options.onFrame(frame);
+    }
+  }
+
+  #onWelcome(socket: WebSocket, welcome: Extract<RealtimeFrame, { kind: 'welcome' }>): void {
+    clearTimeout(this.#connectTimer);
+    this.#phase = 'ready';
+    this.#session = { token: welcome.sessionToken, expiresAtMs: Date.parse(welcome.expiresAt) };
+    this.#attempts = 0;
+    this.#offline = false;
+    // Silence longer than the server's own timeout means the path is dead even if TCP has not
+    // noticed (a NAT dropped the mapping, a laptop slept): reconnect instead of waiting.
+    this.#silenceTimer = setTimeout(() => socket.terminate(), welcome.heartbeatTimeoutMs);
+    this.#silenceTimer.unref();
+    this.#setState('ready');
+  }
+
+  #noteLife(socket: WebSocket): void {
+    if (socket === this.#socket) this.#silenceTimer?.refresh();
+  }
+
+  #onClose(socket: WebSocket, code: number): void {
+    if (socket !== this.#socket) return;
+    this.#socket = undefined;
+    clearTimeout(this.#connectTimer);
+    clearTimeout(this.#silenceTimer);
+    this.#silenceTimer = undefined;
+    this.#lastCloseCode = code;
+    const wasResume = this.#usedResume;
+    this.#phase = 'opening';
+    this.#options.onDisconnect();
+    switch (closeCodeAction(code, this.#stopping)) {
+      case 'stop':
+        this.#setState('stopped', code);
+        return;
+      case 'revoked':
+        this.#stopping = true;
+        this.#session = undefined;
+        this.#setState('stopped', code);
+        this.#options.onRevoked();
+        return;
+      case 'new_hello':
+        this.#session = undefined;
+        // A refused resume is answered at once with a hello; a refused hello is a failure.
+        if (wasResume) {
+          this.#schedule(0, code);
+          return;
+        }
+        this.#fail(code);
+        return;
+      case 'wait_cap':
+        this.#schedule(this.#options.backoff.capMs, code);
+        return;
+      case 'backoff':
+        this.#fail(code);
+        return;
+    }
+  }
+
+  #fail(code: number): void {
+    this.#attempts += 1;
+    if (this.#attempts >= this.#options.maxAttemptsBeforeOffline) this.#offline = true;
+    this.#schedule(this.#options.backoff.delayMs(this.#attempts), code);
+  }
+
+  #schedule(delayMs: number, code: number): void {
+    this.#setState(this.#offline ? 'offline' : 'retrying', code);
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#connect(), delayMs);
+    this.#retryTimer.unref();
+  }
+}
