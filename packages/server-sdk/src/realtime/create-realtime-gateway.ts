@@ -450,11 +450,8 @@ export function createRealtimeGateway(
     wss.handleUpgrade(request, socket, head, onConnection);
   }
 
-  return Object.assign(emitter, {
+  const gateway = Object.assign(emitter, {
     instanceId: settings.instanceId,
-    get connectedDevices() {
-      return byDevice.size;
-    },
     attach(server: Server) {
       server.on('upgrade', handleUpgrade);
     },
@@ -499,5 +496,8 @@ export function createRealtimeGateway(
       for (const device of held) publishPresence(device.id, device.tenantId, false);
       wss.close();
     },
-  }) as RealtimeGateway;
+  });
+  // A getter: Object.assign would have copied one reading of it.
+  Object.defineProperty(gateway, 'connectedDevices', { get: () => byDevice.size });
+  return gateway as RealtimeGateway;
 }

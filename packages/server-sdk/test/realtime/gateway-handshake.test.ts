@@ -51,6 +51,7 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
     expect(sessions.length).toBeGreaterThan(0);
     expect(sessions.map((row) => row.token_hash)).not.toContain(welcome.sessionToken);
     expect(server.gateway.isConnected(device.deviceId)).toBe(true);
+    expect(server.gateway.connectedDevices).toBe(1);
     const row = await deviceRow(device.deviceId);
     expect(row.connected_instance).toBe(server.gateway.instanceId);
     expect(presence.at(-1)).toMatchObject({ deviceId: device.deviceId, online: true });
@@ -63,6 +64,7 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
     await expect.poll(() => presence.at(-1)?.online).toBe(false);
     expect((await deviceRow(device.deviceId)).connected_at).toBeNull();
     expect(server.gateway.isConnected(device.deviceId)).toBe(false);
+    expect(server.gateway.connectedDevices).toBe(0);
   });
 
   it('resumes with the session token, and refuses an unknown or foreign token', async () => {
