@@ -151,9 +151,11 @@ async function startServer(databaseUrl) {
     LOG_LEVEL: 'warn',
     DATABASE_URL: databaseUrl,
   };
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [CLI, 'start', '--port', String(port), '--data-dir', dataDir],
+    [...nodeArgs, CLI, 'start', '--port', String(port), '--data-dir', dataDir],
     {
       env,
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -63,6 +63,7 @@ export {
   type PostgresBus,
   type PostgresBusOptions,
 } from './cluster/postgres-bus.js';
+export type { DeviceAck } from './commands/ack-command.js';
 export {
   activeDeviceConsents,
   announceConfigChange,

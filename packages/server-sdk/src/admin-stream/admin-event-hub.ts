@@ -1,6 +1,8 @@
 import { type ConsentSnapshot, consentSnapshotSchema } from '@fieldline/core';
 import { z } from 'zod';
+import { MAX_BUS_PAYLOAD_BYTES } from '../cluster/bus-payload.js';
 import { BUS_TOPICS, type ClusterBus } from '../cluster/cluster-bus.js';
+import { publishAll } from '../cluster/publish-all.js';
 
 const idSchema = z.string().min(1).max(256);
 const atSchema = z.string().min(1).max(64);
@@ -39,6 +41,58 @@ const adminStreamEventSchema = z.discriminatedUnion('event', [
 ]);
 
 /** `presence` (docs/protocol.md §4.8): a device went online or offline. */
+// Many events in one bus message: a broadcast changes thousands of commands at once, and one
+// NOTIFY per event would cost more than the delivery itself.
+const adminEventBatchSchema = z.strictObject({ events: z.array(z.unknown()).max(1000) });
+
+// Leaves room for the envelope and one more event's separator.
+const BATCH_BUDGET_BYTES = MAX_BUS_PAYLOAD_BYTES - 64;
+const encoder = new TextEncoder();
+
+/**
+ * Packs admin events into as few bus payloads as fit (`{ events: [...] }`,
+ * or the bare event when alone), each under the bus's size limit.
+ *
+ * @param events - the events, in order.
+ * @returns the payloads, in order.
+ */
+export function packAdminEvents(events: readonly AdminStreamEvent[]): unknown[] {
+  const payloads: unknown[] = [];
+  let batch: AdminStreamEvent[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (batch.length === 1) payloads.push(batch[0]);
+    else if (batch.length > 1) payloads.push({ events: batch });
+    batch = [];
+    bytes = 0;
+  };
+  for (const event of events) {
+    const size = encoder.encode(JSON.stringify(event)).byteLength + 1;
+    if (batch.length > 0 && (bytes + size > BATCH_BUDGET_BYTES || batch.length === 1000)) flush();
+    batch.push(event);
+    bytes += size;
+  }
+  flush();
+  return payloads;
+}
+
+/**
+ * Publishes admin events on the bus, packed ({@link packAdminEvents}), a few
+ * messages at a time; failures go to `onError` (the events describe state
+ * already stored, so a lost one only delays a dashboard).
+ *
+ * @param bus - the cluster bus.
+ * @param events - the events, in order.
+ * @param onError - receives each failed publish.
+ */
+export function publishAdminEvents(
+  bus: ClusterBus,
+  events: readonly AdminStreamEvent[],
+  onError: (error: unknown) => void,
+): Promise<void> {
+  return publishAll(bus, BUS_TOPICS.adminEvents, packAdminEvents(events), onError);
+}
+
 export interface AdminPresenceEvent {
   readonly event: 'presence';
   readonly data: {
@@ -171,18 +225,22 @@ export function createAdminEventHub(bus: ClusterBus): AdminEventHub {
   let invalid = 0;
   let closed = false;
   const unsubscribeBus = bus.subscribe(BUS_TOPICS.adminEvents, (payload) => {
-    const parsed = adminStreamEventSchema.safeParse(payload);
-    if (!parsed.success) {
-      invalid += 1;
-      return;
-    }
-    const event = parsed.data as AdminStreamEvent;
-    for (const subscription of [...subscriptions]) {
-      if (subscription.tenant !== null && subscription.tenant !== event.data.tenantId) continue;
-      try {
-        subscription.listener(event);
-      } catch {
-        // One broken subscriber must not keep the event from the others.
+    const batch = adminEventBatchSchema.safeParse(payload);
+    const candidates: unknown[] = batch.success ? batch.data.events : [payload];
+    for (const candidate of candidates) {
+      const parsed = adminStreamEventSchema.safeParse(candidate);
+      if (!parsed.success) {
+        invalid += 1;
+        continue;
+      }
+      const event = parsed.data as AdminStreamEvent;
+      for (const subscription of [...subscriptions]) {
+        if (subscription.tenant !== null && subscription.tenant !== event.data.tenantId) continue;
+        try {
+          subscription.listener(event);
+        } catch {
+          // One broken subscriber must not keep the event from the others.
+        }
       }
     }
   });

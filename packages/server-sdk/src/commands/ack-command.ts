@@ -1,5 +1,5 @@
 import type { CommandAckRequest } from '@fieldline/core';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import { type CommandRecord, OPEN_COMMAND_STATUSES, toCommandRecord } from './command-record.js';
 import { type CommandStatusChange, statusChange } from './command-status-change.js';
@@ -17,7 +17,7 @@ export interface AckOutcome {
  * an open command (pending or sent) becomes `acked` or `rejected` with
  * `acked_at` and the reason; a final one is left as it is.
  *
- * @param db - the database (the ack runs in its own transaction).
+ * @param db - the database (one conditional update; a read only when it changed nothing).
  * @param deviceId - the device answering; another device's command is not found.
  * @param commandId - the command.
  * @param answer - `acked` or `rejected`, and an optional reason.
@@ -25,31 +25,83 @@ export interface AckOutcome {
  * @returns the outcome, or undefined when the device has no such command.
  * @internal
  */
-export function ackCommand(
+export async function ackCommand(
   db: Kysely<FieldlineDatabase>,
   deviceId: string,
   commandId: string,
   answer: CommandAckRequest,
   nowMs: number,
 ): Promise<AckOutcome | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .selectFrom('commands')
-      .selectAll()
-      .where('id', '=', commandId)
-      .where('device_id', '=', deviceId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (row === undefined) return undefined;
-    if (!(OPEN_COMMAND_STATUSES as readonly string[]).includes(row.status)) {
-      return { record: toCommandRecord(row) };
-    }
-    const updated = await trx
-      .updateTable('commands')
-      .set({ status: answer.status, acked_at: new Date(nowMs), reason: answer.reason ?? null })
-      .where('id', '=', commandId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  // The common case is one conditional UPDATE: an ack is the hottest write of a broadcast.
+  const updated = await db
+    .updateTable('commands')
+    .set({ status: answer.status, acked_at: new Date(nowMs), reason: answer.reason ?? null })
+    .where('id', '=', commandId)
+    .where('device_id', '=', deviceId)
+    .where('status', 'in', OPEN_COMMAND_STATUSES)
+    .returningAll()
+    .executeTakeFirst();
+  if (updated !== undefined) {
     return { record: toCommandRecord(updated), change: statusChange(updated, answer.status) };
-  });
+  }
+  // Final already, another device's, or unknown: answer with what is there.
+  const row = await db
+    .selectFrom('commands')
+    .selectAll()
+    .where('id', '=', commandId)
+    .where('device_id', '=', deviceId)
+    .executeTakeFirst();
+  return row === undefined ? undefined : { record: toCommandRecord(row) };
+}
+
+/** One device's answer to one of its commands, as a socket ack frame carries it. */
+export interface DeviceAck {
+  readonly deviceId: string;
+  readonly commandId: string;
+  readonly status: CommandAckRequest['status'];
+  readonly reason?: string;
+}
+
+/**
+ * Records many acks in one statement: each open command named by its device
+ * becomes `acked` or `rejected`; acks of final, foreign or unknown commands
+ * change nothing. The gateway gathers socket acks for a few milliseconds and
+ * writes them together, because a broadcast's acks arrive by the thousand.
+ *
+ * @param db - the database.
+ * @param acks - the acks (a command acked twice in the batch takes the first answer).
+ * @param nowMs - the time of the acks, epoch ms.
+ * @returns the status changes made.
+ * @internal
+ */
+export async function ackCommands(
+  db: Kysely<FieldlineDatabase>,
+  acks: readonly DeviceAck[],
+  nowMs: number,
+): Promise<CommandStatusChange[]> {
+  const seen = new Set<string>();
+  const unique = acks.filter((ack) => !seen.has(ack.commandId) && seen.add(ack.commandId));
+  if (unique.length === 0) return [];
+  const values = sql.join(
+    unique.map(
+      (ack) =>
+        sql`(${ack.commandId}::text, ${ack.deviceId}::text, ${ack.status}::text, ${ack.reason ?? null}::text)`,
+    ),
+  );
+  const result = await sql<{
+    id: string;
+    device_id: string;
+    tenant_id: string;
+    type: string;
+    status: 'acked' | 'rejected';
+  }>`update commands
+       set status = answers.status, acked_at = ${new Date(nowMs)}, reason = answers.reason
+       from (values ${values}) as answers (id, device_id, status, reason)
+       where commands.id = answers.id
+         and commands.device_id = answers.device_id
+         and commands.status in ('pending', 'sent')
+       returning commands.id, commands.device_id, commands.tenant_id, commands.type, commands.status`.execute(
+    db,
+  );
+  return result.rows.map((row) => statusChange(row, row.status));
 }

@@ -7,11 +7,11 @@ import {
 } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { AdminConsentEvent } from '../admin-stream/admin-event-hub.js';
-import { BUS_TOPICS, type ClusterBus } from '../cluster/cluster-bus.js';
+import { publishAdminEvents } from '../admin-stream/admin-event-hub.js';
+import type { ClusterBus } from '../cluster/cluster-bus.js';
 import { parseStoredState } from '../consent/consent-ledger-store.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { CommandOutbox, CreatedCommands } from './command-outbox.js';
-import { publishAll } from './publish-all.js';
 
 /** The command types every agent understands (docs/protocol.md §4.5). */
 export const BUILT_IN_COMMAND_TYPES = Object.freeze({
@@ -85,9 +85,8 @@ export async function announceConsentChanges(
     })),
   );
   const atMs = deps.clock.now();
-  await publishAll(
+  await publishAdminEvents(
     deps.bus,
-    BUS_TOPICS.adminEvents,
     changes.map((change) => consentEvent(change, atMs)),
     () => {
       // Best effort like every bus message: the consent itself is in the ledger.

@@ -6,18 +6,19 @@ import {
   systemClock,
 } from '@fieldline/core';
 import type { Kysely } from 'kysely';
+import { publishAdminEvents } from '../admin-stream/admin-event-hub.js';
 import { appendAudit } from '../audit/append-audit.js';
 import { BUS_TOPICS, type ClusterBus } from '../cluster/cluster-bus.js';
+import { publishAll } from '../cluster/publish-all.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import { HttpError } from '../http/http-error.js';
-import { ackCommand } from './ack-command.js';
+import { ackCommand, ackCommands, type DeviceAck } from './ack-command.js';
 import { commandAdminEvent } from './command-admin-event.js';
 import { commandNotices } from './command-notice.js';
 import { type CommandRecord, type TenantCommandRecord, toCommandRecord } from './command-record.js';
 import { type CommandStatusChange, statusChange } from './command-status-change.js';
 import { expireCommands } from './expire-commands.js';
 import { insertCommands, type NewCommandRow, newCommandId } from './insert-commands.js';
-import { publishAll } from './publish-all.js';
 import { runDeliveryRound } from './take-for-delivery.js';
 
 /** Defaults of the commands an outbox creates and of its redelivery. */
@@ -231,6 +232,19 @@ export interface CommandOutbox {
   expireDue(): Promise<number>;
 
   /**
+   * Records many socket acks in one statement (see `ack`); acks of final,
+   * foreign or unknown commands change nothing.
+   *
+   * @param acks - device, command, answer.
+   * @returns how many commands changed status.
+   * @example
+   * ```ts
+   * await outbox.ackMany([{ deviceId, commandId, status: 'acked' }]);
+   * ```
+   */
+  ackMany(acks: readonly DeviceAck[]): Promise<number>;
+
+  /**
    * Records a device's ack: an open command becomes `acked` or `rejected`
    * (with `ackedAt` and the reason); a command already final is left as it is
    * and returned.
@@ -327,9 +341,8 @@ export function createCommandOutbox(options: CommandOutboxOptions): CommandOutbo
   }
 
   function publishChanges(changes: readonly CommandStatusChange[], nowMs: number) {
-    return publishAll(
+    return publishAdminEvents(
       bus,
-      BUS_TOPICS.adminEvents,
       changes.map((change) => commandAdminEvent(change, nowMs)),
       onBusError,
     );
@@ -496,6 +509,13 @@ export function createCommandOutbox(options: CommandOutboxOptions): CommandOutbo
       const nowMs = clock.now();
       const changes = await expireCommands(db, nowMs);
       await publishChanges(changes, nowMs);
+      return changes.length;
+    },
+
+    async ackMany(acks) {
+      const nowMs = clock.now();
+      const changes = await ackCommands(db, acks, nowMs);
+      void publishChanges(changes, nowMs);
       return changes.length;
     },
 

@@ -14,6 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { FieldlineApp } from '../app/create-fieldline-app.js';
 import { BUS_TOPICS } from '../cluster/cluster-bus.js';
+import type { DeviceAck } from '../commands/ack-command.js';
 import { parseCommandNotice } from '../commands/command-notice.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
@@ -109,6 +110,8 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const SEAL_CONCURRENCY = 64;
+const ACK_BATCH_MAX = 500;
+const ACK_BATCH_DELAY_MS = 5;
 
 /**
  * Creates the real-time gateway of an app: signed hello or resume, sessions,
@@ -218,6 +221,24 @@ export function createRealtimeGateway(
     }
   };
 
+  // Acks are written together every few milliseconds: a broadcast's thousands of acks then
+  // cost a handful of statements instead of one each.
+  let pendingAcks: DeviceAck[] = [];
+  let ackTimer: NodeJS.Timeout | undefined;
+  const flushAcks = (): Promise<void> => {
+    if (ackTimer !== undefined) clearTimeout(ackTimer);
+    ackTimer = undefined;
+    const batch = pendingAcks;
+    pendingAcks = [];
+    if (batch.length === 0) return Promise.resolve();
+    return context.commands.ackMany(batch).then(() => undefined, reportError);
+  };
+  const queueAck = (ack: DeviceAck): void => {
+    pendingAcks.push(ack);
+    if (pendingAcks.length >= ACK_BATCH_MAX) void flushAcks();
+    else ackTimer ??= setTimeout(() => void flushAcks(), ACK_BATCH_DELAY_MS);
+  };
+
   const fail = (connection: DeviceConnection, code: string, closeCode: number, message: string) => {
     connection.send({ kind: 'error', code, message });
     connection.close(closeCode, code);
@@ -288,7 +309,9 @@ export function createRealtimeGateway(
         return;
       case 'ack': {
         connection.unackedCommands.delete(frame.id);
-        await context.commands.ack(device.id, frame.id, {
+        queueAck({
+          deviceId: device.id,
+          commandId: frame.id,
           status: frame.status,
           ...(frame.reason === undefined ? {} : { reason: frame.reason }),
         });
@@ -492,6 +515,7 @@ export function createRealtimeGateway(
       for (const connection of open) {
         connection.close(REALTIME_CLOSE_CODES.goingAway, 'server_shutdown');
       }
+      await flushAcks();
       await presence.releaseAll(new Date(clock.now())).catch(reportError);
       for (const device of held) publishPresence(device.id, device.tenantId, false);
       wss.close();

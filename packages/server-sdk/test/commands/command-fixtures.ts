@@ -3,7 +3,7 @@
 // recorder.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { BusTopic, ClusterBus } from '../../src/cluster/cluster-bus.js';
+import { BUS_TOPICS, type BusTopic, type ClusterBus } from '../../src/cluster/cluster-bus.js';
 import type { FieldlineDatabase } from '../../src/db/database-schema.js';
 
 // Any 32-byte base64url text: these devices never seal or sign anything.
@@ -68,7 +68,18 @@ export function recordBus(bus: ClusterBus, topics: readonly BusTopic[]): BusReco
   );
   return {
     messages,
-    of: (topic) => messages.filter((m) => m.topic === topic).map((m) => m.payload),
+    // Admin events may travel packed ({ events: [...] }); tests see them one by one.
+    of: (topic) =>
+      messages
+        .filter((m) => m.topic === topic)
+        .flatMap((m) =>
+          topic === BUS_TOPICS.adminEvents &&
+          typeof m.payload === 'object' &&
+          m.payload !== null &&
+          'events' in m.payload
+            ? (m.payload as { events: unknown[] }).events
+            : [m.payload],
+        ),
     settle: () => new Promise((resolve) => setTimeout(resolve, 0)),
     stop: () => {
       for (const stop of stops) stop();

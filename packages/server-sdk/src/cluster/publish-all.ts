@@ -1,4 +1,4 @@
-import type { BusTopic, ClusterBus } from '../cluster/cluster-bus.js';
+import type { BusTopic, ClusterBus } from './cluster-bus.js';
 
 // Enough to keep a PostgreSQL bus busy without queueing thousands of NOTIFYs on its pool at once.
 const PUBLISH_CONCURRENCY = 16;
