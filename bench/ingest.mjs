@@ -1,14 +1,5 @@
-// Ingest bench: the reference server as a separate process, driven over
-// loopback by concurrent simulated devices posting sealed 500-event batches;
-// in the same run, the raw PostgreSQL limit for the same rows (multi-row
-// INSERT … ON CONFLICT DO NOTHING, and COPY) as the baseline. Then the same
-// drive against embedded PGlite. Prints tables; asserts nothing.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { generateIdentity, publicKeysOf, SealKind, sealJson } from '@fieldline/core';
@@ -16,6 +7,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { makeEvents } from './fixtures.mjs';
 import { fmt, printTable } from './harness.mjs';
+import { rssMb, startServerProcess } from './server-process.mjs';
 
 const PG_URL =
   process.env.BENCH_DATABASE_URL ??
@@ -25,16 +17,6 @@ const ADMIN = `fl_admin_bench_${randomBytes(12).toString('hex')}`;
 const BATCH = 500;
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 8);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 12_000);
-const CLI = new URL('../packages/reference-server/dist/cli.js', import.meta.url).pathname;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 async function request(url, { method = 'GET', token, body } = {}) {
   const headers = {};
@@ -52,42 +34,6 @@ async function request(url, { method = 'GET', token, body } = {}) {
 function cpuTicks(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
-}
-function rssMb(pid) {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-async function startServer(databaseUrl) {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'fl-bench-'));
-  const env = { ...process.env, FIELDLINE_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' };
-  if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  else delete env.DATABASE_URL;
-  const child = spawn(
-    process.execPath,
-    [CLI, 'start', '--port', String(port), '--data-dir', dataDir],
-    {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    pid: child.pid,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function enrollDevices(url, count) {
@@ -279,7 +225,7 @@ export async function run() {
   try {
     const url = new URL(PG_URL);
     url.searchParams.set('options', `-c search_path=${schema}`);
-    const server = await startServer(url.toString());
+    const server = await startServerProcess({ adminToken: ADMIN, databaseUrl: url.toString() });
     let saturated;
     let paced;
     try {
@@ -330,7 +276,7 @@ export async function run() {
     await admin.query(`drop schema ${schema} cascade`);
     await admin.end();
   }
-  const embedded = await startServer(undefined);
+  const embedded = await startServerProcess({ adminToken: ADMIN });
   try {
     const devices = await enrollDevices(embedded.url, DEVICES);
     const result = await measureServer(embedded, () =>

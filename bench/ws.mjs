@@ -6,15 +6,12 @@
 // Prints tables; asserts nothing.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHelloFrame, generateIdentity, publicKeysOf } from '@fieldline/core';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { fmt, printTable } from './harness.mjs';
+import { freePort, rssMb, startServerProcess } from './server-process.mjs';
 
 const PG_URL =
   process.env.BENCH_DATABASE_URL ??
@@ -23,22 +20,7 @@ const PG_URL =
 const AGENTS = Number(process.env.BENCH_WS_AGENTS ?? 10_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_WS_SAMPLES ?? 300);
 const ADMIN = `fl_admin_bench_${randomBytes(12).toString('hex')}`;
-const CLI = new URL('../packages/reference-server/dist/cli.js', import.meta.url).pathname;
 const CONNECT_CONCURRENCY = 100;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-function rssMb(pid) {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
-}
 
 const pct = (sorted, p) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -142,43 +124,6 @@ async function baseline() {
 
 // ---------------------------------------------------------------- Fieldline
 
-async function startServer(databaseUrl) {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'fl-bench-ws-'));
-  const env = {
-    ...process.env,
-    FIELDLINE_ADMIN_TOKEN: ADMIN,
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: databaseUrl,
-  };
-  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, CLI, 'start', '--port', String(port), '--data-dir', dataDir],
-    {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    pid: child.pid,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function admin(url, path, body) {
   const response = await fetch(`${url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
@@ -225,7 +170,7 @@ async function fieldline() {
   await adminClient.query(`create schema ${schema}`);
   const url = new URL(PG_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  const server = await startServer(url.toString());
+  const server = await startServerProcess({ adminToken: ADMIN, databaseUrl: url.toString() });
   try {
     const db = new pg.Client({ connectionString: url.toString() });
     await db.connect();

@@ -26,9 +26,19 @@ function readIds(path: string): string[] {
     .filter((line) => line.length === 36);
 }
 
+function lineCount(path: string): number {
+  return readIds(path).length;
+}
+
+/**
+ * Runs the fixture and kills it `delayMs` after it started or, with `afterFlushOf`, after
+ * that log gained a line (a flush completed): on a loaded machine the first flush can take
+ * longer than any fixed delay, and the cycles must still include kills after durable flushes.
+ */
 function killAfter(
   args: readonly string[],
   delayMs: number,
+  afterFlushOf?: string,
 ): Promise<{ killed: boolean; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [FIXTURE, ...args], {
@@ -39,10 +49,22 @@ function killAfter(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    let timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    let watch: NodeJS.Timeout | undefined;
+    if (afterFlushOf !== undefined) {
+      clearTimeout(timer);
+      const before = lineCount(afterFlushOf);
+      const giveUpAt = Date.now() + 15_000;
+      watch = setInterval(() => {
+        if (lineCount(afterFlushOf) === before && Date.now() < giveUpAt) return;
+        clearInterval(watch);
+        timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      }, 10);
+    }
     child.on('error', reject);
     child.on('close', (_code, signal) => {
       clearTimeout(timer);
+      if (watch !== undefined) clearInterval(watch);
       resolvePromise({ killed: signal === 'SIGKILL', stderr });
     });
   });
@@ -87,8 +109,17 @@ describe('kill -9 the agent mid-flush, over and over', () => {
     const durableLog = join(logDir, 'durable.log');
     let killed = 0;
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const delayMs = 150 + Math.floor(Math.random() * 450);
-      const outcome = await killAfter([stateDir, generatedLog, durableLog], delayMs);
+      // Odd cycles count from the start (kills before or during the first flush), even ones
+      // from a completed flush (kills during later tracking and flushing).
+      const afterFlush = cycle % 2 === 0;
+      const delayMs = afterFlush
+        ? Math.floor(Math.random() * 300)
+        : 150 + Math.floor(Math.random() * 450);
+      const outcome = await killAfter(
+        [stateDir, generatedLog, durableLog],
+        delayMs,
+        afterFlush ? durableLog : undefined,
+      );
       expect(outcome.stderr).toBe('');
       if (outcome.killed) killed++;
     }

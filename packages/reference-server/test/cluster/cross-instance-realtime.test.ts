@@ -7,23 +7,17 @@ import {
   publicKeysOf,
   type RealtimeFrame,
 } from '@fieldline/core';
-import { createDatabase, type FieldlineDb } from '@fieldline/server-sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
   ADMIN_TOKEN,
   clusterTestsEnabled,
-  freshSchema,
-  type Instance,
   listening,
   openStream,
   printedInstallToken,
-  startInstance,
-  url,
-  withSchema,
+  useClusterSchema,
 } from '../support/cluster.js';
 import { postJson } from '../support/http.js';
-import { makeTempDir } from '../support/temp-dir.js';
 
 interface DeviceSocket {
   readonly frames: RealtimeFrame[];
@@ -51,31 +45,12 @@ async function getJson(target: string) {
 }
 
 describe.skipIf(!clusterTestsEnabled)('two reference servers and a device socket', () => {
-  const schema = freshSchema('fl_rs_ws');
-  let admin: FieldlineDb | undefined;
-  const instances: Instance[] = [];
-  const dirs: Array<Awaited<ReturnType<typeof makeTempDir>>> = [];
-
-  beforeAll(async () => {
-    admin = await createDatabase({ connectionString: url as string, maxConnections: 1 });
-    await admin.db.schema.createSchema(schema).execute();
-  });
-  afterAll(async () => {
-    for (const instance of instances) instance.child.kill('SIGKILL');
-    await Promise.all(instances.map((instance) => instance.exit));
-    await admin?.db.schema.dropSchema(schema).ifExists().cascade().execute();
-    await admin?.close();
-    await Promise.all(dirs.map((dir) => dir.remove()));
-  });
+  const cluster = useClusterSchema('fl_rs_ws');
 
   it('routes commands, presence and replacement across instances', async () => {
-    dirs.push(await makeTempDir(), await makeTempDir());
-    const databaseUrl = withSchema(url as string, schema);
-    const a = startInstance(dirs[0]?.path as string, databaseUrl);
-    instances.push(a);
+    const a = await cluster.start();
     const urlA = await listening(a);
-    const b = startInstance(dirs[1]?.path as string, databaseUrl);
-    instances.push(b);
+    const b = await cluster.start();
     const urlB = await listening(b);
 
     const identity = await generateIdentity();

@@ -1,54 +1,23 @@
 // Two built CLI processes on one PostgreSQL schema: an admin change on instance A reaches the
 // admin stream of instance B through the LISTEN/NOTIFY bus (docs/protocol.md §4.8, §4.9).
 // Runs only when TEST_DATABASE_URL is set; `npm test` builds dist first.
-import { randomBytes } from 'node:crypto';
-import { createDatabase, type FieldlineDb } from '@fieldline/server-sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
   clusterTestsEnabled,
-  type Instance,
   listening,
   openStream,
   printedInstallToken,
-  startInstance,
-  url,
-  withSchema,
+  useClusterSchema,
 } from '../support/cluster.js';
 import { enrollBody, postJson } from '../support/http.js';
-import { makeTempDir } from '../support/temp-dir.js';
 
 describe.skipIf(!clusterTestsEnabled)('two reference servers on one PostgreSQL database', () => {
-  const schema = `fl_rs_bus_${randomBytes(6).toString('hex')}`;
-  let admin: FieldlineDb | undefined;
-  const instances: Instance[] = [];
-  const dirs: Array<Awaited<ReturnType<typeof makeTempDir>>> = [];
-
-  beforeAll(async () => {
-    admin = await createDatabase({ connectionString: url as string, maxConnections: 1 });
-    try {
-      await admin.db.schema.createSchema(schema).execute();
-    } catch (error) {
-      throw new Error(
-        `TEST_DATABASE_URL is set but PostgreSQL is unreachable at ${url} (${(error as Error).message}).`,
-      );
-    }
-  });
-  afterAll(async () => {
-    for (const instance of instances) instance.child.kill('SIGKILL');
-    await Promise.all(instances.map((instance) => instance.exit));
-    await admin?.db.schema.dropSchema(schema).ifExists().cascade().execute();
-    await admin?.close();
-    await Promise.all(dirs.map((dir) => dir.remove()));
-  });
+  const cluster = useClusterSchema('fl_rs_bus');
 
   it('relays a consent change made on A to the admin stream of B within 1 s', async () => {
-    dirs.push(await makeTempDir(), await makeTempDir());
-    const databaseUrl = withSchema(url as string, schema);
     // Started together, so both run the migrations at once on the empty schema.
-    const a = startInstance(dirs[0]?.path as string, databaseUrl);
-    const b = startInstance(dirs[1]?.path as string, databaseUrl);
-    instances.push(a, b);
+    const [a, b] = await Promise.all([cluster.start(), cluster.start()]);
     const [urlA, urlB] = await Promise.all([listening(a), listening(b)]);
 
     const stream = await openStream(`${urlB}/v1/admin/stream`);

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { createDatabase, type FieldlineDb } from '@fieldline/server-sdk';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { makeTempDir } from './temp-dir.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 export const url = process.env.TEST_DATABASE_URL;
@@ -104,3 +106,42 @@ export function printedInstallToken(instance: Instance): string {
 
 /** A fresh schema name for one suite. */
 export const freshSchema = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`;
+
+/**
+ * Registers a fresh PostgreSQL schema for the suite (dropped afterwards) and returns a
+ * starter of CLI instances on it, each in its own data directory; every instance is killed
+ * and every directory removed after the suite.
+ */
+export function useClusterSchema(prefix: string) {
+  const schema = freshSchema(prefix);
+  let admin: FieldlineDb | undefined;
+  const instances: Instance[] = [];
+  const dirs: Array<Awaited<ReturnType<typeof makeTempDir>>> = [];
+  beforeAll(async () => {
+    admin = await createDatabase({ connectionString: url as string, maxConnections: 1 });
+    try {
+      await admin.db.schema.createSchema(schema).execute();
+    } catch (error) {
+      throw new Error(
+        `TEST_DATABASE_URL is set but PostgreSQL is unreachable at ${url} (${(error as Error).message}).`,
+      );
+    }
+  });
+  afterAll(async () => {
+    for (const instance of instances) instance.child.kill('SIGKILL');
+    await Promise.all(instances.map((instance) => instance.exit));
+    await admin?.db.schema.dropSchema(schema).ifExists().cascade().execute();
+    await admin?.close();
+    await Promise.all(dirs.map((dir) => dir.remove()));
+  });
+  return {
+    /** Starts one more instance on the suite's schema. */
+    async start(): Promise<Instance> {
+      const dir = await makeTempDir();
+      dirs.push(dir);
+      const instance = startInstance(dir.path, withSchema(url as string, schema));
+      instances.push(instance);
+      return instance;
+    },
+  };
+}

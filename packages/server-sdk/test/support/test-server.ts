@@ -17,6 +17,8 @@ export const GLOBEX_ADMIN_TOKEN = 'fl_admin_globex_token_for_tests_0123456789ab'
 
 export interface TestServer {
   readonly url: string;
+  /** The listening node:http server (to attach the real-time gateway to). */
+  readonly server: Server;
   readonly app: FieldlineApp;
   readonly serverIdentity: Identity;
   readonly errors: unknown[];
@@ -45,11 +47,16 @@ export async function startTestServer(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    server,
     app,
     serverIdentity,
     errors,
-    close: () =>
-      new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve, reject) =>
+        server.close((e) => (e ? reject(e) : resolve())),
+      );
+    },
   };
 }
 
