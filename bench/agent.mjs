@@ -40,9 +40,13 @@ process.once('exit', killChildren);
 
 /** Forks one workload, waits for its one IPC answer, and makes sure it is gone. */
 function runWorkload(mode, options, { pinned = false, timeoutMs = 180_000 } = {}) {
+  // BENCH_AGENT_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the workloads.
+  const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = fork(WORKLOAD, [mode, JSON.stringify(options)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    ...(pinned && TASKSET ? { execPath: TASKSET, execArgv: ['-c', '1', process.execPath] } : {}),
+    ...(pinned && TASKSET
+      ? { execPath: TASKSET, execArgv: ['-c', '1', process.execPath, ...nodeArgs] }
+      : { execArgv: nodeArgs }),
   });
   children.add(child);
   return new Promise((resolve, reject) => {
