@@ -14,8 +14,8 @@ import { EventEmitter } from 'eventemitter3';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { FieldlineApp } from '../app/create-fieldline-app.js';
 import { BUS_TOPICS } from '../cluster/cluster-bus.js';
-import type { DeviceAck } from '../commands/ack-command.js';
 import { parseCommandNotice } from '../commands/command-notice.js';
+import { createAckBatcher } from './ack-batcher.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
 import { DeviceConnection } from './device-connection.js';
@@ -23,6 +23,7 @@ import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-op
 import { createMessageExchange } from './message-exchange.js';
 import { createPresenceStore } from './presence-store.js';
 import { parseSessionNotice } from './session-notice.js';
+import { deleteExpiredSessions } from './session-store.js';
 
 /** A device came online or went offline on this instance (§4.3). */
 export interface PresenceChange {
@@ -110,8 +111,6 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const SEAL_CONCURRENCY = 64;
-const ACK_BATCH_MAX = 500;
-const ACK_BATCH_DELAY_MS = 5;
 
 /**
  * Creates the real-time gateway of an app: signed hello or resume, sessions,
@@ -206,38 +205,21 @@ export function createRealtimeGateway(
     const ids = connections.flatMap((connection) =>
       connection.device === undefined ? [] : [connection.device.id],
     );
-    const byDevice = await context.commands.takeForDeliveryMany(ids);
-    const ready = connections.filter(
-      (connection) => connection.device !== undefined && byDevice.has(connection.device.id),
-    );
-    for (let start = 0; start < ready.length; start += SEAL_CONCURRENCY) {
+    const taken = await context.commands.takeForDeliveryMany(ids);
+    const deliveries = connections.flatMap((connection) => {
+      const commands = taken.get(connection.device?.id ?? '');
+      return commands === undefined ? [] : [{ connection, commands }];
+    });
+    for (let start = 0; start < deliveries.length; start += SEAL_CONCURRENCY) {
       await Promise.all(
-        ready
+        deliveries
           .slice(start, start + SEAL_CONCURRENCY)
-          .map((connection) =>
-            sendCommands(connection, byDevice.get(connection.device?.id ?? '') ?? []),
-          ),
+          .map(({ connection, commands }) => sendCommands(connection, commands)),
       );
     }
   };
 
-  // Acks are written together every few milliseconds: a broadcast's thousands of acks then
-  // cost a handful of statements instead of one each.
-  let pendingAcks: DeviceAck[] = [];
-  let ackTimer: NodeJS.Timeout | undefined;
-  const flushAcks = (): Promise<void> => {
-    if (ackTimer !== undefined) clearTimeout(ackTimer);
-    ackTimer = undefined;
-    const batch = pendingAcks;
-    pendingAcks = [];
-    if (batch.length === 0) return Promise.resolve();
-    return context.commands.ackMany(batch).then(() => undefined, reportError);
-  };
-  const queueAck = (ack: DeviceAck): void => {
-    pendingAcks.push(ack);
-    if (pendingAcks.length >= ACK_BATCH_MAX) void flushAcks();
-    else ackTimer ??= setTimeout(() => void flushAcks(), ACK_BATCH_DELAY_MS);
-  };
+  const acks = createAckBatcher((batch) => context.commands.ackMany(batch), reportError);
 
   const fail = (connection: DeviceConnection, code: string, closeCode: number, message: string) => {
     connection.send({ kind: 'error', code, message });
@@ -309,7 +291,7 @@ export function createRealtimeGateway(
         return;
       case 'ack': {
         connection.unackedCommands.delete(frame.id);
-        queueAck({
+        acks.add({
           deviceId: device.id,
           commandId: frame.id,
           status: frame.status,
@@ -436,10 +418,12 @@ export function createRealtimeGateway(
     for (const connection of byDevice.values()) {
       if (connection.unackedCommands.size > 0) deliverCommands(connection, true).catch(reportError);
     }
-    // Expiry is a state change the admin must see even for devices that never come back.
+    // Expiry is a state change the admin must see even for devices that never come back;
+    // expired sessions can never be resumed, so their rows go at the same time.
     if (clock.now() - lastExpirySweepMs >= settings.expirySweepIntervalMs) {
       lastExpirySweepMs = clock.now();
       context.commands.expireDue().catch(reportError);
+      deleteExpiredSessions(db, new Date(lastExpirySweepMs)).catch(reportError);
     }
   }, settings.redeliveryIntervalMs);
   redelivery.unref();
@@ -515,7 +499,7 @@ export function createRealtimeGateway(
       for (const connection of open) {
         connection.close(REALTIME_CLOSE_CODES.goingAway, 'server_shutdown');
       }
-      await flushAcks();
+      await acks.flush();
       await presence.releaseAll(new Date(clock.now())).catch(reportError);
       for (const device of held) publishPresence(device.id, device.tenantId, false);
       wss.close();

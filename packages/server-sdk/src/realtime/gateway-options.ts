@@ -56,7 +56,7 @@ export interface RealtimeGatewayOptions {
    */
   readonly redeliveryIntervalMs?: number;
   /**
-   * Least time between two sweeps that mark commands past their TTL `expired`.
+   * Least time between two sweeps that mark commands past their TTL `expired` and delete expired sessions.
    * @default 60_000
    */
   readonly expirySweepIntervalMs?: number;

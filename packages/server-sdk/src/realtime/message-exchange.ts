@@ -12,7 +12,7 @@ import type { FieldlineApp } from '../app/create-fieldline-app.js';
 import { currentConsent } from '../consent/current-consent.js';
 import { isHttpError } from '../http/http-error.js';
 import { runIngestion } from '../ingestion/pipeline.js';
-import { openDeviceFrame } from '../sealing/open-device-frame.js';
+import { openDeviceSealedBody } from '../sealing/open-device-frame.js';
 import type { SocketDevice } from './authenticate-socket.js';
 import type { ChannelHandler } from './channel-handlers.js';
 import type { DeviceConnection } from './device-connection.js';
@@ -89,14 +89,17 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
   }
 
   async function openBody(device: SocketDevice, frame: ChannelMessageFrame): Promise<unknown> {
-    const opened = await openDeviceFrame(Buffer.from(`{"sealed":"${frame.sealed}"}`), {
-      serverIdentity: context.serverIdentity,
-      replayGuard: context.replayGuard,
-      device,
-      kind: SealKind.ChannelMessage,
-      kindName: 'channel message',
-      clock: context.clock,
-    });
+    const opened = await openDeviceSealedBody(
+      { sealed: frame.sealed },
+      {
+        serverIdentity: context.serverIdentity,
+        replayGuard: context.replayGuard,
+        device,
+        kind: SealKind.ChannelMessage,
+        kindName: 'channel message',
+        clock: context.clock,
+      },
+    );
     return opened.payload;
   }
 

@@ -56,6 +56,22 @@ export async function openDeviceFrame(
   } catch {
     throw new HttpError('invalid_json', 'The body is not UTF-8 JSON; send { "sealed": "…" }.');
   }
+  return openDeviceSealedBody(body, options);
+}
+
+/**
+ * {@link openDeviceFrame} for a body already parsed (`{ sealed: "…" }`), as the
+ * real-time gateway has it from a channel message.
+ *
+ * @param body - the parsed `SealedBody` (validated here).
+ * @param options - server identity, replay guard, device and expected kind.
+ * @returns the opened message with its parsed payload.
+ * @throws {@link HttpError} `invalid_sealed_message`, `bad_signature` or `replayed`.
+ */
+export async function openDeviceSealedBody(
+  body: unknown,
+  options: OpenDeviceFrameOptions,
+): Promise<OpenedJsonMessage> {
   const frame = decodeSealedBody(body);
   if (!frame.ok) throw toHttpError(frame.error);
   const { device } = options;

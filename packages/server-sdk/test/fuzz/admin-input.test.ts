@@ -22,6 +22,7 @@ import {
   grantConsent,
   publishPolicy,
   type RawAnswer,
+  rowsUnchangedUnless,
   send,
   sendJson,
 } from './fuzz-fixture.js';
@@ -83,19 +84,6 @@ describeEachDatabase('admin routes refuse bad input', (current) => {
   let globex: FuzzDevice;
   let acmeLedgerId: string;
 
-  async function rowsUnchangedUnless(
-    succeeded: (answer: RawAnswer) => boolean,
-    request: () => Promise<RawAnswer>,
-  ): Promise<RawAnswer> {
-    const before = await countRows(current().db);
-    const answer = await request();
-    if (!succeeded(answer)) {
-      expectDocumentedError(answer);
-      expect(await countRows(current().db)).toEqual(before);
-    }
-    return answer;
-  }
-
   beforeAll(async () => {
     server = await startTestServer(current().db);
     await publishPolicy(server, 'acme', 1, ['activity', 'network']);
@@ -150,6 +138,7 @@ describeEachDatabase('admin routes refuse bad input', (current) => {
         body,
         async (token, value) => {
           const answer = await rowsUnchangedUnless(
+            current().db,
             (a) => a.status === 201,
             () => sendJson(`${server.url}/v1/admin/policies`, token, value),
           );
@@ -213,6 +202,7 @@ describeEachDatabase('admin routes refuse bad input', (current) => {
         body,
         async (token, value) => {
           const answer = await rowsUnchangedUnless(
+            current().db,
             (a) => a.status === 200,
             () => sendJson(`${server.url}/v1/admin/devices/${acme.deviceId}/consent`, token, value),
           );

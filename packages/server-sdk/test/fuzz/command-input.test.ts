@@ -23,6 +23,7 @@ import {
   type FuzzDevice,
   publishPolicy,
   type RawAnswer,
+  rowsUnchangedUnless,
   send,
   sendJson,
 } from './fuzz-fixture.js';
@@ -91,19 +92,6 @@ describeEachDatabase('command routes refuse bad input', (current) => {
   let acmeCommandId: string;
   let globexCommandId: string;
 
-  async function rowsUnchangedUnless(
-    succeeded: (answer: RawAnswer) => boolean,
-    request: () => Promise<RawAnswer>,
-  ): Promise<RawAnswer> {
-    const before = await countRows(current().db);
-    const answer = await request();
-    if (!succeeded(answer)) {
-      expectDocumentedError(answer);
-      expect(await countRows(current().db)).toEqual(before);
-    }
-    return answer;
-  }
-
   beforeAll(async () => {
     server = await startTestServer(current().db);
     await publishPolicy(server, 'acme', 1, ['activity']);
@@ -130,6 +118,7 @@ describeEachDatabase('command routes refuse bad input', (current) => {
         commandRequest(),
         async (token, value) => {
           const answer = await rowsUnchangedUnless(
+            current().db,
             (a) => a.status === 201,
             () =>
               sendJson(`${server.url}/v1/admin/devices/${acme.deviceId}/commands`, token, value),
@@ -163,6 +152,7 @@ describeEachDatabase('command routes refuse bad input', (current) => {
         commandRequest({ tenant }),
         async (token, value) => {
           const answer = await rowsUnchangedUnless(
+            current().db,
             (a) => a.status === 200,
             () => sendJson(`${server.url}/v1/admin/commands/broadcast`, token, value),
           );
@@ -242,6 +232,7 @@ describeEachDatabase('command routes refuse bad input', (current) => {
       fc.asyncProperty(fc.constantFrom('own', 'foreign'), ackBody, async (which, value) => {
         const id = which === 'own' ? acmeCommandId : globexCommandId;
         const answer = await rowsUnchangedUnless(
+          current().db,
           (a) => a.status === 200,
           () => sendJson(`${server.url}/v1/commands/${id}/ack`, acme.deviceToken, value),
         );

@@ -216,6 +216,24 @@ export async function countRows(db: Kysely<FieldlineDatabase>): Promise<RowCount
   return counts;
 }
 
+/**
+ * Runs a request; unless `succeeded` says it was accepted, the answer must be a documented
+ * error and no guarded table may have changed.
+ */
+export async function rowsUnchangedUnless(
+  db: Kysely<FieldlineDatabase>,
+  succeeded: (answer: RawAnswer) => boolean,
+  request: () => Promise<RawAnswer>,
+): Promise<RawAnswer> {
+  const before = await countRows(db);
+  const answer = await request();
+  if (!succeeded(answer)) {
+    expectDocumentedError(answer);
+    expect(await countRows(db)).toEqual(before);
+  }
+  return answer;
+}
+
 /** The server collected no unexpected error and answers `/readyz` with 200. */
 export async function expectHealthy(server: TestServer): Promise<void> {
   expect(server.errors).toEqual([]);

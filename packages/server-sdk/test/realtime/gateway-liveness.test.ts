@@ -15,6 +15,8 @@ describeEachDatabase('realtime gateway: liveness and presence', (current) => {
     server = await startGatewayServer(current().db, {
       heartbeatIntervalMs: 100,
       heartbeatTimeoutMs: 400,
+      redeliveryIntervalMs: 50,
+      expirySweepIntervalMs: 100,
     });
     server.app.context.bus.subscribe(BUS_TOPICS.adminEvents, (payload) =>
       adminEvents.push(payload),
@@ -69,6 +71,28 @@ describeEachDatabase('realtime gateway: liveness and presence', (current) => {
       .executeTakeFirstOrThrow();
     expect(row.connected_at).toBeNull();
     client.socket.terminate();
+  });
+
+  it('deletes expired sessions in its periodic sweep and keeps live ones', async () => {
+    const { client } = await connectDevice(server.url, device);
+    await current()
+      .db.insertInto('sessions')
+      .values({
+        id: 'session_expired_for_test',
+        device_id: device.deviceId,
+        token_hash: 'f'.repeat(64),
+        expires_at: new Date(Date.now() - 1_000),
+      })
+      .execute();
+    const sessionIds = async () =>
+      (await current().db.selectFrom('sessions').select('id').execute()).map((row) => row.id);
+    await expect
+      .poll(async () => (await sessionIds()).includes('session_expired_for_test'), {
+        timeout: 3_000,
+      })
+      .toBe(false);
+    expect((await sessionIds()).length).toBeGreaterThan(0);
+    await client.close();
   });
 
   it('says 1001 (going away) to every device on shutdown and releases their presence', async () => {
