@@ -2,7 +2,7 @@
 // status` (another process) shows its live real-time connection and consent, including a
 // withdrawal pushed by the admin over the socket.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Backend,
   CLI,
@@ -24,18 +24,15 @@ async function statusJson(stateDir: string) {
   };
 }
 
-async function waitFor<T>(
-  probe: () => Promise<T | undefined | false>,
+// vitest polls; the wrapper only names what was awaited when it times out.
+function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+) {
+  return vi.waitUntil(probe, { timeout: timeoutMs, interval: 100 }).catch(() => {
+    throw new Error(`timed out waiting for ${what}`);
+  });
 }
 
 describe('fieldline-agent run keeps status current', () => {

@@ -5,7 +5,6 @@ import {
   type ConsentSnapshot,
   commandSchema,
   consentSnapshotSchema,
-  createMemoryReplayGuard,
   type EventsResponse,
   eventsResponseSchema,
   type Identity,
@@ -21,7 +20,7 @@ import { type CommandLedger, loadCommandLedger } from './command-ledger.js';
 import { isOlderConsent } from './consent-freshness.js';
 import { pollCommands, postCommandAck } from './http-commands.js';
 import { createPendingRequests } from './pending-requests.js';
-import { type InboundFrame, RealtimeClient } from './realtime-client.js';
+import { type InboundFrame, type OpenedBody, RealtimeClient } from './realtime-client.js';
 import { RealtimeError } from './realtime-errors.js';
 import type {
   ChannelHandler,
@@ -34,12 +33,7 @@ import type {
   RequestOptions,
 } from './realtime-types.js';
 import { createReconnectBackoff, type ReconnectBackoff } from './reconnect-backoff.js';
-import {
-  type FrameParties,
-  openFromServer,
-  sealBytesForServer,
-  sealForServer,
-} from './server-frames.js';
+import { type FrameParties, sealBytesForServer, sealForServer } from './server-frames.js';
 
 /** What the agent lends its real-time side. */
 export interface RealtimeHost {
@@ -79,7 +73,6 @@ export class AgentRealtime {
   readonly #handlers = new Map<string, CommandHandler>();
   readonly #channels = new Map<string, ChannelHandler>();
   readonly #pending = createPendingRequests();
-  readonly #replayGuard;
   #dispatcher: Promise<CommandDispatcher> | undefined;
   #client: RealtimeClient | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -120,9 +113,6 @@ export class AgentRealtime {
         throw new AgentError('invalid_options', `realtime.${name} must be a positive integer.`);
       }
     }
-    // The server's frames are checked within its 60 s skew; remembering ids twice that long
-    // means a captured frame can never be replayed to this process.
-    this.#replayGuard = createMemoryReplayGuard({ clock: host.clock, windowMs: 120_000 });
   }
 
   /** Registers an integrator command handler; see `Agent.onCommand`. */
@@ -244,14 +234,15 @@ export class AgentRealtime {
       url: this.#options.url ?? realtimeUrl(enrollment.serverUrl),
       deviceId: enrollment.deviceId,
       identity,
+      serverSigningPublicKey: enrollment.serverPublicKeys.signingPublicKey,
       clock: this.#host.clock,
       random: this.#host.random,
       backoff: this.#backoff,
       maxAttemptsBeforeOffline: this.#options.maxAttemptsBeforeOffline ?? 10,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 15_000,
       onChange: (change) => this.#onChange(change),
-      onFrame: (frame) => {
-        this.#onFrame(frame).catch((error: unknown) => this.#host.reportError(error));
+      onFrame: (frame, body) => {
+        this.#onFrame(frame, body).catch((error: unknown) => this.#host.reportError(error));
       },
       onDisconnect: () =>
         this.#pending.rejectAll(
@@ -304,7 +295,7 @@ export class AgentRealtime {
     const enrollment = this.#host.enrollment();
     const identity = this.#host.identity();
     if (enrollment === undefined || identity === undefined) return undefined;
-    return { enrollment, identity, clock: this.#host.clock, replayGuard: this.#replayGuard };
+    return { enrollment, identity, clock: this.#host.clock };
   }
 
   #getDispatcher(): Promise<CommandDispatcher> {
@@ -340,13 +331,13 @@ export class AgentRealtime {
     this.#host.emitConnection(change);
   }
 
-  async #onFrame(frame: InboundFrame): Promise<void> {
+  async #onFrame(frame: InboundFrame, body: Promise<OpenedBody> | undefined): Promise<void> {
     switch (frame.kind) {
       case 'command':
-        await this.#onCommandFrame(frame);
+        if (body !== undefined) await this.#onCommandFrame(frame, body);
         return;
       case 'message':
-        await this.#onMessageFrame(frame);
+        if (body !== undefined) await this.#onMessageFrame(frame, body);
         return;
       case 'error':
         if (frame.replyTo !== undefined && this.#pending.has(frame.replyTo)) {
@@ -369,9 +360,12 @@ export class AgentRealtime {
     }
   }
 
-  async #onCommandFrame(frame: Extract<InboundFrame, { kind: 'command' }>): Promise<void> {
+  async #onCommandFrame(
+    frame: Extract<InboundFrame, { kind: 'command' }>,
+    body: Promise<OpenedBody>,
+  ): Promise<void> {
     const dispatcher = await this.#getDispatcher();
-    // The frame repeats the id so a redelivery is answered without opening it (§4.5).
+    // The frame repeats the id (bound to its box) so a redelivery is answered from the ledger.
     const remembered = dispatcher.remembered(frame.id);
     if (remembered !== undefined) {
       await this.#ackOnSocket(frame.id, remembered.answer);
@@ -384,11 +378,9 @@ export class AgentRealtime {
       });
       return;
     }
-    const parties = this.#parties();
-    if (parties === undefined) return;
-    const opened = await openFromServer(parties, frame.sealed, SealKind.Command);
+    const opened = await body;
     // An unopenable or inconsistent frame is not acked: it may not be the server's, and the
-    // server redelivers what it really sent.
+    // server redelivers what it really sent (the client has already dropped the connection).
     if (!opened.ok) {
       this.#host.reportError(
         new RealtimeError('invalid_frame', `A command frame was refused: ${opened.code}.`, {
@@ -397,7 +389,7 @@ export class AgentRealtime {
       );
       return;
     }
-    const command = commandSchema.safeParse(opened.payload);
+    const command = commandSchema.safeParse(opened.body);
     if (!command.success || command.data.id !== frame.id) {
       this.#host.reportError(
         new RealtimeError('invalid_frame', 'A command frame did not hold the command it named.', {
@@ -448,14 +440,17 @@ export class AgentRealtime {
     }
   }
 
-  async #onMessageFrame(frame: Extract<InboundFrame, { kind: 'message' }>): Promise<void> {
+  async #onMessageFrame(
+    frame: Extract<InboundFrame, { kind: 'message' }>,
+    body: Promise<OpenedBody>,
+  ): Promise<void> {
     const parties = this.#parties();
     if (parties === undefined) return;
     if (frame.replyTo !== undefined) {
-      // A reply nobody waits for (timed out) is dropped unopened.
+      // A reply nobody waits for (timed out) is dropped.
       if (!this.#pending.has(frame.replyTo)) return;
-      const opened = await openFromServer(parties, frame.sealed, SealKind.ChannelMessage);
-      if (opened.ok) this.#pending.resolve(frame.replyTo, opened.payload);
+      const opened = await body;
+      if (opened.ok) this.#pending.resolve(frame.replyTo, opened.body);
       else {
         this.#pending.reject(
           frame.replyTo,
@@ -471,7 +466,7 @@ export class AgentRealtime {
       this.#sendError(frame.id, 'unknown_channel', `No handler serves channel "${frame.channel}".`);
       return;
     }
-    const opened = await openFromServer(parties, frame.sealed, SealKind.ChannelMessage);
+    const opened = await body;
     if (!opened.ok) {
       this.#sendError(frame.id, opened.code, 'The message could not be opened.');
       return;
@@ -482,7 +477,7 @@ export class AgentRealtime {
         id: frame.id,
         channel: frame.channel,
         type: frame.type,
-        body: opened.payload,
+        body: opened.body,
       });
     } catch (error) {
       this.#sendError(

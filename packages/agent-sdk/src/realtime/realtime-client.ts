@@ -1,10 +1,16 @@
 import {
+  acceptSessionOffer,
   type Clock,
+  commandBoxAad,
   createHelloFrame,
+  encodeBase64Url,
   type Identity,
+  messageBoxAad,
   type Random,
+  REALTIME_CLOSE_CODES,
   type RealtimeFrame,
   realtimeFrameSchema,
+  type SessionOpener,
 } from '@fieldline/core';
 import type { RawData, WebSocket } from 'ws';
 import { closeCodeAction } from './close-code-action.js';
@@ -13,6 +19,13 @@ import type { ReconnectBackoff } from './reconnect-backoff.js';
 
 /** The frames a ready connection hands on (everything after the welcome). */
 export type InboundFrame = Extract<RealtimeFrame, { kind: 'message' | 'command' | 'error' }>;
+
+/** The body of a server frame, opened from its session box, or why it could not be. */
+export type OpenedBody =
+  | { readonly ok: true; readonly body: unknown }
+  | { readonly ok: false; readonly code: 'decrypt_failed' | 'malformed_frame' | 'invalid_payload' };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** What {@link RealtimeClient} needs. */
 export interface RealtimeClientOptions {
@@ -25,6 +38,8 @@ export interface RealtimeClientOptions {
   readonly url: string;
   readonly deviceId: string;
   readonly identity: Identity;
+  /** The server's Ed25519 key pinned at enrollment: it must sign each session offer. */
+  readonly serverSigningPublicKey: string;
   readonly clock: Clock;
   readonly random: Random;
   readonly backoff: ReconnectBackoff;
@@ -34,8 +49,11 @@ export interface RealtimeClientOptions {
   readonly connectTimeoutMs: number;
   /** Every state change. */
   readonly onChange: (change: RealtimeConnectionChange) => void;
-  /** A frame on a ready connection. */
-  readonly onFrame: (frame: InboundFrame) => void;
+  /**
+   * A frame on a ready connection; `body` is its opened box (commands and messages, which
+   * the server always boxes).
+   */
+  readonly onFrame: (frame: InboundFrame, body: Promise<OpenedBody> | undefined) => void;
   /** The connection closed (pending requests fail). */
   readonly onDisconnect: () => void;
   /** The server closed with 4403: the device was revoked. */
@@ -60,6 +78,9 @@ export class RealtimeClient {
   #session: { readonly token: string; readonly expiresAtMs: number } | undefined;
   #socket: WebSocket | undefined;
   #phase: 'opening' | 'registering' | 'ready' = 'opening';
+  // The nonce of this connection's hello or resume: the welcome's session is bound to it.
+  #nonce = '';
+  #opener: SessionOpener | undefined;
   #usedResume = false;
   #offline = false;
   #stopping = true;
@@ -197,13 +218,19 @@ export class RealtimeClient {
     const now = this.#options.clock.now();
     // A token about to expire would only earn a 4401 and a second round trip.
     this.#usedResume = session !== undefined && session.expiresAtMs - now > 60_000;
-    const first: RealtimeFrame =
+    const first =
       this.#usedResume && session !== undefined
-        ? { kind: 'resume', deviceId: this.#options.deviceId, sessionToken: session.token }
+        ? {
+            kind: 'resume' as const,
+            deviceId: this.#options.deviceId,
+            sessionToken: session.token,
+            nonce: encodeBase64Url(this.#options.random.bytes(16)),
+          }
         : createHelloFrame(this.#options.deviceId, this.#options.identity, {
             clock: this.#options.clock,
             random: this.#options.random,
           });
+    this.#nonce = first.nonce;
     socket.send(JSON.stringify(first));
     this.#phase = 'registering';
     this.#progress('registering');
@@ -226,12 +253,66 @@ export class RealtimeClient {
       return;
     }
     if (this.#phase !== 'ready') return;
-    if (frame.kind === 'message' || frame.kind === 'command' || frame.kind === 'error') {
-      this.#options.onFrame(frame);
+    if (frame.kind === 'error') {
+      this.#options.onFrame(frame, undefined);
+      return;
+    }
+    if (frame.kind === 'message' || frame.kind === 'command') {
+      // Boxes are numbered by arrival, so each is opened now, before any await, even one the
+      // agent will not use (a redelivery, a late reply).
+      this.#options.onFrame(frame, this.#openBox(socket, frame));
+    }
+  }
+
+  #openBox(
+    socket: WebSocket,
+    frame: Extract<RealtimeFrame, { kind: 'message' | 'command' }>,
+  ): Promise<OpenedBody> {
+    const opener = this.#opener;
+    const box = frame.box;
+    if (opener === undefined || box === undefined) {
+      this.#breakSession(socket);
+      return Promise.resolve({ ok: false, code: 'malformed_frame' });
+    }
+    const aad = frame.kind === 'command' ? commandBoxAad(frame.id) : messageBoxAad(frame);
+    return opener.open(box, aad).then((opened): OpenedBody => {
+      if (!opened.ok) {
+        this.#breakSession(socket);
+        return {
+          ok: false,
+          code: opened.error.code === 'malformed_frame' ? 'malformed_frame' : 'decrypt_failed',
+        };
+      }
+      try {
+        return { ok: true, body: JSON.parse(utf8.decode(opened.value)) as unknown };
+      } catch {
+        return { ok: false, code: 'invalid_payload' };
+      }
+    });
+  }
+
+  // A box that does not open means the stream was altered or cut: nothing later on this
+  // connection can be trusted, so it is dropped and the next one starts a fresh session.
+  #breakSession(socket: WebSocket): void {
+    if (socket === this.#socket && socket.readyState === socket.OPEN) {
+      socket.close(REALTIME_CLOSE_CODES.invalidFrame, 'invalid_frame');
     }
   }
 
   #onWelcome(socket: WebSocket, welcome: Extract<RealtimeFrame, { kind: 'welcome' }>): void {
+    const opener = acceptSessionOffer({
+      device: this.#options.identity,
+      deviceId: this.#options.deviceId,
+      nonce: this.#nonce,
+      offer: welcome.session,
+      serverSigningPublicKey: this.#options.serverSigningPublicKey,
+    });
+    if (!opener.ok) {
+      // Not the pinned server (or not for this connection): treated like a failed connect.
+      socket.close(REALTIME_CLOSE_CODES.unauthenticated, 'bad_session');
+      return;
+    }
+    this.#opener = opener.value;
     clearTimeout(this.#connectTimer);
     this.#phase = 'ready';
     this.#session = { token: welcome.sessionToken, expiresAtMs: Date.parse(welcome.expiresAt) };
@@ -251,6 +332,7 @@ export class RealtimeClient {
   #onClose(socket: WebSocket, code: number): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
+    this.#opener = undefined;
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#silenceTimer);
     this.#silenceTimer = undefined;

@@ -1,15 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Clock,
-  decodeBase64Url,
-  encodeBase64Url,
-  type Identity,
-  openJson,
-  type ReplayGuard,
-  type SealErrorCode,
-  sealJson,
-  sealMessage,
-} from '@fieldline/core';
+import { type Clock, encodeBase64Url, type Identity, sealJson, sealMessage } from '@fieldline/core';
 import type { EnrollmentFile } from '../state/state-files.js';
 
 /** Who is talking: the device's identity and the pinned server keys. */
@@ -17,8 +7,6 @@ export interface FrameParties {
   readonly identity: Identity;
   readonly enrollment: EnrollmentFile;
   readonly clock: Clock;
-  /** Remembers the message ids of frames from the server; a replayed frame is refused. */
-  readonly replayGuard: ReplayGuard;
 }
 
 /**
@@ -69,38 +57,4 @@ export async function sealBytesForServer(
     sender: parties.identity,
   });
   return encodeBase64Url(frame);
-}
-
-/** A frame from the server, opened, or why it was refused. */
-export type OpenedServerFrame =
-  | { readonly ok: true; readonly payload: unknown }
-  | { readonly ok: false; readonly code: SealErrorCode | 'wrong_kind' | 'wrong_sender' };
-
-/**
- * Opens a `sealed` field from the server: its signature must verify with the server key pinned
- * at enrollment (no other key is ever accepted), its timestamp be within the skew, its message
- * id be new, and its kind and sender be the expected ones. Never throws for bad input.
- *
- * @param parties - identity, pinned keys, clock, replay guard.
- * @param sealed - the base64url frame.
- * @param kind - the kind it must be (2 message, 4 command).
- * @returns the payload, or the failed check's code.
- */
-export async function openFromServer(
-  parties: FrameParties,
-  sealed: string,
-  kind: number,
-): Promise<OpenedServerFrame> {
-  const bytes = decodeBase64Url(sealed);
-  if (!bytes.ok) return { ok: false, code: 'malformed_frame' };
-  const opened = await openJson(bytes.value, {
-    recipient: parties.identity,
-    senderSigningPublicKey: parties.enrollment.serverPublicKeys.signingPublicKey,
-    clock: parties.clock,
-    replayGuard: parties.replayGuard,
-  });
-  if (!opened.ok) return { ok: false, code: opened.error.code };
-  if (opened.value.kind !== kind) return { ok: false, code: 'wrong_kind' };
-  if (opened.value.senderId !== 'server') return { ok: false, code: 'wrong_sender' };
-  return { ok: true, payload: opened.value.payload };
 }

@@ -5,7 +5,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Agent, type AgentOptions, createAgent } from '../../src/agent.js';
 import type { Collector } from '../../src/collector.js';
 import { isRealtimeError } from '../../src/realtime/realtime-errors.js';
@@ -20,18 +20,27 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function waitFor<T>(
+// vitest polls; the wrapper only names what was awaited when it times out.
+function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+) {
+  return vi.waitUntil(probe, { timeout: timeoutMs, interval: 20 }).catch(() => {
+    throw new Error(`timed out waiting for ${what}`);
+  });
+}
+
+/** Waits until the agent's socket is ready. */
+function untilReady(agent: Agent) {
+  return waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+}
+
+/** A temporary directory removed after the test. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 async function backend(options: { port?: number; dataDir?: string } = {}): Promise<TestBackend> {
@@ -90,7 +99,7 @@ describe('agent real time', () => {
     const { agent, deviceId } = await enrolled(server);
     const seen = states(agent);
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     expect(seen).toEqual(['connecting', 'connected', 'registering', 'ready']);
     expect(server.server.gateway.isConnected(deviceId)).toBe(true);
     const status = agent.status().realtime;
@@ -115,7 +124,7 @@ describe('agent real time', () => {
     const handled: HandledCommand[] = [];
     agent.on('command', (command) => handled.push(command));
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
 
     const deploy = await postCommand(server, deviceId, 'deploy', { version: '1.2.3' });
     const explode = await postCommand(server, deviceId, 'explode');
@@ -151,7 +160,7 @@ describe('agent real time', () => {
       runs++;
     });
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     const id = await postCommand(server, deviceId, 'deploy', { version: '2' });
     await waitFor(async () => (await commandRecord(server, id)).status === 'acked', 'acked');
     await agent.shutdown({ timeoutMs: 500 });
@@ -196,7 +205,7 @@ describe('agent real time', () => {
       await running;
     });
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     const id = await postCommand(server, deviceId, 'deploy', { version: 'slow' });
     await waitFor(() => runs === 1, 'the handler to start');
     for (let i = 0; i < 3; i++) await agent.heartbeat();
@@ -229,7 +238,7 @@ describe('agent real time', () => {
     const { agent, deviceId } = await enrolled(server, { collectors: [collector] });
     await server.admin(`/v1/admin/devices/${deviceId}/consent`, { action: 'grant' });
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     await waitFor(() => agent.status().collectors['app-activity'] === 'running', 'running');
 
     const withdrawnAt = Date.now();
@@ -250,7 +259,7 @@ describe('agent real time', () => {
     const handled: HandledCommand[] = [];
     agent.on('command', (command) => handled.push(command));
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     const put = await server.admin(
       '/v1/admin/config',
       { tenant: 'acme', deviceId, config: { heartbeatIntervalMs: 123_000 } },
@@ -264,12 +273,11 @@ describe('agent real time', () => {
   });
 
   it('goes retrying when the server stops and back to ready when it returns on the same port', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'fl-agent-rt-server-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir('fl-agent-rt-server-');
     const first = await startBackend({ dataDir });
     const { agent, deviceId } = await enrolled(first);
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     const seen = states(agent);
     const closes: Array<number | undefined> = [];
     agent.on('connection', (change) => closes.push(change.closeCode));
@@ -292,11 +300,10 @@ describe('agent real time', () => {
     const { agent, deviceId, stateDir } = await enrolled(server, {
       realtime: { backoff: { baseMs: 20, capMs: 1_500 } },
     });
-    const twinDir = mkdtempSync(join(tmpdir(), 'fl-agent-rt-twin-'));
-    cleanups.push(() => rmSync(twinDir, { recursive: true, force: true }));
+    const twinDir = tempDir('fl-agent-rt-twin-');
     cpSync(stateDir, twinDir, { recursive: true });
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
 
     const twin = await openAgent(twinDir, { realtime: { backoff: { baseMs: 20, capMs: 1_500 } } });
     await twin.start();
@@ -312,12 +319,11 @@ describe('agent real time', () => {
   });
 
   it('stops and goes unenrolled when the server refuses a revoked device (4403)', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'fl-agent-rt-server-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir('fl-agent-rt-server-');
     const first = await startBackend({ dataDir });
     const { agent, deviceId } = await enrolled(first);
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     await first.server.app.context.db
       .updateTable('devices')
       .set({ status: 'revoked' })
@@ -386,7 +392,7 @@ describe('agent real time', () => {
     expect(httpBatches).toBe(beforeStart + 1);
 
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
     const second = agent.track('activity.app.launched', { app: 'over-socket', pid: 2 });
     const beforeSocket = httpBatches;
     expect(await agent.flush()).toMatchObject({ delivered: 1, deferred: 0 });
@@ -405,7 +411,7 @@ describe('agent real time', () => {
     server.server.gateway.channel('echo', ({ body }: { body: unknown }) => ({ echoed: body }));
     server.server.gateway.channel('slow', () => new Promise(() => undefined));
     await agent.start();
-    await waitFor(() => agent.status().realtime.state === 'ready', 'ready');
+    await untilReady(agent);
 
     const { gateway } = server.server;
     expect(await gateway.request(deviceId, 'diagnostics', 'uptime', { q: 1 })).toEqual({

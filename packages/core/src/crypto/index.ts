@@ -49,3 +49,20 @@ export {
   SEAL_VERSION,
   SealKind,
 } from './seal-frame.js';
+export type {
+  AcceptSessionOfferOptions,
+  CreateSessionSealerOptions,
+  SessionOffer,
+} from './session.js';
+export {
+  acceptSessionOffer,
+  commandBoxAad,
+  createSessionSealer,
+  messageBoxAad,
+  SESSION_HPKE_INFO,
+  SESSION_SIGNATURE_DOMAIN,
+  SessionOpener,
+  SessionSealer,
+  sessionInfoBytes,
+  sessionSignatureBytes,
+} from './session.js';

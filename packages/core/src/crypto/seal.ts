@@ -1,14 +1,11 @@
-import type { webcrypto } from 'node:crypto';
-import { CipherSuite } from '@hpke/core';
 import type { Clock } from '../contracts/clock.js';
 import { InvalidArgumentError } from '../errors.js';
 import { err, ok, type Result } from '../result.js';
 import { decodeBase64Url } from './base64url.js';
+import { sealCipherSuite } from './cipher-suite.js';
 import { SealError } from './crypto-errors.js';
+import { recipientCryptoKeyPair, recipientPublicCryptoKey } from './hpke-keys.js';
 import { type Identity, KEY_BYTES, keyId, sign, verify } from './identity.js';
-import { createNativeChacha20Poly1305 } from './native-chacha20-poly1305.js';
-import { NativeDhkemX25519HkdfSha256 } from './native-dhkem-x25519.js';
-import { NativeHkdfSha256 } from './native-hkdf-sha256.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { decodeSealFrame, encodeSealHeader, layoutSealFrame } from './seal-frame.js';
 
@@ -21,66 +18,6 @@ export const DEFAULT_MAX_SKEW_MS = 60_000;
 
 const INFO_BYTES = new TextEncoder().encode(SEAL_HPKE_INFO);
 const SIGNATURE_DOMAIN_BYTES = new TextEncoder().encode(SEAL_SIGNATURE_DOMAIN);
-
-let suite: CipherSuite | undefined;
-
-/**
- * The one HPKE suite Fieldline v1 uses: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
- * ChaCha20-Poly1305 (RFC 9180 ids 0x0020 / 0x0001 / 0x0003), with the key schedule's HKDF
- * and the AEAD computed by node:crypto.
- *
- * @internal Exposed for the RFC 9180 test vectors; not part of the public API.
- * @returns the shared suite.
- */
-export function sealCipherSuite(): CipherSuite {
-  suite ??= new CipherSuite({
-    kem: new NativeDhkemX25519HkdfSha256(),
-    kdf: new NativeHkdfSha256(),
-    aead: createNativeChacha20Poly1305(),
-  });
-  return suite;
-}
-
-// Importing a raw key into WebCrypto is an async round trip; a device seals to one server key
-// and a server to a bounded set of devices, so a small cache removes it from the hot path.
-const MAX_CACHED_PUBLIC_KEYS = 1024;
-const publicKeyCache = new Map<string, Promise<webcrypto.CryptoKey>>();
-const recipientKeyCache = new WeakMap<Identity, Promise<webcrypto.CryptoKeyPair>>();
-
-function recipientPublicCryptoKey(publicKey: Uint8Array): Promise<webcrypto.CryptoKey> {
-  const cacheKey = Buffer.from(publicKey).toString('hex');
-  const cached = publicKeyCache.get(cacheKey);
-  if (cached !== undefined) {
-    // Re-insert so the Map's insertion order doubles as least-recently-used order.
-    publicKeyCache.delete(cacheKey);
-    publicKeyCache.set(cacheKey, cached);
-    return cached;
-  }
-  const imported = sealCipherSuite().kem.deserializePublicKey(publicKey);
-  publicKeyCache.set(cacheKey, imported);
-  imported.catch(() => publicKeyCache.delete(cacheKey));
-  if (publicKeyCache.size > MAX_CACHED_PUBLIC_KEYS) {
-    const oldest = publicKeyCache.keys().next();
-    if (oldest.done !== true) publicKeyCache.delete(oldest.value);
-  }
-  return imported;
-}
-
-function recipientCryptoKeyPair(identity: Identity): Promise<webcrypto.CryptoKeyPair> {
-  let pair = recipientKeyCache.get(identity);
-  if (pair === undefined) {
-    // Passing the public half too saves HPKE from re-deriving it (two more WebCrypto calls)
-    // on every open.
-    const kem = sealCipherSuite().kem;
-    pair = Promise.all([
-      kem.deserializePrivateKey(identity.encryptionPrivateKey),
-      kem.deserializePublicKey(identity.encryptionPublicKey),
-    ]).then(([privateKey, publicKey]) => ({ privateKey, publicKey }));
-    recipientKeyCache.set(identity, pair);
-    pair.catch(() => recipientKeyCache.delete(identity));
-  }
-  return pair;
-}
 
 function signatureInput(signedBody: Uint8Array): Uint8Array {
   const input = new Uint8Array(SIGNATURE_DOMAIN_BYTES.byteLength + signedBody.byteLength);

@@ -89,6 +89,7 @@ export {
   type ResumeFrame,
   realtimeFrameSchema,
   resumeFrameSchema,
+  sessionOfferSchema,
   type WelcomeFrame,
   welcomeFrameSchema,
 } from './realtime.js';

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { idSchema, timestampSchema } from './common.js';
 
+const nonceSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16–64 base64url characters');
+
 /**
  * The first frame a device sends on `GET /v1/ws`: its id, a timestamp, a
  * one-time nonce and an Ed25519 signature over the canonical hello bytes.
@@ -9,7 +13,7 @@ export const helloFrameSchema = z.strictObject({
   kind: z.literal('hello'),
   deviceId: idSchema,
   ts: z.number().int().nonnegative(),
-  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  nonce: nonceSchema,
   sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a 64-byte signature as base64url'),
 });
 
@@ -21,6 +25,20 @@ export const resumeFrameSchema = z.strictObject({
   kind: z.literal('resume'),
   deviceId: idSchema,
   sessionToken: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte token as base64url'),
+  /** Fresh per connection, like a hello's: binds the connection's session key (§4.2). */
+  nonce: nonceSchema,
+});
+
+const base64UrlSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be unpadded base64url');
+
+/**
+ * The session key of one connection (docs/protocol.md §4.2): the HPKE `enc` of a base-mode
+ * context to the device's X25519 key, and the server's Ed25519 signature binding it to the
+ * device and the nonce of its hello or resume.
+ */
+export const sessionOfferSchema = z.strictObject({
+  enc: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte key as base64url'),
+  sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a 64-byte signature as base64url'),
 });
 
 /** The server's answer to a valid hello or resume. */
@@ -30,6 +48,7 @@ export const welcomeFrameSchema = z.strictObject({
   expiresAt: timestampSchema,
   heartbeatIntervalMs: z.number().int().positive(),
   heartbeatTimeoutMs: z.number().int().positive(),
+  session: sessionOfferSchema,
 });
 
 /** A heartbeat, either way. */
@@ -39,28 +58,33 @@ export const heartbeatFrameSchema = z.strictObject({
 });
 
 /**
- * A channel message; `sealed` holds the body as a sealed frame (kind 2; kind 1
- * on the `events` channel). A reply names the request in `replyTo`.
+ * A channel message. From a device, `sealed` holds the body as a sealed frame (kind 2; kind 1
+ * on the `events` channel); from the server, `box` holds it as a box of the connection's
+ * session (§4.2). Exactly one of the two is present. A reply names the request in `replyTo`.
  */
-export const channelMessageFrameSchema = z.strictObject({
-  kind: z.literal('message'),
-  id: z.uuid(),
-  channel: z.string().min(1).max(64),
-  type: z.string().min(1).max(128),
-  ts: z.number().int().nonnegative(),
-  sealed: z.string().regex(/^[A-Za-z0-9_-]+$/),
-  replyTo: z.uuid().optional(),
-});
+export const channelMessageFrameSchema = z
+  .strictObject({
+    kind: z.literal('message'),
+    id: z.uuid(),
+    channel: z.string().min(1).max(64),
+    type: z.string().min(1).max(128),
+    ts: z.number().int().nonnegative(),
+    sealed: base64UrlSchema.optional(),
+    box: base64UrlSchema.optional(),
+    replyTo: z.uuid().optional(),
+  })
+  .refine((frame) => (frame.sealed === undefined) !== (frame.box === undefined), {
+    message: 'a message carries exactly one of sealed (from a device) or box (from the server)',
+  });
 
 /**
- * A command pushed to the device: `sealed` is a frame of kind 4 whose
- * plaintext is a `Command`; `id` repeats the command id so a device can
- * recognise a redelivery before opening it.
+ * A command pushed to the device: `box` is a box of the connection's session whose plaintext
+ * is a `Command`; `id` repeats the command id (and is bound to the box).
  */
 export const commandFrameSchema = z.strictObject({
   kind: z.literal('command'),
   id: idSchema,
-  sealed: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  box: base64UrlSchema,
 });
 
 /** The device's answer to a command. */

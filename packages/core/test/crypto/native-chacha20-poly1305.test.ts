@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { AeadId } from '@hpke/core';
 import { describe, expect, it } from 'vitest';
+import { sealCipherSuite } from '../../src/crypto/cipher-suite.js';
 import { createNativeChacha20Poly1305 } from '../../src/crypto/native-chacha20-poly1305.js';
-import { sealCipherSuite } from '../../src/crypto/seal.js';
 import { rfc9180BaseChaCha as v } from './rfc9180-vectors.js';
 
 const hex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));

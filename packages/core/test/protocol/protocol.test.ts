@@ -85,6 +85,30 @@ describe('protocol schemas', () => {
     expect(realtimeFrameSchema.safeParse({ ...hello, kind: 'helo' }).success).toBe(false);
   });
 
+  it('carry a message body as exactly one of sealed (device) or box (server)', () => {
+    const message = {
+      kind: 'message',
+      id: '0190a0b4-8a8a-7b5e-9c1d-3f2e1d0c9b8a',
+      channel: 'c',
+      type: 't',
+      ts: 1,
+    };
+    const parse = (extra: object) =>
+      realtimeFrameSchema.safeParse({ ...message, ...extra }).success;
+    expect(parse({ sealed: 'AAAA' })).toBe(true);
+    expect(parse({ box: 'AAAA' })).toBe(true);
+    expect(parse({ sealed: 'AAAA', box: 'AAAA' })).toBe(false);
+    expect(parse({})).toBe(false);
+    // Commands come from the server only, so they are always boxed.
+    const command = { kind: 'command', id: 'cmd_1' };
+    expect(realtimeFrameSchema.safeParse({ ...command, box: 'AAAA' }).success).toBe(true);
+    expect(realtimeFrameSchema.safeParse({ ...command, sealed: 'AAAA' }).success).toBe(false);
+    // A resume names a fresh nonce, like a hello, to bind the connection's session.
+    const resume = { kind: 'resume', deviceId: 'dev_1', sessionToken: 't'.repeat(43) };
+    expect(realtimeFrameSchema.safeParse(resume).success).toBe(false);
+    expect(realtimeFrameSchema.safeParse({ ...resume, nonce: 'n'.repeat(22) }).success).toBe(true);
+  });
+
   it('build error bodies that parse, with a status for every documented code', () => {
     const body = errorBody('rate_limited', 'Slow down.', { retryAfterMs: 2000 });
     expect(errorBodySchema.parse(body)).toEqual(body);

@@ -31,6 +31,16 @@ export interface ClusterBus {
    */
   publish(topic: BusTopic, payload: unknown): Promise<void>;
   /**
+   * Optional: sends several payloads on one topic in few round trips, in order, as if each
+   * were published (identical payloads of one call may arrive once, as PostgreSQL folds
+   * duplicate notifications of a transaction; bus messages are hints, so that is harmless).
+   * Buses without it are sent one `publish` per payload.
+   *
+   * @param topic - the topic.
+   * @param payloads - JSON-serializable values (each ≤ 7 KB encoded).
+   */
+  publishMany?(topic: BusTopic, payloads: readonly unknown[]): Promise<void>;
+  /**
    * Listens to a topic.
    *
    * @param topic - the topic.

@@ -3,6 +3,13 @@ import pg from 'pg';
 import { encodeBusPayload } from './bus-payload.js';
 import { BUS_TOPICS, type BusListener, type BusTopic, type ClusterBus } from './cluster-bus.js';
 
+// Notifications per statement in publishMany: ~350 KB of payload at most, one round trip.
+const NOTIFY_BATCH = 50;
+// Bus messages are hints about state committed elsewhere, so a NOTIFY's own transaction need
+// not wait for its commit record to reach disk (that wait made every publish cost a flush).
+// Local to the statement's transaction: nothing else on the connection is affected.
+const ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)";
+
 /** Options of {@link createPostgresBus}. */
 export interface PostgresBusOptions {
   /** The PostgreSQL connection string, e.g. `postgres://user@host:5432/db`. */
@@ -264,9 +271,23 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
       const text = encodeBusPayload(topic, payload);
       if (closed) return;
       try {
-        await publisher.query('select pg_notify($1, $2)', [prefix + topic, text]);
+        await publisher.query(`select ${ASYNC_COMMIT}, pg_notify($1, $2)`, [prefix + topic, text]);
       } catch (error) {
         report(error);
+      }
+    },
+    async publishMany(topic, payloads) {
+      const texts = payloads.map((payload) => encodeBusPayload(topic, payload));
+      for (let start = 0; start < texts.length; start += NOTIFY_BATCH) {
+        if (closed) return;
+        const chunk = texts.slice(start, start + NOTIFY_BATCH);
+        // One statement, one transaction: the notifications are delivered together at commit.
+        const calls = chunk.map((_, index) => `pg_notify($1, $${index + 2})`).join(', ');
+        try {
+          await publisher.query(`select ${ASYNC_COMMIT}, ${calls}`, [prefix + topic, ...chunk]);
+        } catch (error) {
+          report(error);
+        }
       }
     },
     subscribe(topic, listener) {

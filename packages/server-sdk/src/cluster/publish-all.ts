@@ -20,6 +20,15 @@ export async function publishAll(
   payloads: readonly unknown[],
   onError: (error: unknown) => void,
 ): Promise<void> {
+  if (payloads.length === 0) return;
+  if (bus.publishMany !== undefined) {
+    try {
+      await bus.publishMany(topic, payloads);
+    } catch (error) {
+      onError(error);
+    }
+    return;
+  }
   let next = 0;
   const worker = async () => {
     while (next < payloads.length) {

@@ -1,15 +1,9 @@
-import {
-  type Clock,
-  type ConsentSnapshot,
-  type ConsentState,
-  toConsentSnapshot,
-  UNKNOWN_CONSENT_STATE,
-} from '@fieldline/core';
+import { type Clock, type ConsentSnapshot, toConsentSnapshot } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { AdminConsentEvent } from '../admin-stream/admin-event-hub.js';
 import { publishAdminEvents } from '../admin-stream/admin-event-hub.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
-import { parseStoredState } from '../consent/consent-ledger-store.js';
+import { loadLatestStates } from '../consent/consent-ledger-store.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { CommandOutbox, CreatedCommands } from './command-outbox.js';
 
@@ -112,7 +106,7 @@ export async function activeDeviceConsents(
   db: Kysely<FieldlineDatabase>,
   tenantId: string,
 ): Promise<DeviceConsentNotice[]> {
-  const [devices, latest] = await Promise.all([
+  const [devices, stateOf] = await Promise.all([
     db
       .selectFrom('devices')
       .select('id')
@@ -120,22 +114,13 @@ export async function activeDeviceConsents(
       .where('status', '=', 'active')
       .orderBy('id')
       .execute(),
-    db
-      .selectFrom('consent_ledger')
-      .distinctOn('device_id')
-      .select(['device_id', 'state'])
-      .where('tenant_id', '=', tenantId)
-      .orderBy('device_id')
-      .orderBy('seq', 'desc')
-      .execute(),
+    loadLatestStates(db, tenantId),
   ]);
-  const stateOf = new Map(latest.map((row) => [row.device_id, row.state]));
-  return devices.map(({ id }) => {
-    const stored = stateOf.get(id);
-    const state: ConsentState =
-      stored === undefined ? UNKNOWN_CONSENT_STATE : parseStoredState(stored, id);
-    return { tenantId, deviceId: id, consent: toConsentSnapshot(state) };
-  });
+  return devices.map(({ id }) => ({
+    tenantId,
+    deviceId: id,
+    consent: toConsentSnapshot(stateOf(id)),
+  }));
 }
 
 /**

@@ -93,6 +93,35 @@ export async function loadLatestState(
 }
 
 /**
+ * Every device of a tenant's current consent state, in one query (the latest
+ * ledger row per device) rather than one per device.
+ *
+ * @param db - the database or a transaction.
+ * @param tenantId - the tenant.
+ * @returns a lookup by device id; `unknown` for a device without ledger rows.
+ * @throws {@link HttpError} `internal_error` when a stored state is malformed (on lookup).
+ * @internal
+ */
+export async function loadLatestStates(
+  db: Kysely<FieldlineDatabase>,
+  tenantId: string,
+): Promise<(deviceId: string) => ConsentState> {
+  const rows = await db
+    .selectFrom('consent_ledger')
+    .distinctOn('device_id')
+    .select(['device_id', 'state'])
+    .where('tenant_id', '=', tenantId)
+    .orderBy('device_id')
+    .orderBy('seq', 'desc')
+    .execute();
+  const stored = new Map(rows.map((row) => [row.device_id, row.state]));
+  return (deviceId) => {
+    const state = stored.get(deviceId);
+    return state === undefined ? UNKNOWN_CONSENT_STATE : parseStoredState(state, deviceId);
+  };
+}
+
+/**
  * Loads one policy version of a tenant, or its latest.
  *
  * @param db - the database or a transaction.

@@ -1,6 +1,5 @@
 import {
   type ConsentEvent,
-  type ConsentState,
   createConsentRecord,
   isInvalidArgumentError,
   scopeSchema,
@@ -14,8 +13,8 @@ import { HttpError } from '../http/http-error.js';
 import { policyInput } from './change-device-consent.js';
 import {
   ledgerRow,
+  loadLatestStates,
   loadPolicy,
-  parseStoredState,
   type StoredPolicy,
 } from './consent-ledger-store.js';
 import {
@@ -134,22 +133,12 @@ export async function publishPolicy(
       .orderBy('id')
       .forNoKeyUpdate()
       .execute();
-    const latestStates = await trx
-      .selectFrom('consent_ledger')
-      .distinctOn('device_id')
-      .select(['device_id', 'state'])
-      .where('tenant_id', '=', tenantId)
-      .orderBy('device_id')
-      .orderBy('seq', 'desc')
-      .execute();
-    const stateOf = new Map(latestStates.map((row) => [row.device_id, row.state]));
+    const stateOf = await loadLatestStates(trx, tenantId);
     const event: ConsentEvent = { type: 'policy_published', version };
     const input = policyInput(policy, resolved);
     const rows: Insertable<ConsentLedgerTable>[] = [];
     for (const { id: deviceId } of devices) {
-      const stored = stateOf.get(deviceId);
-      const from: ConsentState =
-        stored === undefined ? UNKNOWN_CONSENT_STATE : parseStoredState(stored, deviceId);
+      const from = stateOf(deviceId);
       const next = transitionConsent(from, event);
       if (!next.ok) {
         // Only a ledger ahead of the policies table gets here; publishing must not skip a device.

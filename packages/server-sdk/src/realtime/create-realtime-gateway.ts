@@ -3,12 +3,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type Command,
+  commandBoxAad,
+  createSessionSealer,
   InvalidArgumentError,
   REALTIME_CLOSE_CODES,
   type RealtimeFrame,
   ROUTES,
   realtimeFrameSchema,
-  SealKind,
 } from '@fieldline/core';
 import { EventEmitter } from 'eventemitter3';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
@@ -20,7 +21,8 @@ import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
 import { DeviceConnection } from './device-connection.js';
 import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
-import { createMessageExchange } from './message-exchange.js';
+import { createGatheredRounds } from './gathered-rounds.js';
+import { createMessageExchange, isDeviceMessage } from './message-exchange.js';
 import { createPresenceStore } from './presence-store.js';
 import { parseSessionNotice } from './session-notice.js';
 import { deleteExpiredSessions } from './session-store.js';
@@ -110,7 +112,8 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
 }
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const SEAL_CONCURRENCY = 64;
+const SEND_CHUNK = 64;
+const utf8 = new TextEncoder();
 
 /**
  * Creates the real-time gateway of an app: signed hello or resume, sessions,
@@ -142,6 +145,8 @@ export function createRealtimeGateway(
   const byDevice = new Map<string, DeviceConnection>();
   // Every open socket, authenticated or not, so shutdown reaches them all.
   const open = new Set<DeviceConnection>();
+  // Sockets not yet welcomed: capped, since each costs memory before anyone is authenticated.
+  const handshaking = new Set<DeviceConnection>();
   const emitter = new EventEmitter<RealtimeGatewayEvents>();
   const wss = new WebSocketServer({
     noServer: true,
@@ -177,8 +182,12 @@ export function createRealtimeGateway(
     const device = connection.device;
     if (device === undefined) return;
     for (const command of commands) {
-      const sealed = await exchange.sealFor(device, SealKind.Command, command);
-      if (!connection.send({ kind: 'command', id: command.id, sealed })) return;
+      const sent = await connection.sendBoxed(
+        utf8.encode(JSON.stringify(command)),
+        commandBoxAad(command.id),
+        (box) => ({ kind: 'command', id: command.id, box }),
+      );
+      if (!sent) return;
       connection.unackedCommands.add(command.id);
     }
   };
@@ -200,7 +209,8 @@ export function createRealtimeGateway(
   };
 
   // A broadcast announces thousands of devices at once: one delivery round for all of those
-  // held here, then sealing a few dozen at a time so the crypto thread pool stays busy.
+  // held here, then boxes a few dozen connections at a time, so acks and other sockets are
+  // served between chunks.
   const deliverToMany = async (connections: readonly DeviceConnection[]): Promise<void> => {
     const ids = connections.flatMap((connection) =>
       connection.device === undefined ? [] : [connection.device.id],
@@ -210,14 +220,19 @@ export function createRealtimeGateway(
       const commands = taken.get(connection.device?.id ?? '');
       return commands === undefined ? [] : [{ connection, commands }];
     });
-    for (let start = 0; start < deliveries.length; start += SEAL_CONCURRENCY) {
+    for (let start = 0; start < deliveries.length; start += SEND_CHUNK) {
       await Promise.all(
         deliveries
-          .slice(start, start + SEAL_CONCURRENCY)
+          .slice(start, start + SEND_CHUNK)
           .map(({ connection, commands }) => sendCommands(connection, commands)),
       );
     }
   };
+
+  const broadcastRounds = createGatheredRounds<DeviceConnection>(
+    (connections) => deliverToMany(connections.filter((c) => c.phase === 'ready')),
+    reportError,
+  );
 
   const acks = createAckBatcher((batch) => context.commands.ackMany(batch), reportError);
 
@@ -251,8 +266,18 @@ export function createRealtimeGateway(
       return;
     }
     const device = result.device;
+    // Made before the connection counts as ready, so nothing is sent to it without a session.
+    const session = await createSessionSealer({
+      server: context.serverIdentity,
+      deviceId: device.id,
+      nonce: frame.nonce,
+      deviceEncryptionPublicKey: device.encryptionPublicKey,
+    });
+    if (connection.isClosed) return;
+    connection.session = session.sealer;
     connection.device = device;
     connection.phase = 'ready';
+    handshaking.delete(connection);
     const previous = byDevice.get(device.id);
     byDevice.set(device.id, connection);
     if (previous !== undefined) previous.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
@@ -274,7 +299,9 @@ export function createRealtimeGateway(
       expiresAt: device.sessionExpiresAt.toISOString(),
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
       heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+      session: session.offer,
     });
+    connection.openOutbound();
     if (previous === undefined) publishPresence(device.id, device.tenantId, true);
     await deliverCommands(connection, false);
   }
@@ -287,6 +314,15 @@ export function createRealtimeGateway(
         connection.send({ kind: 'heartbeat', ts: clock.now() });
         return;
       case 'message':
+        if (!isDeviceMessage(frame)) {
+          fail(
+            connection,
+            'invalid_frame',
+            REALTIME_CLOSE_CODES.invalidFrame,
+            "A device sends message bodies as sealed frames; boxes are the server's.",
+          );
+          return;
+        }
         await exchange.receive(connection, device, frame);
         return;
       case 'ack': {
@@ -359,7 +395,9 @@ export function createRealtimeGateway(
 
   function onClose(connection: DeviceConnection, code: number, reason: Buffer): void {
     connection.phase = 'closed';
+    connection.openOutbound();
     open.delete(connection);
+    handshaking.delete(connection);
     exchange.connectionClosed(connection);
     const device = connection.device;
     emitter.emit('closed', { deviceId: device?.id, code, reason: reason.toString() });
@@ -375,6 +413,7 @@ export function createRealtimeGateway(
   function onConnection(socket: WebSocket): void {
     const connection = new DeviceConnection(randomUUID(), socket, clock.now(), settings);
     open.add(connection);
+    handshaking.add(connection);
     const helloTimer = setTimeout(() => {
       if (connection.phase === 'awaiting_hello') {
         fail(
@@ -436,7 +475,7 @@ export function createRealtimeGateway(
     if (held.length === 1 && held[0] !== undefined) {
       deliverCommands(held[0], false).catch(reportError);
     } else if (held.length > 1) {
-      deliverToMany(held).catch(reportError);
+      broadcastRounds.add(held);
     }
   });
   const unsubscribeSessions = bus.subscribe(BUS_TOPICS.sessions, (payload) => {
@@ -452,6 +491,10 @@ export function createRealtimeGateway(
     const path = (request.url ?? '').split('?')[0];
     if (path !== ROUTES.realtime || closing) {
       socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`);
+      return;
+    }
+    if (handshaking.size >= settings.maxPendingHandshakes) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\r\n');
       return;
     }
     wss.handleUpgrade(request, socket, head, onConnection);

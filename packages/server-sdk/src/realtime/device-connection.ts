@@ -1,4 +1,4 @@
-import { REALTIME_CLOSE_CODES } from '@fieldline/core';
+import { REALTIME_CLOSE_CODES, type SessionSealer } from '@fieldline/core';
 import type { WebSocket } from 'ws';
 import type { SocketDevice } from './authenticate-socket.js';
 
@@ -22,6 +22,12 @@ export class DeviceConnection {
   readonly unackedCommands = new Set<string>();
   /** Serializes command deliveries so one device is never handed a command twice at once. */
   commandDelivery: Promise<void> = Promise.resolve();
+  /** The connection's session (§4.2), set just before the welcome. */
+  session: SessionSealer | undefined;
+  // Boxes are numbered by their order on the wire, so they are sent in the order sealed, and
+  // none before the welcome: the device drops frames that precede it, which would skip a number.
+  private outbound: Promise<unknown>;
+  private releaseOutbound: () => void = () => undefined;
   private tokens: number;
   private lastRefillMs: number;
 
@@ -36,6 +42,9 @@ export class DeviceConnection {
     },
   ) {
     this.lastSignOfLifeMs = nowMs;
+    this.outbound = new Promise<void>((resolve) => {
+      this.releaseOutbound = resolve;
+    });
     this.tokens = limits.messageBurst;
     this.lastRefillMs = nowMs;
   }
@@ -86,12 +95,43 @@ export class DeviceConnection {
   }
 
   /**
+   * Lets boxed frames go out: called once the welcome is on the wire, and when the connection
+   * ends (so nothing waits on a welcome that will never come).
+   */
+  openOutbound(): void {
+    this.releaseOutbound();
+  }
+
+  /**
+   * Seals a body into the connection's session and sends the frame built around the box. Frames
+   * leave in call order, which is the order the device opens them in.
+   *
+   * @param plaintext - the body's bytes.
+   * @param aad - what the box is bound to (`commandBoxAad`, `messageBoxAad`).
+   * @param toFrame - builds the frame from the box.
+   * @returns whether the frame was queued (false once closed, or with no session yet).
+   */
+  sendBoxed(
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+    toFrame: (box: string) => object,
+  ): Promise<boolean> {
+    const session = this.session;
+    if (session === undefined || this.phase === 'closed') return Promise.resolve(false);
+    const box = session.seal(plaintext, aad);
+    const sent = this.outbound.then(() => box).then((sealed) => this.send(toFrame(sealed)));
+    this.outbound = sent.catch(() => undefined);
+    return sent;
+  }
+
+  /**
    * Closes with a code and reason; destroys the socket if the peer does not
    * complete the close in time.
    */
   close(code: number, reason: string): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.releaseOutbound();
     try {
       this.socket.close(code, reason);
     } catch {

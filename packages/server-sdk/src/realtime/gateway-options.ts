@@ -16,6 +16,12 @@ export interface RealtimeGatewayOptions {
    */
   readonly helloTimeoutMs?: number;
   /**
+   * Most sockets that may be between the upgrade and the welcome at once; further upgrades are
+   * answered `503` with `Retry-After: 1`, so a flood of silent sockets costs bounded memory.
+   * @default 1_000
+   */
+  readonly maxPendingHandshakes?: number;
+  /**
    * Largest accepted difference between a hello's `ts` and the server clock.
    * @default 60_000
    */
@@ -85,6 +91,7 @@ export function resolveGatewayOptions(
     maxPayloadBytes: options.maxPayloadBytes ?? 1_048_576,
     maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    maxPendingHandshakes: options.maxPendingHandshakes ?? 1_000,
     maxSkewMs: options.maxSkewMs ?? 60_000,
     sessionTtlMs: options.sessionTtlMs ?? 86_400_000,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 25_000,

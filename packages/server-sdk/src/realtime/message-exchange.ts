@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import {
   type ChannelMessageFrame,
   type ErrorFrame,
-  encodeBase64Url,
   isFieldlineError,
+  messageBoxAad,
   SealKind,
-  sealJson,
   toConsentSnapshot,
 } from '@fieldline/core';
 import type { FieldlineApp } from '../app/create-fieldline-app.js';
@@ -17,6 +16,21 @@ import type { SocketDevice } from './authenticate-socket.js';
 import type { ChannelHandler } from './channel-handlers.js';
 import type { DeviceConnection } from './device-connection.js';
 import { RealtimeRemoteError, RealtimeRequestError } from './realtime-errors.js';
+
+const utf8 = new TextEncoder();
+
+/** A message frame from a device: its body is always a sealed frame (§4.4). */
+export type DeviceMessageFrame = ChannelMessageFrame & { readonly sealed: string };
+
+/**
+ * Whether a message frame carries its body the way a device must: `sealed`, not `box`.
+ *
+ * @param frame - a schema-valid message frame.
+ * @returns true for a device's message.
+ */
+export function isDeviceMessage(frame: ChannelMessageFrame): frame is DeviceMessageFrame {
+  return frame.sealed !== undefined;
+}
 
 interface PendingRequest {
   readonly connection: DeviceConnection;
@@ -45,33 +59,22 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
   const { context, ingestion } = deps.app;
   const pending = new Map<string, PendingRequest>();
 
-  function sealFor(device: SocketDevice, kind: number, payload: unknown): Promise<string> {
-    return sealJson({
-      kind,
-      senderId: 'server',
-      messageId: randomUUID(),
-      timestampMs: context.clock.now(),
-      payload,
-      recipientEncryptionPublicKey: device.encryptionPublicKey,
-      sender: context.serverIdentity,
-    }).then(encodeBase64Url);
-  }
-
-  async function sendMessage(
+  function sendMessage(
     connection: DeviceConnection,
-    device: SocketDevice,
     fields: { channel: string; type: string; body: unknown; replyTo?: string; id?: string },
   ): Promise<boolean> {
-    const sealed = await sealFor(device, SealKind.ChannelMessage, fields.body ?? null);
-    return connection.send({
-      kind: 'message',
+    const { body, ...routing } = fields;
+    const frame = {
+      kind: 'message' as const,
+      ...routing,
       id: fields.id ?? randomUUID(),
-      channel: fields.channel,
-      type: fields.type,
       ts: context.clock.now(),
-      sealed,
-      ...(fields.replyTo === undefined ? {} : { replyTo: fields.replyTo }),
-    });
+    };
+    return connection.sendBoxed(
+      utf8.encode(JSON.stringify(body ?? null)),
+      messageBoxAad(frame),
+      (box) => ({ ...frame, box }),
+    );
   }
 
   function sendError(connection: DeviceConnection, error: unknown, replyTo: string): void {
@@ -88,7 +91,7 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
     });
   }
 
-  async function openBody(device: SocketDevice, frame: ChannelMessageFrame): Promise<unknown> {
+  async function openBody(device: SocketDevice, frame: DeviceMessageFrame): Promise<unknown> {
     const opened = await openDeviceSealedBody(
       { sealed: frame.sealed },
       {
@@ -106,7 +109,7 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
   async function ingestBatch(
     connection: DeviceConnection,
     device: SocketDevice,
-    frame: ChannelMessageFrame,
+    frame: DeviceMessageFrame,
   ): Promise<void> {
     const result = await runIngestion(ingestion, {
       device,
@@ -116,7 +119,7 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
     const consent = toConsentSnapshot(await currentConsent(context.db, device.id));
     await context.lastSeen.touch(device.id);
     // Commands reach a connected device as command frames, not in this reply.
-    await sendMessage(connection, device, {
+    await sendMessage(connection, {
       channel: 'events',
       type: 'batch.result',
       body: { ...result, consent, commands: [] },
@@ -125,13 +128,11 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
   }
 
   return {
-    sealFor,
-
     /** Routes one message frame from an authenticated device. */
     async receive(
       connection: DeviceConnection,
       device: SocketDevice,
-      frame: ChannelMessageFrame,
+      frame: DeviceMessageFrame,
     ): Promise<void> {
       try {
         if (frame.replyTo !== undefined) {
@@ -174,7 +175,7 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
           id: frame.id,
         });
         if (reply !== undefined) {
-          await sendMessage(connection, device, {
+          await sendMessage(connection, {
             channel: frame.channel,
             type: `${frame.type}.result`,
             body: reply,
@@ -204,7 +205,7 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
     ): Promise<boolean> {
       const device = connection?.device;
       if (connection === undefined || device === undefined) return false;
-      return sendMessage(connection, device, { channel, type, body });
+      return sendMessage(connection, { channel, type, body });
     },
 
     request(
@@ -236,7 +237,7 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
           );
         }, timeoutMs);
         pending.set(id, { connection, resolve, reject, timer });
-        sendMessage(connection, device, { channel, type, body, id })
+        sendMessage(connection, { channel, type, body, id })
           .then((sent) => {
             if (sent) return;
             pending.delete(id);

@@ -74,6 +74,28 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
     expect(foreign).toEqual([]);
   });
 
+  it('publishes many in a few statements, in order, interleaved with single publishes', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const a = bus();
+    const b = bus();
+    const commands = collect(b);
+    await b.ready();
+    // 120 spans three statements of the batch; identical payloads must all arrive too.
+    const many = Array.from({ length: 120 }, (_, index) => ({ deviceId: `dev_${index % 60}` }));
+    await a.publish(BUS_TOPICS.commands, { deviceId: 'first' });
+    await a.publishMany?.(BUS_TOPICS.commands, many);
+    await a.publish(BUS_TOPICS.commands, { deviceId: 'last' });
+    await expect.poll(() => commands.at(-1), { timeout: 2000 }).toEqual({ deviceId: 'last' });
+    expect(commands[0]).toEqual({ deviceId: 'first' });
+    // PostgreSQL folds identical notifications of one transaction into one; each statement of
+    // 50 is a transaction, so every distinct payload arrives, in order, at least once.
+    const middle = commands.slice(1, -1) as Array<{ deviceId: string }>;
+    expect([...new Set(middle.map((payload) => payload.deviceId))]).toEqual(
+      Array.from({ length: 60 }, (_, index) => `dev_${index}`),
+    );
+    expect(errors).toEqual([]);
+  });
+
   it('stops delivering after unsubscribe, to that listener only', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
     const a = bus();

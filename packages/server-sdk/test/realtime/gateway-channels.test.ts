@@ -11,7 +11,6 @@ import {
   connectDevice,
   type EnrolledDevice,
   enrollDevice,
-  openFromServer,
   sealFromDevice,
 } from '../support/ws-device.js';
 
@@ -52,7 +51,7 @@ describeEachDatabase('realtime gateway: channels', (current) => {
     await server.close();
   });
 
-  it('routes a sealed request to its channel handler and seals the reply to the device', async () => {
+  it('routes a sealed request to its channel handler and boxes the reply in the session', async () => {
     const { client } = await connectDevice(server.url, device);
     const id = randomUUID();
     client.sendFrame({
@@ -67,9 +66,12 @@ describeEachDatabase('realtime gateway: channels', (current) => {
       (frame): frame is MessageFrame => isMessage(frame) && frame.replyTo === id,
     );
     expect(reply).toMatchObject({ channel: 'echo', type: 'hello.result' });
-    const opened = await openFromServer(device, reply.sealed);
-    expect(opened.kind).toBe(SealKind.ChannelMessage);
-    expect(opened.payload).toEqual({ from: device.deviceId, type: 'hello', body: { n: 1 } });
+    expect(reply.sealed).toBeUndefined();
+    expect(await client.payloadOf(reply)).toEqual({
+      from: device.deviceId,
+      type: 'hello',
+      body: { n: 1 },
+    });
 
     // A handler that returns nothing sends nothing back; an unknown channel is an error frame.
     const unknownId = randomUUID();
@@ -134,6 +136,22 @@ describeEachDatabase('realtime gateway: channels', (current) => {
     await client.close();
   });
 
+  it('closes with 4400 a device that sends a box, which only the server may send', async () => {
+    const { client } = await connectDevice(server.url, device);
+    client.sendFrame({
+      kind: 'message',
+      id: randomUUID(),
+      channel: 'echo',
+      type: 't',
+      ts: Date.now(),
+      box: 'AAAA',
+    });
+    expect(await client.closed).toEqual({ code: 4400, reason: 'invalid_frame' });
+    expect(await client.next((frame) => frame.kind === 'error')).toMatchObject({
+      code: 'invalid_frame',
+    });
+  });
+
   it('ingests event batches sent over the socket exactly once, with per-event results', async () => {
     const { client } = await connectDevice(server.url, device);
     const events = [
@@ -172,7 +190,7 @@ describeEachDatabase('realtime gateway: channels', (current) => {
         (frame): frame is MessageFrame => isMessage(frame) && frame.replyTo === id,
       );
       expect(reply.type).toBe('batch.result');
-      return (await openFromServer(device, reply.sealed)).payload as {
+      return (await client.payloadOf(reply)) as {
         results: Array<{ status: string; code?: string }>;
         consent: { status: string };
       };
@@ -199,7 +217,7 @@ describeEachDatabase('realtime gateway: channels', (current) => {
     client.socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as RealtimeFrame;
       if (frame.kind !== 'message' || frame.type !== 'status') return;
-      void openFromServer(device, frame.sealed).then(async (opened) => {
+      void client.payloadOf(frame).then(async (asked) => {
         client.sendFrame({
           kind: 'message',
           id: randomUUID(),
@@ -207,7 +225,7 @@ describeEachDatabase('realtime gateway: channels', (current) => {
           type: 'status.result',
           ts: Date.now(),
           replyTo: frame.id,
-          sealed: await sealFromDevice(device, { asked: opened.payload, ok: true }),
+          sealed: await sealFromDevice(device, { asked, ok: true }),
         });
       });
     });

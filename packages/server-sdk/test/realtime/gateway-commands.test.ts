@@ -1,16 +1,11 @@
 // Durable commands over real sockets: live delivery sealed to the device, delivery on connect,
 // redelivery while unacked, failure after the last attempt, and acks recorded once.
-import { type Command, commandSchema, type RealtimeFrame, SealKind } from '@fieldline/core';
+import { type Command, commandSchema, type RealtimeFrame } from '@fieldline/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type GatewayServer, startGatewayServer } from '../support/gateway-server.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 import { call, OPERATOR_TOKEN } from '../support/test-server.js';
-import {
-  connectDevice,
-  type EnrolledDevice,
-  enrollDevice,
-  openFromServer,
-} from '../support/ws-device.js';
+import { connectDevice, type EnrolledDevice, enrollDevice } from '../support/ws-device.js';
 
 type CommandFrame = Extract<RealtimeFrame, { kind: 'command' }>;
 
@@ -41,14 +36,12 @@ describeEachDatabase('realtime gateway: commands', (current) => {
   const commandFrames = (frames: RealtimeFrame[], id: string) =>
     frames.filter((frame): frame is CommandFrame => frame.kind === 'command' && frame.id === id);
 
-  it('delivers a new command live, sealed to the device, and records the ack', async () => {
+  it('delivers a new command live, boxed in the session, and records the ack', async () => {
     const device = await enrollDevice(server.url);
     const { client } = await connectDevice(server.url, device);
     const id = await postCommand(device, 'deploy', { version: '1.2.3' });
     const frame = await client.next((f): f is CommandFrame => f.kind === 'command' && f.id === id);
-    const opened = await openFromServer(device, frame.sealed);
-    expect(opened.kind).toBe(SealKind.Command);
-    const command: Command = commandSchema.parse(opened.payload);
+    const command: Command = commandSchema.parse(await client.payloadOf(frame));
     expect(command).toMatchObject({ id, type: 'deploy', body: { version: '1.2.3' } });
     expect(await record(id)).toMatchObject({ status: 'sent', attempts: 1 });
     client.sendFrame({ kind: 'ack', id, status: 'acked' });

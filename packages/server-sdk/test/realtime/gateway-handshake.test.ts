@@ -1,12 +1,18 @@
 // The §4.2 handshake over real sockets: hello, resume, replacement, and every refusal with
 // its documented error code and close code, while the server keeps serving others.
 import { randomBytes } from 'node:crypto';
-import { createHelloFrame, generateIdentity, REALTIME_CLOSE_CODES } from '@fieldline/core';
+import {
+  createHelloFrame,
+  generateIdentity,
+  REALTIME_CLOSE_CODES,
+  type WelcomeFrame,
+} from '@fieldline/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PresenceChange } from '../../src/realtime/create-realtime-gateway.js';
 import { type GatewayServer, startGatewayServer } from '../support/gateway-server.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 import {
+  acceptSession,
   connectDevice,
   type EnrolledDevice,
   enrollDevice,
@@ -71,16 +77,24 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
     const first = await connectDevice(server.url, device);
     await first.client.close();
     const resumed = await openSocket(server.url);
+    const nonce = randomBytes(16).toString('base64url');
     resumed.sendFrame({
       kind: 'resume',
       deviceId: device.deviceId,
       sessionToken: first.welcome.sessionToken,
+      nonce,
     });
-    const welcome = await resumed.next((frame) => frame.kind === 'welcome');
+    const welcome = await resumed.next((frame): frame is WelcomeFrame => frame.kind === 'welcome');
     expect(welcome).toMatchObject({
       sessionToken: first.welcome.sessionToken,
       expiresAt: first.welcome.expiresAt,
     });
+    // A resumed connection gets a session of its own, bound to the resume's nonce.
+    expect(welcome.session.enc).not.toBe(first.welcome.session.enc);
+    acceptSession(resumed, device, nonce, welcome);
+    expect(await server.gateway.send(device.deviceId, 'probe', 'ping', { n: 7 })).toBe(true);
+    const pushed = await resumed.next((frame) => frame.kind === 'message');
+    expect(await resumed.payloadOf(pushed)).toEqual({ n: 7 });
     await resumed.close();
 
     const other = await enrollDevice(server.url);
@@ -89,7 +103,12 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
       [other.deviceId, first.welcome.sessionToken],
     ] as const) {
       const client = await openSocket(server.url);
-      client.sendFrame({ kind: 'resume', deviceId, sessionToken: token });
+      client.sendFrame({
+        kind: 'resume',
+        deviceId,
+        sessionToken: token,
+        nonce: randomBytes(16).toString('base64url'),
+      });
       expect(await client.closed).toEqual({
         code: REALTIME_CLOSE_CODES.unauthenticated,
         reason: 'session_invalid',
@@ -211,5 +230,26 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
         .catch(reject);
     });
     expect(response.startsWith('HTTP/1.1 404')).toBe(true);
+  });
+  it('answers 503 past the cap of sockets still in their handshake, and admits again after', async () => {
+    const capped = await startGatewayServer(current().db, { maxPendingHandshakes: 2 });
+    try {
+      const silent = [await openSocket(capped.url), await openSocket(capped.url)];
+      const refused = await openSocket(capped.url).then(
+        () => 'opened',
+        (error: Error) => error.message,
+      );
+      expect(refused).toContain('503');
+      // One of them authenticates: the handshake slot frees up.
+      const hello = createHelloFrame(device.deviceId, device.identity);
+      silent[0]?.sendFrame(hello);
+      await silent[0]?.next((frame) => frame.kind === 'welcome');
+      const admitted = await openSocket(capped.url);
+      expect(admitted.socket.readyState).toBe(admitted.socket.OPEN);
+      for (const client of [...silent, admitted]) await client?.close();
+      expect(capped.errors).toEqual([]);
+    } finally {
+      await capped.close();
+    }
   });
 });

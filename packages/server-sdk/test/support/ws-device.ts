@@ -1,19 +1,20 @@
 // An enrolled device speaking the real-time protocol over a real socket, for gateway tests:
-// it records every frame and close, and seals/opens channel bodies like an agent would.
+// it records every frame and close, seals channel bodies and opens the server's boxes like an
+// agent would.
 import { randomUUID } from 'node:crypto';
 import {
+  acceptSessionOffer,
+  commandBoxAad,
   createHelloFrame,
-  createMemoryReplayGuard,
-  decodeBase64Url,
   encodeBase64Url,
   generateIdentity,
   type Identity,
-  openJson,
+  messageBoxAad,
   publicKeysOf,
   type RealtimeFrame,
   SealKind,
+  type SessionOpener,
   sealJson,
-  systemClock,
 } from '@fieldline/core';
 import WebSocket from 'ws';
 import { call, OPERATOR_TOKEN } from './test-server.js';
@@ -61,7 +62,20 @@ export interface SocketClient {
     ms?: number,
   ): Promise<T>;
   next(test: (frame: RealtimeFrame) => boolean, ms?: number): Promise<RealtimeFrame>;
+  /**
+   * Starts opening the server's boxes (in arrival order, as a device must) with the session
+   * of this connection's welcome.
+   */
+  useSession(opener: SessionOpener): void;
+  /** The opened body of a command or message frame from the server (after useSession). */
+  payloadOf(frame: RealtimeFrame): Promise<unknown>;
   close(): Promise<void>;
+}
+
+function boxAad(frame: RealtimeFrame): Uint8Array | undefined {
+  if (frame.kind === 'command') return commandBoxAad(frame.id);
+  if (frame.kind === 'message' && frame.box !== undefined) return messageBoxAad(frame);
+  return undefined;
 }
 
 /** Opens a socket to the gateway (without sending anything). */
@@ -69,8 +83,24 @@ export async function openSocket(baseUrl: string): Promise<SocketClient> {
   const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`);
   const frames: RealtimeFrame[] = [];
   const waiters: Array<() => void> = [];
+  // Keyed by kind and id, so a frame parsed again by another listener finds its payload too.
+  const payloads = new Map<string, Promise<unknown>>();
+  const keyOf = (frame: RealtimeFrame) => `${frame.kind}:${'id' in frame ? frame.id : ''}`;
+  let opener: SessionOpener | undefined;
+  const openBox = (frame: RealtimeFrame): void => {
+    const aad = boxAad(frame);
+    if (opener === undefined || aad === undefined || !('box' in frame)) return;
+    const opened = opener.open(frame.box as string, aad).then((result) => {
+      if (!result.ok) throw new Error(`cannot open the server's box: ${result.error.code}`);
+      return JSON.parse(new TextDecoder().decode(result.value)) as unknown;
+    });
+    opened.catch(() => undefined);
+    payloads.set(keyOf(frame), opened);
+  };
   socket.on('message', (data) => {
-    frames.push(JSON.parse(data.toString()) as RealtimeFrame);
+    const frame = JSON.parse(data.toString()) as RealtimeFrame;
+    frames.push(frame);
+    openBox(frame);
     for (const wake of waiters.splice(0)) wake();
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -104,6 +134,15 @@ export async function openSocket(baseUrl: string): Promise<SocketClient> {
     closed,
     sendFrame: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     next: next as SocketClient['next'],
+    useSession(session) {
+      opener = session;
+      for (const frame of frames) openBox(frame);
+    },
+    payloadOf(frame) {
+      const payload = payloads.get(keyOf(frame));
+      if (payload === undefined) throw new Error('not a box frame, or no session in use');
+      return payload;
+    },
     async close() {
       if (socket.readyState === WebSocket.CLOSED) return;
       socket.close(1000);
@@ -115,11 +154,31 @@ export async function openSocket(baseUrl: string): Promise<SocketClient> {
 /** Opens a socket and completes a signed hello; returns the client and its welcome. */
 export async function connectDevice(baseUrl: string, device: EnrolledDevice) {
   const client = await openSocket(baseUrl);
-  client.sendFrame(createHelloFrame(device.deviceId, device.identity));
+  const hello = createHelloFrame(device.deviceId, device.identity);
+  client.sendFrame(hello);
   const welcome = await client.next(
     (frame): frame is Extract<RealtimeFrame, { kind: 'welcome' }> => frame.kind === 'welcome',
   );
+  acceptSession(client, device, hello.nonce, welcome);
   return { client, welcome };
+}
+
+/** Checks a welcome's session offer and starts opening the connection's boxes with it. */
+export function acceptSession(
+  client: SocketClient,
+  device: EnrolledDevice,
+  nonce: string,
+  welcome: Extract<RealtimeFrame, { kind: 'welcome' }>,
+): void {
+  const opener = acceptSessionOffer({
+    device: device.identity,
+    deviceId: device.deviceId,
+    nonce,
+    offer: welcome.session,
+    serverSigningPublicKey: device.serverSigningKey,
+  });
+  if (!opener.ok) throw new Error(`the welcome's session was refused: ${opener.error.code}`);
+  client.useSession(opener.value);
 }
 
 /** Seals a channel body from the device to the server (kind 2 unless given). */
@@ -139,20 +198,4 @@ export async function sealFromDevice(
       sender: device.identity,
     }),
   );
-}
-
-const deviceReplayGuard = createMemoryReplayGuard({ clock: systemClock, windowMs: 120_000 });
-
-/** Opens a sealed body the server sent to the device. */
-export async function openFromServer(device: EnrolledDevice, sealed: string) {
-  const bytes = decodeBase64Url(sealed);
-  if (!bytes.ok) throw new Error('not base64url');
-  const opened = await openJson(bytes.value, {
-    recipient: device.identity,
-    senderSigningPublicKey: device.serverSigningKey,
-    clock: systemClock,
-    replayGuard: deviceReplayGuard,
-  });
-  if (!opened.ok) throw new Error(`cannot open the server's frame: ${opened.error.code}`);
-  return opened.value;
 }
