@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/agent.js';
 import type { AgentStatus } from '../../src/agent-types.js';
 import type { Collector, CollectorEmit, CollectorStartOptions } from '../../src/collector.js';
+import { createHttpTransport, type Transport } from '../../src/transport/http-transport.js';
 import { startBackend, type TestBackend, tempStateDir } from './support.js';
 
 const FAST_RETRY = { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 2, maxElapsedMs: 2_000 };
@@ -15,7 +16,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(agentOptions: { maxQueuedEvents?: number; collectors?: Collector[] } = {}) {
+async function setup(
+  agentOptions: {
+    maxQueuedEvents?: number;
+    collectors?: Collector[];
+    transport?: Transport;
+    realtime?: { enabled: boolean };
+  } = {},
+) {
   const server = await startBackend();
   cleanups.push(() => server.stop());
   const stateDir = tempStateDir();
@@ -116,6 +124,75 @@ describe('agent behaviour', () => {
     expect(detail.body.drops).toMatchObject({ no_consent: 2, invalid: 1 });
     const metrics = await server.server.metrics.render();
     expect(metrics).toContain('fieldline_agent_events_dropped_total{reason="no_consent"} 2');
+  });
+
+  it('reports drop counts once while two batches are in flight side by side', async () => {
+    const { server, agent, deviceId } = await setup({ maxQueuedEvents: 10 });
+    await grantAndStart(server, agent, deviceId);
+    agent.track('device.heartbeat', { uptimeMs: -1 });
+    agent.track('device.heartbeat', { uptimeMs: -2 });
+    const ids: string[] = [];
+    for (let i = 0; i < 45; i++) {
+      const result = agent.track('activity.system.active', { idleForMs: i });
+      if (result.status === 'queued') ids.push(result.id);
+    }
+    await agent.flush();
+    await agent.flush();
+    expect((await server.storedEventIds(deviceId)).sort()).toEqual([...ids].sort());
+    const detail = await server.admin(`/v1/admin/devices/${deviceId}`);
+    expect(detail.body.drops).toMatchObject({ invalid: 2 });
+  });
+
+  it('never lets an earlier answer overtake a later one’s consent', async () => {
+    // The first batch's answer is held back until the second batch, sent after an admin
+    // withdrawal, has been answered: the agent must stay withdrawn.
+    const http = createHttpTransport();
+    let armed = false;
+    let eventPosts = 0;
+    let releaseFirst: () => void = () => undefined;
+    const firstMayReturn = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    let firstAnswered: () => void = () => undefined;
+    const firstWasAnswered = new Promise<void>((resolve) => {
+      firstAnswered = resolve;
+    });
+    let withdraw: () => Promise<unknown> = async () => undefined;
+    const transport: Transport = {
+      async request(request) {
+        if (!armed || request.method !== 'POST' || !request.url.endsWith('/v1/events')) {
+          return http.request(request);
+        }
+        eventPosts += 1;
+        if (eventPosts === 1) {
+          const answer = await http.request(request);
+          firstAnswered();
+          await firstMayReturn;
+          return answer;
+        }
+        if (eventPosts === 2) {
+          // The server has answered the first batch (granted) before the withdrawal.
+          await firstWasAnswered;
+          await withdraw();
+          const answer = await http.request(request);
+          setTimeout(releaseFirst, 50);
+          return answer;
+        }
+        return http.request(request);
+      },
+    };
+    const { server, agent, deviceId } = await setup({
+      maxQueuedEvents: 10,
+      transport,
+      realtime: { enabled: false },
+    });
+    await grantAndStart(server, agent, deviceId);
+    withdraw = () => server.admin(`/v1/admin/devices/${deviceId}/consent`, { action: 'withdraw' });
+    armed = true;
+    for (let i = 0; i < 25; i++) agent.track('activity.system.active', { idleForMs: i });
+    await agent.flush();
+    expect(eventPosts).toBeGreaterThanOrEqual(2);
+    expect(agent.status().consent.status).toBe('withdrawn');
   });
 
   it('runs jobs, keeps their last state on disk, and reports failures with their error', async () => {
