@@ -22,23 +22,16 @@ import {
   grantConsent,
   publishPolicy,
   type RawAnswer,
+  randomPathSegment,
   rowsUnchangedUnless,
   send,
   sendJson,
+  storableText,
+  wrongType,
 } from './fuzz-fixture.js';
 
 const MAX_INT4 = 2 ** 31 - 1;
 const anyText = fc.string({ unit: 'binary', maxLength: 30 });
-// U+0000 reaches PostgreSQL unguarded on several admin routes today (see the skipped tests).
-const storableText = (options: { minLength?: number; maxLength?: number } = {}) =>
-  fc.string({ unit: 'grapheme', ...options }).filter((text) => !text.includes('\u0000'));
-const wrongType = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.double(),
-  fc.array(fc.integer(), { maxLength: 3 }),
-  fc.object({ maxDepth: 1, maxKeys: 2 }),
-);
 const scope = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('activity', 'network', 'operational') },
   { weight: 1, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_-]{0,8}$/) },
@@ -56,7 +49,7 @@ const versionish = fc.oneof(
 
 /** A path segment: percent-encoded random text (never U+0000), or raw broken escapes. */
 const idSegment = fc.oneof(
-  { weight: 4, arbitrary: storableText({ minLength: 1, maxLength: 40 }).map(encodeURIComponent) },
+  { weight: 4, arbitrary: randomPathSegment(40) },
   {
     weight: 1,
     arbitrary: fc.constantFrom('%', '%E0%A4%A', '%ZZ', '%ED%A0%80', 'a%2', '..', '%2F', '%20'),

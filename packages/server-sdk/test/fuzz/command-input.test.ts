@@ -23,18 +23,13 @@ import {
   type FuzzDevice,
   publishPolicy,
   type RawAnswer,
+  randomPathSegment,
   rowsUnchangedUnless,
   send,
   sendJson,
+  wrongType,
 } from './fuzz-fixture.js';
 
-const wrongType = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.double(),
-  fc.array(fc.integer(), { maxLength: 3 }),
-  fc.object({ maxDepth: 1, maxKeys: 2 }),
-);
 const commandType = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom('ping', 'deploy', 'consent.updated', 'x') },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 140 }) },
@@ -68,10 +63,7 @@ const commandRequest = (extraKeys: Record<string, fc.Arbitrary<unknown>> = {}) =
 const idSegment = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc
-      .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
-      .filter((text) => !text.includes('\u0000'))
-      .map(encodeURIComponent),
+    arbitrary: randomPathSegment(40),
   },
   { weight: 1, arbitrary: fc.constantFrom('%', '%E0%A4%A', '%ZZ', '%ED%A0%80', '..', '%2F') },
   { weight: 1, arbitrary: fc.stringMatching(/^cmd_[A-Za-z0-9_-]{4,30}$/) },
