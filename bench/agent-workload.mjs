@@ -247,10 +247,18 @@ async function burstFieldline({ stateDir, events, sinkUrl }) {
     request(req) {
       if (req.method !== 'POST' || !req.url.endsWith('/v1/events')) return http.request(req);
       requests++;
-      if (sinkUrl === undefined) return http.request(req);
-      return http.request({ ...req, url: `${sinkUrl}${new URL(req.url).pathname}` });
+      const started = Date.now();
+      const answer =
+        sinkUrl === undefined
+          ? http.request(req)
+          : http.request({ ...req, url: `${sinkUrl}${new URL(req.url).pathname}` });
+      return trace ? answer.finally(() => trace.push([started, Date.now()])) : answer;
     },
   };
+  // BENCH_AGENT_TRACE=1 prints when each request started and ended, relative to the first
+  // capture (and the sink, when the bench's, prints when it received and answered each), to
+  // see where a burst waits.
+  const trace = process.env.BENCH_AGENT_TRACE ? [] : undefined;
   const agent = await createAgent({ stateDir, transport });
   await agent.start();
   requests = 0;
@@ -267,6 +275,12 @@ async function burstFieldline({ stateDir, events, sinkUrl }) {
     if (flushed.deferred > 0) await sleep(100);
   }
   const lastDeliveryAt = Date.now();
+  if (trace) {
+    const at = (t) => String(t - firstCaptureAt).padStart(5);
+    console.error(`captured ${at(capturedAt)} ms, last delivery ${at(lastDeliveryAt)} ms`);
+    for (const [start, end] of trace)
+      console.error(`request ${at(start)} → ${at(end)} ms (clock ${start % 100_000})`);
+  }
   await agent.shutdown({ timeoutMs: 10_000 });
   return {
     firstCaptureAt,

@@ -68,10 +68,14 @@ export function createBatchAnswerer({ serverIdentity, deviceSigningKey, consent 
 /** The answerer behind node:http on 127.0.0.1: `POST /v1/events` only. */
 export async function startFieldlineSink(parties) {
   const answerer = createBatchAnswerer(parties);
+  const trace = process.env.BENCH_AGENT_TRACE ? [] : undefined;
   const server = createServer((req, res) => {
     const chunks = [];
+    const times = [Date.now()];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      times.push(Date.now());
+      if (trace) res.on('finish', () => trace.push([...times, Date.now()]));
       const reply = (status, body) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
@@ -90,6 +94,13 @@ export async function startFieldlineSink(parties) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     stats: answerer.stats,
-    close: () => new Promise((r) => server.close(r)),
+    close: () => {
+      if (trace)
+        for (const [start, body, done] of trace)
+          console.error(
+            `sink at clock ${start % 100_000}: body +${body - start} ms, answered +${done - body} ms`,
+          );
+      return new Promise((r) => server.close(r));
+    },
   };
 }

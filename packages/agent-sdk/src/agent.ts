@@ -48,11 +48,13 @@ import type {
   RealtimeOptions,
   RequestOptions,
 } from './realtime/realtime-types.js';
+import { type HeldBatch, HeldBatches } from './spool/held-batches.js';
 import {
   createFileSpool,
   loadOrCreateSpoolKey,
   type Spool,
   type SpoolEntry,
+  type SpoolEntryRef,
 } from './spool/index.js';
 import { readStateFile, writePrivateFile } from './state/private-file.js';
 import {
@@ -128,6 +130,43 @@ type SendOutcome =
   | { kind: 'split' }
   | { kind: 'deferred' | 'unauthorized'; reason: string };
 
+/** One flush's running state, shared by its delivery workers. */
+interface FlushRun {
+  readonly totals: {
+    delivered: number;
+    rejected: number;
+    deferred: number;
+    resentFiles: number;
+    reason?: string;
+  };
+  /** A deferral means the rest would meet the same server state: leave them for later. */
+  stopped: boolean;
+  /** Spool ids already sent in this run, so none is sent twice. */
+  readonly attempted: Set<string>;
+  readonly removals: Promise<unknown>[];
+}
+
+/** An event batch as the spool keeps it: each event's JSON, joined into a batch when sent. */
+interface StoredBatch {
+  readonly batchId: string;
+  readonly events: readonly string[];
+}
+
+/** A spool entry on its way to the server, events already parsed. */
+type Sendable =
+  | {
+      readonly ref: SpoolEntryRef;
+      readonly kind: 'events';
+      readonly itemCount: number;
+      readonly batch: StoredBatch;
+    }
+  | {
+      readonly ref: SpoolEntryRef;
+      readonly kind: 'report';
+      readonly itemCount: number;
+      readonly payload: Uint8Array;
+    };
+
 interface QueuedEvent {
   readonly id: string;
   readonly scope: string;
@@ -139,6 +178,9 @@ const SEQ_BLOCK = 10_000;
 // (measured: 50,000 events to a local sink 1.3x faster); more gain nothing on two cores and
 // only press harder on a recovering server.
 const DELIVERIES_IN_FLIGHT = 2;
+// In-memory copies of spooled batches a flush may send without reading them back: enough for
+// a burst of ~70 full batches; past it, batches are resent from disk as usual.
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 const EMPTY_DROPS: Record<DropReason, number> = {
   no_consent: 0,
   invalid: 0,
@@ -192,6 +234,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   #flushChain: Promise<unknown> = Promise.resolve();
   #flushScheduled = false;
   readonly #pendingWrites = new Set<Promise<unknown>>();
+  readonly #held = new HeldBatches(MAX_HELD_BYTES);
   readonly #collectorStates = new Map<string, 'running' | 'stopped' | 'unsupported' | 'disabled'>();
   #jobs: Record<string, { status: string; finishedAt: string; durationMs: number }> = {};
   readonly #realtime: AgentRealtime;
@@ -489,7 +532,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.#queue.offer(item, item.json.length).status !== 'accepted') {
       // The network is slower than the producer: move what is buffered to disk
       // rather than drop anything, then take the new event.
-      this.#track(this.#writeToSpool(this.#queue.drain()));
+      this.#spill(this.#queue.drain());
       this.#queue.offer(item, item.json.length);
     }
     const policy = this.#flushPolicy();
@@ -528,7 +571,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     // the next one, so a steady producer cannot turn a flush into a stream of
     // tiny files.
     let budget = this.#queue.size;
-    const fresh: SpoolEntry[] = [];
+    // Batches spilled by track() since the last flush come first (they are older), then the
+    // queue's. Each is on its way to the spool and is sent from memory once it is on disk, so
+    // a burst is not first written out in full, then read back and decrypted.
+    const inMemory = this.#held.takeAll();
     while (budget > 0) {
       const batch = this.#queue.takeBatch({
         maxEvents: policy.maxBatchEvents,
@@ -536,87 +582,122 @@ export class Agent extends EventEmitter<AgentEvents> {
       });
       if (batch.items.length === 0) break;
       budget -= batch.items.length;
-      const entry = await this.#writeEventJsons(batch.items.map((item) => item.json));
-      if (entry !== undefined) fresh.push(entry);
+      inMemory.push(this.#writeBatch(batch.items.map((item) => item.json)));
     }
-    await Promise.allSettled([...this.#pendingWrites]);
-    const totals = { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0 } as {
-      delivered: number;
-      rejected: number;
-      deferred: number;
-      resentFiles: number;
-      reason?: string;
+    const run: FlushRun = {
+      totals: { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0 },
+      stopped: false,
+      attempted: new Set(),
+      removals: [],
     };
-    // Fresh batches are sent from memory (they are on disk already, should the
-    // process die); then older spool files, oldest first.
-    const freshIds = new Set(fresh.map((entry) => entry.ref.id));
-    // The spool's index says whether anything older waits, so the common case
-    // (nothing but the fresh batches) does not decrypt them again from disk.
-    const olderCount =
-      fresh.length < maxFiles
-        ? (await this.#spool.list()).filter((ref) => !freshIds.has(ref.id)).length
-        : 0;
-    const older =
-      olderCount === 0
-        ? []
-        : (await this.#spool.takeOldest(Math.min(olderCount, maxFiles))).filter(
-            (entry) => !freshIds.has(entry.ref.id),
-          );
-    const entries = [...fresh, ...older];
+    await this.#deliverInTurn(inMemory, run, signal, (batch) => this.#loadHeld(batch));
+    // Then older spool files, oldest first, read back from disk.
+    const inMemoryIds = new Set<string>();
+    for (const ref of await Promise.all(inMemory.map((batch) => batch.written)))
+      if (ref !== undefined) inMemoryIds.add(ref.id);
+    await Promise.allSettled(run.removals);
+    const older = (await this.#spool.list()).filter((ref) => !inMemoryIds.has(ref.id));
+    if (run.stopped || signal?.aborted || this.#isUnenrolled()) {
+      for (const ref of older.slice(0, maxFiles)) run.totals.deferred += ref.itemCount;
+    } else if (older.length > 0 || inMemoryIds.size > run.attempted.size) {
+      // Copies kept while this flush ran are on disk too: each is sent once, from there.
+      this.#held.release();
+      const entries = (await this.#spool.takeOldest(maxFiles)).filter(
+        (entry) => !run.attempted.has(entry.ref.id),
+      );
+      await this.#deliverInTurn(entries, run, signal, async (entry) => this.#sendableOf(entry));
+    }
+    await Promise.allSettled(run.removals);
     this.#noteSpoolTrims();
-    // Entries start oldest first; up to DELIVERIES_IN_FLIGHT are on the wire at once, so one
-    // batch is sealed and sent while the server answers another.
-    let next = 0;
-    let held = false;
-    const deliverInTurn = async (): Promise<void> => {
-      while (next < entries.length) {
-        const entry = entries[next++] as SpoolEntry;
-        if (held || signal?.aborted || this.#isUnenrolled()) {
-          totals.deferred += entry.itemCount;
-          continue;
-        }
-        const outcome =
-          entry.kind === 'events'
-            ? await this.#deliverEvents(entry.payload, signal)
-            : await this.#deliverReport(entry.payload, signal);
-        totals.resentFiles++;
-        if (outcome.kind === 'delivered') {
-          totals.delivered += outcome.delivered;
-          totals.rejected += outcome.rejected;
-          await this.#spool.remove(entry.ref);
-        } else if (outcome.kind === 'refused') {
-          totals.rejected += entry.itemCount;
-          this.#countDrop('rejected_by_server', entry.itemCount, outcome.code);
-          await this.#spool.remove(entry.ref);
-        } else if (outcome.kind === 'split') {
-          const events = (
-            JSON.parse(new TextDecoder().decode(entry.payload)) as { events: string[] }
-          ).events;
-          const half = Math.ceil(events.length / 2);
-          await this.#writeEventJsons(events.slice(0, half));
-          await this.#writeEventJsons(events.slice(half));
-          await this.#spool.remove(entry.ref);
-        } else {
-          totals.deferred += entry.itemCount;
-          totals.reason = outcome.reason;
-          // The rest would meet the same server state; leave them for the next run.
-          if (outcome.kind === 'deferred') held = true;
-        }
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(DELIVERIES_IN_FLIGHT, entries.length) }, deliverInTurn),
-    );
+    const totals = run.totals;
     this.#lastFlushAt = this.#clock.now();
     this.emit('flush', totals);
     return totals;
   }
 
-  async #deliverEvents(payload: Uint8Array, signal: AbortSignal | undefined): Promise<SendOutcome> {
-    const stored = JSON.parse(new TextDecoder().decode(payload)) as {
-      batchId: string;
-      events: string[];
+  /**
+   * Sends entries in order with up to DELIVERIES_IN_FLIGHT on the wire at once, so one batch
+   * is sealed and sent while the server answers another. `load` gives the entry to send, or
+   * undefined to skip it.
+   */
+  async #deliverInTurn<T extends { readonly itemCount: number }>(
+    items: readonly T[],
+    run: FlushRun,
+    signal: AbortSignal | undefined,
+    load: (item: T) => Promise<Sendable | undefined>,
+  ): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        if (run.stopped || signal?.aborted || this.#isUnenrolled()) {
+          run.totals.deferred += item.itemCount;
+          continue;
+        }
+        const entry = await load(item);
+        if (entry === undefined) continue;
+        run.attempted.add(entry.ref.id);
+        await this.#deliverEntry(entry, run, signal);
+      }
     };
+    await Promise.all(Array.from({ length: Math.min(DELIVERIES_IN_FLIGHT, items.length) }, worker));
+  }
+
+  async #deliverEntry(
+    entry: Sendable,
+    run: FlushRun,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { totals } = run;
+    const outcome =
+      entry.kind === 'events'
+        ? await this.#deliverEvents(entry.batch, signal)
+        : await this.#deliverReport(entry.payload, signal);
+    totals.resentFiles++;
+    if (outcome.kind === 'delivered') {
+      totals.delivered += outcome.delivered;
+      totals.rejected += outcome.rejected;
+      // Not awaited here: the spool runs one operation at a time, and a removal queued behind
+      // the writes of a burst must not hold up the next send. The flush awaits them all.
+      run.removals.push(this.#removeFromSpool(entry.ref));
+    } else if (outcome.kind === 'refused') {
+      totals.rejected += entry.itemCount;
+      this.#countDrop('rejected_by_server', entry.itemCount, outcome.code);
+      run.removals.push(this.#removeFromSpool(entry.ref));
+    } else if (outcome.kind === 'split') {
+      // Only an event batch is ever too large to take whole; it goes back as two halves.
+      const events = entry.kind === 'events' ? entry.batch.events : [];
+      const half = Math.ceil(events.length / 2);
+      await this.#writeBatch(events.slice(0, half)).written;
+      await this.#writeBatch(events.slice(half)).written;
+      await this.#spool.remove(entry.ref);
+    } else {
+      totals.deferred += entry.itemCount;
+      totals.reason = outcome.reason;
+      if (outcome.kind === 'deferred') run.stopped = true;
+    }
+  }
+
+  /** A held batch once it is on disk; undefined when its write failed or consent changed. */
+  async #loadHeld(batch: HeldBatch): Promise<Sendable | undefined> {
+    const ref = await batch.written;
+    // A stale copy may hold events the consent purge took out of the file: the file is sent.
+    if (ref === undefined || !this.#held.isCurrent(batch)) return undefined;
+    return { ref, kind: 'events', itemCount: batch.itemCount, batch };
+  }
+
+  /** A spool entry read back from disk, ready to send. */
+  #sendableOf(entry: SpoolEntry): Sendable {
+    if (entry.kind !== 'events') return { ...entry, kind: 'report' };
+    const batch = JSON.parse(new TextDecoder().decode(entry.payload)) as StoredBatch;
+    return { ref: entry.ref, kind: 'events', itemCount: entry.itemCount, batch };
+  }
+
+  #removeFromSpool(ref: SpoolEntry['ref']): Promise<unknown> {
+    return this.#spool.remove(ref).catch((error: unknown) => this.#reportError(error));
+  }
+
+  async #deliverEvents(stored: StoredBatch, signal: AbortSignal | undefined): Promise<SendOutcome> {
     // Claimed, not copied: a batch in flight beside this one must not report them again.
     const drops = this.#claimUnreportedDrops();
     const batchJson = `{"batchId":${JSON.stringify(stored.batchId)},"sentAt":${JSON.stringify(new Date(this.#clock.now()).toISOString())},"events":[${stored.events.join(',')}]${
@@ -907,6 +988,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     // Stop collecting first, then purge what was collected under the old consent.
     await this.#syncCollectors();
     if (!this.#options.keepUnsentOnWithdrawal) {
+      // Copies in memory would escape the purge of the files below.
+      this.#held.invalidate();
       const allowed = (scope: string) => canCollect(state, scope, now);
       const queued = this.#queue.drain();
       const kept = queued.filter((item) => allowed(item.scope));
@@ -1058,22 +1141,32 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
   }
 
-  async #writeToSpool(items: readonly QueuedEvent[]): Promise<void> {
+  /** Moves buffered events to the spool, keeping a copy in memory for the next flush. */
+  #spill(items: readonly QueuedEvent[]): void {
     if (items.length === 0) return;
-    await this.#writeEventJsons(items.map((item) => item.json));
+    this.#held.keep(this.#writeBatch(items.map((item) => item.json)));
   }
 
-  async #writeEventJsons(events: readonly string[]): Promise<SpoolEntry | undefined> {
-    const payload = new TextEncoder().encode(JSON.stringify({ batchId: randomUUID(), events }));
-    try {
-      const ref = await this.#spool.write({ kind: 'events', payload, itemCount: events.length });
-      this.#noteSpoolTrims();
-      return { ref, kind: 'events', payload, itemCount: events.length };
-    } catch (error) {
-      this.#countDrop('overflow', events.length);
-      this.#reportError(error);
-      return undefined;
-    }
+  /**
+   * Starts writing one event batch to the spool. A failed write is reported and its events
+   * counted as `overflow` drops; `written` then settles to undefined and never rejects.
+   */
+  #writeBatch(events: readonly string[]): HeldBatch {
+    const batchId = randomUUID();
+    const payload = new TextEncoder().encode(JSON.stringify({ batchId, events }));
+    const written = this.#spool.write({ kind: 'events', payload, itemCount: events.length }).then(
+      (ref) => {
+        this.#noteSpoolTrims();
+        return ref;
+      },
+      (error: unknown) => {
+        this.#countDrop('overflow', events.length);
+        this.#reportError(error);
+        return undefined;
+      },
+    );
+    this.#track(written);
+    return this.#held.create(batchId, events, written);
   }
 
   async #spoolQueue(): Promise<void> {
@@ -1084,7 +1177,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         maxBytes: policy.maxBatchBytes,
       });
       if (batch.items.length === 0) break;
-      await this.#writeToSpool(batch.items);
+      await this.#writeBatch(batch.items.map((item) => item.json)).written;
     }
   }
 
