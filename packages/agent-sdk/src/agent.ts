@@ -48,6 +48,11 @@ import type {
   RealtimeOptions,
   RequestOptions,
 } from './realtime/realtime-types.js';
+import {
+  decodeEventBatch,
+  encodeEventBatch,
+  type StoredBatch,
+} from './spool/event-batch-payload.js';
 import { type HeldBatch, HeldBatches } from './spool/held-batches.js';
 import {
   createFileSpool,
@@ -141,27 +146,25 @@ interface FlushRun {
   };
   /** A deferral means the rest would meet the same server state: leave them for later. */
   stopped: boolean;
-  /** Spool ids already sent in this run, so none is sent twice. */
-  readonly attempted: Set<string>;
+  /** The spool refs of what was sent in this run, so that none is sent twice. */
+  readonly attempted: Promise<SpoolEntryRef | undefined>[];
   readonly removals: Promise<unknown>[];
 }
 
-/** An event batch as the spool keeps it: each event's JSON, joined into a batch when sent. */
-interface StoredBatch {
-  readonly batchId: string;
-  readonly events: readonly string[];
-}
-
-/** A spool entry on its way to the server, events already parsed. */
+/**
+ * A spool entry on its way to the server, events already parsed. `ref` settles once the
+ * entry is on disk (undefined if its write failed): a batch held in memory may be sent while
+ * its write is still under way.
+ */
 type Sendable =
   | {
-      readonly ref: SpoolEntryRef;
+      readonly ref: Promise<SpoolEntryRef | undefined>;
       readonly kind: 'events';
       readonly itemCount: number;
       readonly batch: StoredBatch;
     }
   | {
-      readonly ref: SpoolEntryRef;
+      readonly ref: Promise<SpoolEntryRef | undefined>;
       readonly kind: 'report';
       readonly itemCount: number;
       readonly payload: Uint8Array;
@@ -543,9 +546,10 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /**
    * Delivers queued events and resends spooled batches (oldest first, at
-   * most `maxFilesPerRun`). Every batch is written to the spool before it is
-   * sent and removed only once the server answered, so a crash mid-flush
-   * loses nothing: the server deduplicates by event id.
+   * most `maxFilesPerRun`). Every batch goes to the spool as it is sent and is
+   * removed only once the server answered and the write completed, and the
+   * flush returns only when each batch is delivered or on disk, so a crash
+   * loses nothing a completed flush held: the server deduplicates by event id.
    *
    * @param options - an abort signal (shutdown deadline).
    * @returns counts of delivered, rejected and deferred events.
@@ -587,7 +591,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const run: FlushRun = {
       totals: { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0 },
       stopped: false,
-      attempted: new Set(),
+      attempted: [],
       removals: [],
     };
     await this.#deliverInTurn(inMemory, run, signal, (batch) => this.#loadHeld(batch));
@@ -595,15 +599,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     const inMemoryIds = new Set<string>();
     for (const ref of await Promise.all(inMemory.map((batch) => batch.written)))
       if (ref !== undefined) inMemoryIds.add(ref.id);
+    const attempted = new Set<string>();
+    for (const ref of await Promise.all(run.attempted))
+      if (ref !== undefined) attempted.add(ref.id);
     await Promise.allSettled(run.removals);
     const older = (await this.#spool.list()).filter((ref) => !inMemoryIds.has(ref.id));
     if (run.stopped || signal?.aborted || this.#isUnenrolled()) {
       for (const ref of older.slice(0, maxFiles)) run.totals.deferred += ref.itemCount;
-    } else if (older.length > 0 || inMemoryIds.size > run.attempted.size) {
+    } else if (older.length > 0 || inMemoryIds.size > attempted.size) {
       // Copies kept while this flush ran are on disk too: each is sent once, from there.
       this.#held.release();
       const entries = (await this.#spool.takeOldest(maxFiles)).filter(
-        (entry) => !run.attempted.has(entry.ref.id),
+        (entry) => !attempted.has(entry.ref.id),
       );
       await this.#deliverInTurn(entries, run, signal, async (entry) => this.#sendableOf(entry));
     }
@@ -636,7 +643,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         }
         const entry = await load(item);
         if (entry === undefined) continue;
-        run.attempted.add(entry.ref.id);
+        run.attempted.push(entry.ref);
         await this.#deliverEntry(entry, run, signal);
       }
     };
@@ -659,18 +666,18 @@ export class Agent extends EventEmitter<AgentEvents> {
       totals.rejected += outcome.rejected;
       // Not awaited here: the spool runs one operation at a time, and a removal queued behind
       // the writes of a burst must not hold up the next send. The flush awaits them all.
-      run.removals.push(this.#removeFromSpool(entry.ref));
+      run.removals.push(this.#removeFromSpool(entry));
     } else if (outcome.kind === 'refused') {
       totals.rejected += entry.itemCount;
       this.#countDrop('rejected_by_server', entry.itemCount, outcome.code);
-      run.removals.push(this.#removeFromSpool(entry.ref));
+      run.removals.push(this.#removeFromSpool(entry));
     } else if (outcome.kind === 'split') {
       // Only an event batch is ever too large to take whole; it goes back as two halves.
       const events = entry.kind === 'events' ? entry.batch.events : [];
       const half = Math.ceil(events.length / 2);
       await this.#writeBatch(events.slice(0, half)).written;
       await this.#writeBatch(events.slice(half)).written;
-      await this.#spool.remove(entry.ref);
+      await this.#removeFromSpool(entry);
     } else {
       totals.deferred += entry.itemCount;
       totals.reason = outcome.reason;
@@ -678,23 +685,30 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
-  /** A held batch once it is on disk; undefined when its write failed or consent changed. */
+  /**
+   * A held batch, sent from memory without waiting for its write: the flush still returns
+   * only once every batch is on disk or delivered, and the file is removed only after both.
+   * Undefined when its write already failed (its events are counted as dropped) or consent
+   * changed since (the purge rewrote the file, not this copy: the file is sent instead).
+   */
   async #loadHeld(batch: HeldBatch): Promise<Sendable | undefined> {
-    const ref = await batch.written;
-    // A stale copy may hold events the consent purge took out of the file: the file is sent.
-    if (ref === undefined || !this.#held.isCurrent(batch)) return undefined;
-    return { ref, kind: 'events', itemCount: batch.itemCount, batch };
+    if (batch.failed || !this.#held.isCurrent(batch)) return undefined;
+    return { ref: batch.written, kind: 'events', itemCount: batch.itemCount, batch };
   }
 
   /** A spool entry read back from disk, ready to send. */
   #sendableOf(entry: SpoolEntry): Sendable {
-    if (entry.kind !== 'events') return { ...entry, kind: 'report' };
-    const batch = JSON.parse(new TextDecoder().decode(entry.payload)) as StoredBatch;
-    return { ref: entry.ref, kind: 'events', itemCount: entry.itemCount, batch };
+    if (entry.kind !== 'events')
+      return { ...entry, ref: Promise.resolve(entry.ref), kind: 'report' };
+    const batch = decodeEventBatch(entry.payload);
+    return { ref: Promise.resolve(entry.ref), kind: 'events', itemCount: entry.itemCount, batch };
   }
 
-  #removeFromSpool(ref: SpoolEntry['ref']): Promise<unknown> {
-    return this.#spool.remove(ref).catch((error: unknown) => this.#reportError(error));
+  /** Removes a sent entry once it is on disk; never rejects (a failure is reported). */
+  async #removeFromSpool(entry: Sendable): Promise<void> {
+    const ref = await entry.ref;
+    if (ref === undefined) return;
+    await this.#spool.remove(ref).catch((error: unknown) => this.#reportError(error));
   }
 
   async #deliverEvents(stored: StoredBatch, signal: AbortSignal | undefined): Promise<SendOutcome> {
@@ -996,17 +1010,14 @@ export class Agent extends EventEmitter<AgentEvents> {
       for (const item of kept) this.#queue.offer(item, item.json.length);
       const purged = await this.#spool.filterEntries((entry) => {
         if (entry.kind !== 'events') return 'keep';
-        const stored = JSON.parse(new TextDecoder().decode(entry.payload)) as {
-          batchId: string;
-          events: string[];
-        };
+        const stored = decodeEventBatch(entry.payload);
         const events = stored.events.filter((json) =>
           allowed((JSON.parse(json) as { scope: string }).scope),
         );
         if (events.length === stored.events.length) return 'keep';
         if (events.length === 0) return 'drop';
         return {
-          payload: new TextEncoder().encode(JSON.stringify({ batchId: stored.batchId, events })),
+          payload: encodeEventBatch({ batchId: stored.batchId, events }),
           itemCount: events.length,
         };
       });
@@ -1153,20 +1164,22 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   #writeBatch(events: readonly string[]): HeldBatch {
     const batchId = randomUUID();
-    const payload = new TextEncoder().encode(JSON.stringify({ batchId, events }));
+    const payload = encodeEventBatch({ batchId, events });
     const written = this.#spool.write({ kind: 'events', payload, itemCount: events.length }).then(
       (ref) => {
         this.#noteSpoolTrims();
         return ref;
       },
       (error: unknown) => {
+        batch.failed = true;
         this.#countDrop('overflow', events.length);
         this.#reportError(error);
         return undefined;
       },
     );
+    const batch = this.#held.create(batchId, events, written);
     this.#track(written);
-    return this.#held.create(batchId, events, written);
+    return batch;
   }
 
   async #spoolQueue(): Promise<void> {

@@ -17,6 +17,8 @@ export interface HeldBatch {
   readonly size: number;
   /** Settles once the spool has the batch: its ref, or undefined when the write failed. */
   readonly written: Promise<SpoolEntryRef | undefined>;
+  /** Set when the write failed: the events were counted as dropped, so it is not sent. */
+  failed: boolean;
   readonly generation: number;
 }
 
@@ -54,6 +56,7 @@ export class HeldBatches {
       itemCount: events.length,
       size,
       written,
+      failed: false,
       generation: this.#generation,
     };
   }

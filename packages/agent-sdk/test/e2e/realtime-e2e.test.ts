@@ -253,6 +253,44 @@ describe('agent real time', () => {
     expect(agent.status().collectors['app-activity']).toBe('stopped');
   });
 
+  it('never sends batches spilled to the spool before a withdrawal pushed over the socket', async () => {
+    const server = await backend();
+    await server.admin('/v1/admin/policies', {
+      tenant: 'acme',
+      version: 1,
+      scopes: ['activity', 'network'],
+      text: 'Policy.',
+    });
+    // A 10-event buffer: 35 events spill three batches to the spool, each also kept in memory
+    // for the next flush, and leave 5 queued.
+    const { agent, deviceId } = await enrolled(server, { maxQueuedEvents: 10 });
+    await server.admin(`/v1/admin/devices/${deviceId}/consent`, { action: 'grant' });
+    await agent.start();
+    await untilReady(agent);
+    await agent.flush();
+    for (let i = 0; i < 35; i++) {
+      expect(agent.track('activity.app.launched', { app: `spilled-${i}` }).status).toBe('queued');
+    }
+    await waitFor(() => agent.status().spool.files === 3, 'three spilled batches on disk');
+
+    await server.admin(`/v1/admin/devices/${deviceId}/consent`, { action: 'withdraw' });
+    await waitFor(() => agent.status().consent.status === 'withdrawn', 'the pushed withdrawal');
+    const flushed = await agent.flush();
+
+    // The server accepts events that occurred while consent was granted, so only the agent's
+    // purge keeps these back: a copy sent from memory would be delivered and stored.
+    expect(flushed).toMatchObject({ delivered: 0, rejected: 0 });
+    expect(agent.status().drops).toMatchObject({ no_consent: 35, rejected_by_server: 0 });
+    expect(agent.status().spool.files).toBe(0);
+    const stored = await server.server.app.context.db
+      .selectFrom('events')
+      .select('id')
+      .where('device_id', '=', deviceId)
+      .where('type', '=', 'activity.app.launched')
+      .execute();
+    expect(stored).toHaveLength(0);
+  });
+
   it('refetches the config on config.updated', async () => {
     const server = await backend();
     const { agent, deviceId } = await enrolled(server);
