@@ -71,6 +71,16 @@ async function enrolled(server: TestBackend, options: Partial<AgentOptions> = {}
   return { agent, deviceId, stateDir };
 }
 
+/** Publishes policy v1 (activity, network) for tenant acme, so devices can be granted. */
+async function publishPolicy(server: TestBackend) {
+  await server.admin('/v1/admin/policies', {
+    tenant: 'acme',
+    version: 1,
+    scopes: ['activity', 'network'],
+    text: 'Policy.',
+  });
+}
+
 function states(agent: Agent): RealtimeState[] {
   const seen: RealtimeState[] = [];
   agent.on('connection', (change) => seen.push(change.state));
@@ -217,12 +227,7 @@ describe('agent real time', () => {
 
   it('stops a collector within 1 s of an admin withdrawal and shows withdrawn', async () => {
     const server = await backend();
-    await server.admin('/v1/admin/policies', {
-      tenant: 'acme',
-      version: 1,
-      scopes: ['activity', 'network'],
-      text: 'Policy.',
-    });
+    await publishPolicy(server);
     let stoppedAt: number | undefined;
     const collector: Collector = {
       name: 'app-activity',
@@ -255,12 +260,7 @@ describe('agent real time', () => {
 
   it('never sends batches spilled to the spool before a withdrawal pushed over the socket', async () => {
     const server = await backend();
-    await server.admin('/v1/admin/policies', {
-      tenant: 'acme',
-      version: 1,
-      scopes: ['activity', 'network'],
-      text: 'Policy.',
-    });
+    await publishPolicy(server);
     // A 10-event buffer: 35 events spill three batches to the spool, each also kept in memory
     // for the next flush, and leave 5 queued.
     const { agent, deviceId } = await enrolled(server, { maxQueuedEvents: 10 });

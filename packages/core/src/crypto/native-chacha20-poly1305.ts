@@ -1,18 +1,10 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { type AeadEncryptionContext, AeadId, type AeadInterface } from '@hpke/core';
+import { type BytesLike, bytesOf } from './bytes-like.js';
 
 const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-
-type BytesLike = ArrayBufferLike | ArrayBufferView;
-
-function viewOf(input: BytesLike): Uint8Array {
-  // A view over the caller's memory, not a copy: the payload can be hundreds of kilobytes.
-  return ArrayBuffer.isView(input)
-    ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-    : new Uint8Array(input);
-}
 
 function checkNonce(nonce: Uint8Array): void {
   if (nonce.byteLength !== NONCE_BYTES) {
@@ -28,13 +20,13 @@ class NativeChacha20Poly1305Context implements AeadEncryptionContext {
   }
 
   async seal(iv: BytesLike, data: BytesLike, aad: BytesLike): Promise<ArrayBuffer> {
-    const nonce = viewOf(iv);
+    const nonce = bytesOf(iv);
     checkNonce(nonce);
-    const plaintext = viewOf(data);
+    const plaintext = bytesOf(data);
     const cipher = createCipheriv('chacha20-poly1305', this.#key, nonce, {
       authTagLength: TAG_BYTES,
     });
-    cipher.setAAD(viewOf(aad), { plaintextLength: plaintext.byteLength });
+    cipher.setAAD(bytesOf(aad), { plaintextLength: plaintext.byteLength });
     const out = new Uint8Array(plaintext.byteLength + TAG_BYTES);
     const body = cipher.update(plaintext);
     out.set(body, 0);
@@ -46,9 +38,9 @@ class NativeChacha20Poly1305Context implements AeadEncryptionContext {
   }
 
   async open(iv: BytesLike, data: BytesLike, aad: BytesLike): Promise<ArrayBuffer> {
-    const nonce = viewOf(iv);
+    const nonce = bytesOf(iv);
     checkNonce(nonce);
-    const sealed = viewOf(data);
+    const sealed = bytesOf(data);
     if (sealed.byteLength < TAG_BYTES) {
       throw new RangeError('ChaCha20-Poly1305 ciphertext is shorter than its tag.');
     }
@@ -57,7 +49,7 @@ class NativeChacha20Poly1305Context implements AeadEncryptionContext {
       authTagLength: TAG_BYTES,
     });
     decipher.setAuthTag(sealed.subarray(ciphertextBytes));
-    decipher.setAAD(viewOf(aad), { plaintextLength: ciphertextBytes });
+    decipher.setAAD(bytesOf(aad), { plaintextLength: ciphertextBytes });
     const out = new Uint8Array(ciphertextBytes);
     const body = decipher.update(sealed.subarray(0, ciphertextBytes));
     out.set(body, 0);
@@ -93,7 +85,7 @@ export function createNativeChacha20Poly1305(): AeadInterface {
     nonceSize: NONCE_BYTES,
     tagSize: TAG_BYTES,
     createEncryptionContext(key: BytesLike): AeadEncryptionContext {
-      const raw = viewOf(key);
+      const raw = bytesOf(key);
       if (raw.byteLength !== KEY_BYTES) {
         throw new RangeError(`ChaCha20-Poly1305 needs a ${KEY_BYTES}-byte key.`);
       }

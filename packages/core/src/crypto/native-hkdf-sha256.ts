@@ -1,19 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { HkdfSha256 } from '@hpke/core';
-
-type BytesLike = ArrayBufferLike | ArrayBufferView;
+import { arrayBufferOf, type BytesLike, bytesOf } from './bytes-like.js';
 
 const HASH_BYTES = 32;
-
-function bytesOf(input: BytesLike): Uint8Array {
-  return ArrayBuffer.isView(input)
-    ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-    : new Uint8Array(input);
-}
-
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
 
 /**
  * HKDF-SHA256 (RFC 5869) for the HPKE key schedule, computed with
@@ -31,7 +20,7 @@ export class NativeHkdfSha256 extends HkdfSha256 {
     const saltBytes = bytesOf(salt);
     // RFC 5869: an absent salt is HashLen zero bytes.
     const key = saltBytes.byteLength === 0 ? new Uint8Array(HASH_BYTES) : saltBytes;
-    return toArrayBuffer(createHmac('sha256', key).update(bytesOf(ikm)).digest());
+    return arrayBufferOf(createHmac('sha256', key).update(bytesOf(ikm)).digest());
   }
 
   override async expand(prk: BytesLike, info: BytesLike, length: number): Promise<ArrayBuffer> {

@@ -14,8 +14,7 @@ import {
   NotSupportedError,
   SerializeError,
 } from '@hpke/core';
-
-type BytesLike = ArrayBufferLike | ArrayBufferView;
+import { arrayBufferOf, type BytesLike, bytesOf } from './bytes-like.js';
 
 const KEY_BYTES = 32;
 // DER prefixes that turn 32 raw bytes into an X25519 SPKI public key or PKCS#8 private key
@@ -55,16 +54,6 @@ const PKCS8_PREFIX = Uint8Array.of(
 // RFC 9180 §7.1.3 DeriveKeyPair labels.
 const LABEL_DKP_PRK = new TextEncoder().encode('dkp_prk');
 const LABEL_SK = new TextEncoder().encode('sk');
-
-function bytesOf(input: BytesLike): Uint8Array {
-  return ArrayBuffer.isView(input)
-    ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-    : new Uint8Array(input);
-}
-
-function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
 
 function withPrefix(prefix: Uint8Array, key: Uint8Array): Buffer {
   const der = Buffer.allocUnsafe(prefix.length + key.length);
