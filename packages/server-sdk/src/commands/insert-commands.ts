@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Insertable, Kysely } from 'kysely';
-import type { CommandsTable, FieldlineDatabase } from '../db/database-schema.js';
+import { type Kysely, sql } from 'kysely';
+import type { FieldlineDatabase } from '../db/database-schema.js';
 
 /** One command to store, already resolved to its device's tenant. */
 export interface NewCommandRow {
@@ -15,8 +15,8 @@ export interface NewCommandRow {
   readonly expiresAtMs: number;
 }
 
-// 9 bind parameters a row: 1 000 rows stay far below PostgreSQL's 65 535.
-const INSERT_CHUNK_ROWS = 1000;
+// Rows per statement: one JSON parameter each, so this only bounds a statement's size (~2 MB).
+const INSERT_CHUNK_ROWS = 10_000;
 
 /**
  * Mints a command id the way device ids are minted (`dev_…`): a readable
@@ -30,8 +30,10 @@ export function newCommandId(): string {
 }
 
 /**
- * Stores commands with multi-row inserts of at most 1 000 rows each. Run it
- * in a transaction when all of them must land or none.
+ * Stores commands, up to 10 000 rows a statement. The rows travel as one JSON parameter
+ * unpacked by `jsonb_to_recordset`: a broadcast to 10 000 devices as 90 000 bind parameters
+ * cost about twice as long to build, send and plan. Run it in a transaction when all of them
+ * must land or none.
  *
  * @param db - the database or a transaction.
  * @param commands - the rows, each with its id already minted.
@@ -41,21 +43,27 @@ export async function insertCommands(
   db: Kysely<FieldlineDatabase>,
   commands: readonly NewCommandRow[],
 ): Promise<void> {
-  const rows: Insertable<CommandsTable>[] = commands.map((command) => ({
-    id: command.id,
-    tenant_id: command.tenantId,
-    device_id: command.deviceId,
-    type: command.type,
-    body: command.body === undefined ? null : JSON.stringify(command.body),
-    status: 'pending',
-    max_attempts: command.maxAttempts,
-    created_at: new Date(command.createdAtMs),
-    expires_at: new Date(command.expiresAtMs),
-  }));
-  for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
-    await db
-      .insertInto('commands')
-      .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
-      .execute();
+  for (let start = 0; start < commands.length; start += INSERT_CHUNK_ROWS) {
+    const rows = commands.slice(start, start + INSERT_CHUNK_ROWS).map((command) => ({
+      id: command.id,
+      tenant_id: command.tenantId,
+      device_id: command.deviceId,
+      type: command.type,
+      // As text, so that a body of JSON null is stored as jsonb null, not as SQL NULL.
+      ...(command.body === undefined ? {} : { body: JSON.stringify(command.body) }),
+      max_attempts: command.maxAttempts,
+      created_at: new Date(command.createdAtMs).toISOString(),
+      expires_at: new Date(command.expiresAtMs).toISOString(),
+    }));
+    await sql`
+      insert into commands
+        (id, tenant_id, device_id, type, body, status, max_attempts, created_at, expires_at)
+      select id, tenant_id, device_id, type, body::jsonb, 'pending', max_attempts, created_at,
+        expires_at
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+        id text, tenant_id text, device_id text, type text, body text, max_attempts integer,
+        created_at timestamptz, expires_at timestamptz
+      )
+    `.execute(db);
   }
 }
