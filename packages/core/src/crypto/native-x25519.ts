@@ -85,6 +85,15 @@ function exportRaw(key: KeyObject): ArrayBuffer {
   return arrayBufferOf(der.subarray(der.length - KEY_BYTES));
 }
 
+/** Runs `operation`, rethrowing any failure as the @hpke/core error type its interface names. */
+function failingAs<T>(ErrorType: new (cause: unknown) => Error, operation: () => T): T {
+  try {
+    return operation();
+  } catch (error) {
+    throw new ErrorType(error);
+  }
+}
+
 /**
  * The X25519 operations of DHKEM(X25519, HKDF-SHA256) on node:crypto's synchronous API
  * (`generateKeyPairSync`, `diffieHellman`) instead of WebCrypto. Each WebCrypto key
@@ -105,36 +114,22 @@ export class NativeX25519 {
   }
 
   async serializePublicKey(key: webcrypto.CryptoKey): Promise<ArrayBuffer> {
-    try {
-      return exportRaw(asKeyObject(key));
-    } catch (error) {
-      throw new SerializeError(error);
-    }
+    return failingAs(SerializeError, () => exportRaw(asKeyObject(key)));
   }
 
   async deserializePublicKey(key: BytesLike): Promise<webcrypto.CryptoKey> {
-    try {
-      return asCryptoKey(importRaw(bytesOf(key), true));
-    } catch (error) {
-      throw new DeserializeError(error);
-    }
+    return failingAs(DeserializeError, () => asCryptoKey(importRaw(bytesOf(key), true)));
   }
 
   async serializePrivateKey(key: webcrypto.CryptoKey): Promise<ArrayBuffer> {
-    try {
+    return failingAs(SerializeError, () => {
       if (asKeyObject(key).type !== 'private') throw new Error('Not a private key.');
       return exportRaw(asKeyObject(key));
-    } catch (error) {
-      throw new SerializeError(error);
-    }
+    });
   }
 
   async deserializePrivateKey(key: BytesLike): Promise<webcrypto.CryptoKey> {
-    try {
-      return asCryptoKey(importRaw(bytesOf(key), false));
-    } catch (error) {
-      throw new DeserializeError(error);
-    }
+    return failingAs(DeserializeError, () => asCryptoKey(importRaw(bytesOf(key), false)));
   }
 
   async importKey(
@@ -163,12 +158,10 @@ export class NativeX25519 {
   }
 
   async generateKeyPair(): Promise<webcrypto.CryptoKeyPair> {
-    try {
+    return failingAs(NotSupportedError, () => {
       const { privateKey, publicKey } = generateKeyPairSync('x25519');
       return { privateKey: asCryptoKey(privateKey), publicKey: asCryptoKey(publicKey) };
-    } catch (error) {
-      throw new NotSupportedError(error);
-    }
+    });
   }
 
   async deriveKeyPair(ikm: BytesLike): Promise<webcrypto.CryptoKeyPair> {
@@ -189,22 +182,14 @@ export class NativeX25519 {
   }
 
   async derivePublicKey(key: webcrypto.CryptoKey): Promise<webcrypto.CryptoKey> {
-    try {
-      return asCryptoKey(createPublicKey(asKeyObject(key)));
-    } catch (error) {
-      throw new DeserializeError(error);
-    }
+    return failingAs(DeserializeError, () => asCryptoKey(createPublicKey(asKeyObject(key))));
   }
 
   async dh(sk: webcrypto.CryptoKey, pk: webcrypto.CryptoKey): Promise<ArrayBuffer> {
-    try {
-      // OpenSSL refuses an all-zero shared secret (a small-order public key), as RFC 9180
-      // §7.1.4 asks.
-      return arrayBufferOf(
-        diffieHellman({ privateKey: asKeyObject(sk), publicKey: asKeyObject(pk) }),
-      );
-    } catch (error) {
-      throw new SerializeError(error);
-    }
+    // OpenSSL refuses an all-zero shared secret (a small-order public key), as RFC 9180 §7.1.4
+    // asks.
+    return failingAs(SerializeError, () =>
+      arrayBufferOf(diffieHellman({ privateKey: asKeyObject(sk), publicKey: asKeyObject(pk) })),
+    );
   }
 }
