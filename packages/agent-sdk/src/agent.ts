@@ -576,8 +576,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     // tiny files.
     let budget = this.#queue.size;
     // Batches spilled by track() since the last flush come first (they are older), then the
-    // queue's. Each is on its way to the spool and is sent from memory once it is on disk, so
-    // a burst is not first written out in full, then read back and decrypted.
+    // queue's. Each is on its way to the spool and is sent from memory while its write
+    // proceeds, so a burst is not first written out in full, then read back and decrypted.
     const inMemory = this.#held.takeAll();
     while (budget > 0) {
       const batch = this.#queue.takeBatch({
