@@ -19,48 +19,11 @@ import { arrayBufferOf, type BytesLike, bytesOf } from './bytes-like.js';
 const KEY_BYTES = 32;
 // DER prefixes that turn 32 raw bytes into an X25519 SPKI public key or PKCS#8 private key
 // (RFC 8410): the same wrapping @hpke/core applies before handing keys to WebCrypto.
-const SPKI_PREFIX = Uint8Array.of(
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x03,
-  0x21,
-  0x00,
-);
-const PKCS8_PREFIX = Uint8Array.of(
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-);
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 // RFC 9180 §7.1.3 DeriveKeyPair labels.
 const LABEL_DKP_PRK = new TextEncoder().encode('dkp_prk');
 const LABEL_SK = new TextEncoder().encode('sk');
-
-function withPrefix(prefix: Uint8Array, key: Uint8Array): Buffer {
-  const der = Buffer.allocUnsafe(prefix.length + key.length);
-  der.set(prefix, 0);
-  der.set(key, prefix.length);
-  return der;
-}
 
 // Keys are node:crypto KeyObjects. @hpke/core treats them as opaque CryptoKeys: it only
 // passes them back to this class, so the cast never reaches WebCrypto.
@@ -72,8 +35,8 @@ function importRaw(raw: Uint8Array, isPublic: boolean): KeyObject {
     throw new Error(`An X25519 ${isPublic ? 'public' : 'private'} key is ${KEY_BYTES} bytes.`);
   }
   return isPublic
-    ? createPublicKey({ key: withPrefix(SPKI_PREFIX, raw), format: 'der', type: 'spki' })
-    : createPrivateKey({ key: withPrefix(PKCS8_PREFIX, raw), format: 'der', type: 'pkcs8' });
+    ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
+    : createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
 }
 
 function exportRaw(key: KeyObject): ArrayBuffer {
