@@ -1,6 +1,5 @@
 import {
   createHash,
-  createPrivateKey,
   createPublicKey,
   generateKeyPair,
   type KeyObject,
@@ -14,6 +13,7 @@ import { type PublicKeys, publicKeySchema, publicKeysSchema } from '../protocol/
 import { err, ok, type Result } from '../result.js';
 import { decodeBase64Url, encodeBase64Url } from './base64url.js';
 import { KeyFormatError } from './crypto-errors.js';
+import { okpPrivateKey, okpPublicKey, rawOkpKey } from './okp-keys.js';
 
 /** Length in bytes of every raw key in an {@link Identity}. */
 export const KEY_BYTES = 32;
@@ -77,46 +77,15 @@ export const exportedIdentitySchema = z.strictObject({
   encryptionPrivateKey: rawKeyText,
 });
 
-// DER prefixes that turn a raw RFC 8032 / RFC 7748 key into PKCS#8 or SPKI, the only raw-ish
-// import formats node:crypto accepts without also requiring the public half.
-const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-
-function withPrefix(prefix: Buffer, key: Uint8Array): Buffer {
-  return Buffer.concat([prefix, key]);
-}
-
-function ed25519PrivateKeyObject(seed: Uint8Array): KeyObject {
-  return createPrivateKey({
-    key: withPrefix(ED25519_PKCS8_PREFIX, seed),
-    format: 'der',
-    type: 'pkcs8',
-  });
-}
-
-function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
-  return createPublicKey({
-    key: withPrefix(ED25519_SPKI_PREFIX, publicKey),
-    format: 'der',
-    type: 'spki',
-  });
-}
-
 function rawPublicOf(privateKey: KeyObject): Uint8Array {
-  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
-  return Buffer.from(jwk.x ?? '', 'base64url');
+  return rawOkpKey(createPublicKey(privateKey));
 }
 
 function rawPairOf(pair: { publicKey: KeyObject; privateKey: KeyObject }): {
   publicKey: Uint8Array;
   privateKey: Uint8Array;
 } {
-  const jwk = pair.privateKey.export({ format: 'jwk' });
-  return {
-    publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')),
-    privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')),
-  };
+  return { publicKey: rawOkpKey(pair.publicKey), privateKey: rawOkpKey(pair.privateKey) };
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -171,13 +140,9 @@ export function identityFromPrivateKeys(
   if (signingPrivateKey.byteLength !== KEY_BYTES || encryptionPrivateKey.byteLength !== KEY_BYTES) {
     throw new InvalidArgumentError(`Private keys must be ${KEY_BYTES} bytes each.`);
   }
-  const encryptionKey = createPrivateKey({
-    key: withPrefix(X25519_PKCS8_PREFIX, encryptionPrivateKey),
-    format: 'der',
-    type: 'pkcs8',
-  });
+  const encryptionKey = okpPrivateKey('X25519', encryptionPrivateKey);
   return Object.freeze({
-    signingPublicKey: new Uint8Array(rawPublicOf(ed25519PrivateKeyObject(signingPrivateKey))),
+    signingPublicKey: new Uint8Array(rawPublicOf(okpPrivateKey('Ed25519', signingPrivateKey))),
     signingPrivateKey: new Uint8Array(signingPrivateKey),
     encryptionPublicKey: new Uint8Array(rawPublicOf(encryptionKey)),
     encryptionPrivateKey: new Uint8Array(encryptionPrivateKey),
@@ -332,7 +297,7 @@ export function keyId(publicKey: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(publicKey).digest().subarray(0, KEY_ID_BYTES));
 }
 
-// KeyObject construction parses DER; caching per identity keeps it off the per-message path.
+// Private key import parses DER; caching per identity keeps it off the per-message path.
 const signingKeyCache = new WeakMap<Identity, KeyObject>();
 
 /**
@@ -355,7 +320,7 @@ export function sign(bytes: Uint8Array, identity: Identity): Uint8Array {
     if (identity.signingPrivateKey.byteLength !== KEY_BYTES) {
       throw new InvalidArgumentError(`The signing private key must be ${KEY_BYTES} bytes.`);
     }
-    key = ed25519PrivateKeyObject(identity.signingPrivateKey);
+    key = okpPrivateKey('Ed25519', identity.signingPrivateKey);
     signingKeyCache.set(identity, key);
   }
   return new Uint8Array(nodeSign(null, bytes, key));
@@ -388,7 +353,7 @@ export function verify(
   }
   if (publicKey.byteLength !== KEY_BYTES || signature.byteLength !== SIGNATURE_BYTES) return false;
   try {
-    return nodeVerify(null, bytes, ed25519PublicKeyObject(publicKey), signature);
+    return nodeVerify(null, bytes, okpPublicKey('Ed25519', publicKey), signature);
   } catch {
     return false;
   }

@@ -15,12 +15,9 @@ import {
   SerializeError,
 } from '@hpke/core';
 import { arrayBufferOf, type BytesLike, bytesOf } from './bytes-like.js';
+import { okpPrivateKey, okpPublicKey, rawOkpKey } from './okp-keys.js';
 
 const KEY_BYTES = 32;
-// DER prefixes that turn 32 raw bytes into an X25519 SPKI public key or PKCS#8 private key
-// (RFC 8410): the same wrapping @hpke/core applies before handing keys to WebCrypto.
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 // RFC 9180 §7.1.3 DeriveKeyPair labels.
 const LABEL_DKP_PRK = new TextEncoder().encode('dkp_prk');
 const LABEL_SK = new TextEncoder().encode('sk');
@@ -34,18 +31,12 @@ function importRaw(raw: Uint8Array, isPublic: boolean): KeyObject {
   if (raw.byteLength !== KEY_BYTES) {
     throw new Error(`An X25519 ${isPublic ? 'public' : 'private'} key is ${KEY_BYTES} bytes.`);
   }
-  return isPublic
-    ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
-    : createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+  return isPublic ? okpPublicKey('X25519', raw) : okpPrivateKey('X25519', raw);
 }
 
 function exportRaw(key: KeyObject): ArrayBuffer {
   if (key.asymmetricKeyType !== 'x25519') throw new Error('Not an X25519 key.');
-  const der =
-    key.type === 'public'
-      ? key.export({ format: 'der', type: 'spki' })
-      : key.export({ format: 'der', type: 'pkcs8' });
-  return arrayBufferOf(der.subarray(der.length - KEY_BYTES));
+  return arrayBufferOf(rawOkpKey(key));
 }
 
 /** Runs `operation`, rethrowing any failure as the @hpke/core error type its interface names. */
