@@ -20,7 +20,9 @@ export type BusListener = (payload: unknown) => void;
 /**
  * Publish/subscribe between server instances. Delivery is best effort and at
  * most once: anything that must not be lost is in the database first, and
- * the bus only says "look now".
+ * the bus only says "look now". Identical payloads published close together on one
+ * topic may arrive once (the PostgreSQL bus sends them in one transaction, and
+ * PostgreSQL folds duplicate notifications of a transaction); as hints, that is harmless.
  */
 export interface ClusterBus {
   /**
@@ -32,9 +34,7 @@ export interface ClusterBus {
   publish(topic: BusTopic, payload: unknown): Promise<void>;
   /**
    * Optional: sends several payloads on one topic in few round trips, in order, as if each
-   * were published (identical payloads of one call may arrive once, as PostgreSQL folds
-   * duplicate notifications of a transaction; bus messages are hints, so that is harmless).
-   * Buses without it are sent one `publish` per payload.
+   * were published. Buses without it are sent one `publish` per payload.
    *
    * @param topic - the topic.
    * @param payloads - JSON-serializable values (each ≤ 7 KB encoded).

@@ -2,8 +2,9 @@ import { InvalidArgumentError } from '@fieldline/core';
 import pg from 'pg';
 import { encodeBusPayload } from './bus-payload.js';
 import { BUS_TOPICS, type BusListener, type BusTopic, type ClusterBus } from './cluster-bus.js';
+import { createNotifyQueue } from './notify-queue.js';
 
-// Notifications per statement in publishMany: ~350 KB of payload at most, one round trip.
+// Notifications per statement: ~350 KB of payload at most, one round trip.
 const NOTIFY_BATCH = 50;
 // Bus messages are hints about state committed elsewhere, so a NOTIFY's own transaction need
 // not wait for its commit record to reach disk (that wait made every publish cost a flush).
@@ -105,7 +106,8 @@ function checkOptions(options: PostgresBusOptions, prefix: string): void {
  * taken from any pool, and re-established with jittered exponential backoff
  * when it drops, re-listening every topic); publishing goes through a second,
  * single connection, so one publisher's messages arrive in the order it sent
- * them. A process hears its own messages, as with the memory bus. Messages
+ * them. Messages published while a statement is in flight leave together in the
+ * next one (up to 50), so a burst of publishes costs a few round trips. A process hears its own messages, as with the memory bus. Messages
  * sent while the listener is reconnecting are missed (the bus is best effort:
  * state that matters is in the database first).
  *
@@ -149,6 +151,16 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     application_name: `${applicationName}-publish`,
   });
   publisher.on('error', report);
+  // One statement, one transaction: a batch's notifications are delivered together, in order.
+  const outbox = createNotifyQueue(async (batch) => {
+    const calls = batch.map((_, index) => `pg_notify($${2 * index + 1}, $${2 * index + 2})`);
+    const values = batch.flatMap((notification) => [notification.channel, notification.payload]);
+    try {
+      await publisher.query(`select ${ASYNC_COMMIT}, ${calls.join(', ')}`, values);
+    } catch (error) {
+      report(error);
+    }
+  }, NOTIFY_BATCH);
 
   let closed = false;
   let client: pg.Client | undefined;
@@ -270,25 +282,12 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     async publish(topic, payload) {
       const text = encodeBusPayload(topic, payload);
       if (closed) return;
-      try {
-        await publisher.query(`select ${ASYNC_COMMIT}, pg_notify($1, $2)`, [prefix + topic, text]);
-      } catch (error) {
-        report(error);
-      }
+      await outbox.add([{ channel: prefix + topic, payload: text }]);
     },
     async publishMany(topic, payloads) {
       const texts = payloads.map((payload) => encodeBusPayload(topic, payload));
-      for (let start = 0; start < texts.length; start += NOTIFY_BATCH) {
-        if (closed) return;
-        const chunk = texts.slice(start, start + NOTIFY_BATCH);
-        // One statement, one transaction: the notifications are delivered together at commit.
-        const calls = chunk.map((_, index) => `pg_notify($1, $${index + 2})`).join(', ');
-        try {
-          await publisher.query(`select ${ASYNC_COMMIT}, ${calls}`, [prefix + topic, ...chunk]);
-        } catch (error) {
-          report(error);
-        }
-      }
+      if (closed) return;
+      await outbox.add(texts.map((text) => ({ channel: prefix + topic, payload: text })));
     },
     subscribe(topic, listener) {
       let set = listeners.get(topic);
@@ -330,6 +329,8 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
       retryTimer = undefined;
       listeners.clear();
       flushWaiters();
+      // What was published before close() still goes out.
+      await outbox.drain();
       await connecting?.catch(() => undefined);
       const current = client;
       client = undefined;

@@ -74,6 +74,28 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
     expect(foreign).toEqual([]);
   });
 
+  it('keeps the order of overlapping publishes across topics, and sends them before close()', async () => {
+    prefix = `t${randomBytes(4).toString('hex')}_`;
+    const a = bus();
+    const b = bus();
+    const seen: unknown[] = [];
+    b.subscribe(BUS_TOPICS.commands, (payload) => seen.push(payload));
+    b.subscribe(BUS_TOPICS.sessions, (payload) => seen.push(payload));
+    await b.ready();
+    // Overlapping publishes on two topics leave in shared statements; one listener hears them
+    // in publish order.
+    const sent = Array.from({ length: 120 }, (_, index) => ({ deviceId: `dev_${index}` }));
+    const publishing = sent.map((payload, index) =>
+      a.publish(index % 3 === 0 ? BUS_TOPICS.sessions : BUS_TOPICS.commands, payload),
+    );
+    // Closing while most are still queued: everything published before close() goes out.
+    await a.close();
+    await Promise.all(publishing);
+    await expect.poll(() => seen.length, { timeout: 2000 }).toBe(120);
+    expect(seen).toEqual(sent);
+    expect(errors).toEqual([]);
+  });
+
   it('publishes many in a few statements, in order, interleaved with single publishes', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
     const a = bus();
