@@ -162,6 +162,8 @@ type Sendable =
       readonly kind: 'events';
       readonly itemCount: number;
       readonly batch: StoredBatch;
+      /** Set when sent from memory: the copy whose custody the outcome settles. */
+      readonly held?: HeldBatch;
     }
   | {
       readonly ref: Promise<SpoolEntryRef | undefined>;
@@ -476,6 +478,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     await this.#spoolQueue();
     await Promise.allSettled([...this.#pendingWrites]);
+    // Copies spilled while the last flush ran: on disk, or counted now if their write failed.
+    for (const batch of this.#held.release()) this.#letGo(batch);
     this.#setLifecycle('stopped');
     await this.writeStatusFile();
     return result;
@@ -586,7 +590,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       });
       if (batch.items.length === 0) break;
       budget -= batch.items.length;
-      inMemory.push(this.#writeBatch(batch.items.map((item) => item.json)));
+      const written = this.#writeBatch(batch.items.map((item) => item.json));
+      written.custody = 'held';
+      inMemory.push(written);
     }
     const run: FlushRun = {
       totals: { delivered: 0, rejected: 0, deferred: 0, resentFiles: 0 },
@@ -595,6 +601,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       removals: [],
     };
     await this.#deliverInTurn(inMemory, run, signal, (batch) => this.#loadHeld(batch));
+    // Copies this flush did not get through (deferred, stale, or stopped) wait on disk, or,
+    // when their write failed, are lost.
+    for (const batch of inMemory) this.#letGo(batch);
     // Then older spool files, oldest first, read back from disk.
     const inMemoryIds = new Set<string>();
     for (const ref of await Promise.all(inMemory.map((batch) => batch.written)))
@@ -608,7 +617,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       for (const ref of older.slice(0, maxFiles)) run.totals.deferred += ref.itemCount;
     } else if (older.length > 0 || inMemoryIds.size > attempted.size) {
       // Copies kept while this flush ran are on disk too: each is sent once, from there.
-      this.#held.release();
+      for (const batch of this.#held.release()) this.#letGo(batch);
       const entries = (await this.#spool.takeOldest(maxFiles)).filter(
         (entry) => !attempted.has(entry.ref.id),
       );
@@ -661,6 +670,10 @@ export class Agent extends EventEmitter<AgentEvents> {
         ? await this.#deliverEvents(entry.batch, signal)
         : await this.#deliverReport(entry.payload, signal);
     totals.resentFiles++;
+    // Taken, refused, or split into two new batches: the server or the spool has the events
+    // now, so a failed write of this copy loses nothing.
+    if (entry.kind === 'events' && entry.held !== undefined && outcome.kind !== 'deferred')
+      if (outcome.kind !== 'unauthorized') entry.held.custody = 'sent';
     if (outcome.kind === 'delivered') {
       totals.delivered += outcome.delivered;
       totals.rejected += outcome.rejected;
@@ -688,12 +701,22 @@ export class Agent extends EventEmitter<AgentEvents> {
   /**
    * A held batch, sent from memory without waiting for its write: the flush still returns
    * only once every batch is on disk or delivered, and the file is removed only after both.
-   * Undefined when its write already failed (its events are counted as dropped) or consent
+   * Sent even when its write failed, since the events are still here. Undefined when consent
    * changed since (the purge rewrote the file, not this copy: the file is sent instead).
    */
   async #loadHeld(batch: HeldBatch): Promise<Sendable | undefined> {
-    if (batch.failed || !this.#held.isCurrent(batch)) return undefined;
-    return { ref: batch.written, kind: 'events', itemCount: batch.itemCount, batch };
+    if (!this.#held.isCurrent(batch)) return undefined;
+    return { ref: batch.written, kind: 'events', itemCount: batch.itemCount, batch, held: batch };
+  }
+
+  /**
+   * A copy no flush will send any more: its events are on disk, or, if its write failed, lost
+   * and counted as `overflow` drops (here or when the write fails, whichever comes second).
+   */
+  #letGo(batch: HeldBatch): void {
+    if (batch.custody !== 'held') return;
+    batch.custody = 'free';
+    if (batch.failed) this.#countDrop('overflow', batch.itemCount);
   }
 
   /** A spool entry read back from disk, ready to send. */
@@ -1003,7 +1026,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.#syncCollectors();
     if (!this.#options.keepUnsentOnWithdrawal) {
       // Copies in memory would escape the purge of the files below.
-      this.#held.invalidate();
+      for (const batch of this.#held.invalidate()) this.#letGo(batch);
       const allowed = (scope: string) => canCollect(state, scope, now);
       const queued = this.#queue.drain();
       const kept = queued.filter((item) => allowed(item.scope));
@@ -1155,12 +1178,14 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Moves buffered events to the spool, keeping a copy in memory for the next flush. */
   #spill(items: readonly QueuedEvent[]): void {
     if (items.length === 0) return;
-    this.#held.keep(this.#writeBatch(items.map((item) => item.json)));
+    const batch = this.#writeBatch(items.map((item) => item.json));
+    if (this.#held.keep(batch)) batch.custody = 'held';
   }
 
   /**
-   * Starts writing one event batch to the spool. A failed write is reported and its events
-   * counted as `overflow` drops; `written` then settles to undefined and never rejects.
+   * Starts writing one event batch to the spool. A failed write is reported, and its events
+   * are counted as `overflow` drops unless a flush may still send the copy in memory (then
+   * they count only if it does not: `#letGo`); `written` settles to undefined, never rejects.
    */
   #writeBatch(events: readonly string[]): HeldBatch {
     const batchId = randomUUID();
@@ -1172,7 +1197,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       },
       (error: unknown) => {
         batch.failed = true;
-        this.#countDrop('overflow', events.length);
+        // A copy a flush may still send is counted when the flush lets go of it, if unsent.
+        if (batch.custody === 'free') this.#countDrop('overflow', events.length);
         this.#reportError(error);
         return undefined;
       },

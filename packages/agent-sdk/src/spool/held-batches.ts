@@ -17,8 +17,14 @@ export interface HeldBatch {
   readonly size: number;
   /** Settles once the spool has the batch: its ref, or undefined when the write failed. */
   readonly written: Promise<SpoolEntryRef | undefined>;
-  /** Set when the write failed: the events were counted as dropped, so it is not sent. */
+  /** Set when the write failed: the events are then only in memory. */
   failed: boolean;
+  /**
+   * Who answers for the events if the write fails: `held` while a flush may still send this
+   * copy, `sent` once the server took (or refused) them, `free` when neither (a failed write
+   * is then a drop).
+   */
+  custody: 'free' | 'held' | 'sent';
   readonly generation: number;
 }
 
@@ -57,15 +63,21 @@ export class HeldBatches {
       size,
       written,
       failed: false,
+      custody: 'free',
       generation: this.#generation,
     };
   }
 
-  /** Keeps a batch for the next flush, unless that would pass the cap (then it waits on disk). */
-  keep(batch: HeldBatch): void {
-    if (this.#bytes + batch.size > this.#maxBytes) return;
+  /**
+   * Keeps a batch for the next flush, unless that would pass the cap (then it waits on disk).
+   *
+   * @returns whether it was kept.
+   */
+  keep(batch: HeldBatch): boolean {
+    if (this.#bytes + batch.size > this.#maxBytes) return false;
     this.#waiting.push(batch);
     this.#bytes += batch.size;
+    return true;
   }
 
   /** Hands every kept batch, oldest first, to a flush. */
@@ -76,15 +88,23 @@ export class HeldBatches {
     return taken;
   }
 
-  /** Forgets the kept copies; their batches are resent from disk. */
-  release(): void {
-    this.takeAll();
+  /**
+   * Forgets the kept copies; their batches are resent from disk.
+   *
+   * @returns the copies forgotten.
+   */
+  release(): HeldBatch[] {
+    return this.takeAll();
   }
 
-  /** Consent changed: every copy made so far, kept or taken, may hold purged events. */
-  invalidate(): void {
+  /**
+   * Consent changed: every copy made so far, kept or taken, may hold purged events.
+   *
+   * @returns the kept copies forgotten.
+   */
+  invalidate(): HeldBatch[] {
     this.#generation += 1;
-    this.release();
+    return this.release();
   }
 
   /** Whether a copy still matches its file on disk. */

@@ -22,6 +22,7 @@ async function setup(
     collectors?: Collector[];
     transport?: Transport;
     realtime?: { enabled: boolean };
+    spool?: { maxTotalBytes: number };
   } = {},
 ) {
   const server = await startBackend();
@@ -112,6 +113,42 @@ describe('agent behaviour', () => {
     await agent.flush();
     await agent.flush();
     expect((await server.storedEventIds(deviceId)).sort()).toEqual([...ids].sort());
+  });
+
+  it('sends spilled events from memory when the spool cannot take them, counting none dropped', async () => {
+    // A spool this small refuses every batch (spool_entry_too_large): the copies in memory
+    // are all that is left, and they still reach the server.
+    const { server, agent, deviceId } = await setup({
+      maxQueuedEvents: 10,
+      spool: { maxTotalBytes: 512 },
+    });
+    const errors: string[] = [];
+    agent.on('error', (error) => errors.push(error.message));
+    await grantAndStart(server, agent, deviceId);
+    const ids: string[] = [];
+    for (let i = 0; i < 35; i++) {
+      const result = agent.track('activity.system.active', { idleForMs: i });
+      if (result.status === 'queued') ids.push(result.id);
+    }
+    await agent.flush();
+    expect((await server.storedEventIds(deviceId)).sort()).toEqual([...ids].sort());
+    expect(agent.status().drops.overflow).toBe(0);
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('counts spilled events the spool refused as dropped, once, when they cannot be sent', async () => {
+    const { server, agent, deviceId } = await setup({
+      maxQueuedEvents: 10,
+      spool: { maxTotalBytes: 512 },
+    });
+    agent.on('error', () => undefined);
+    await grantAndStart(server, agent, deviceId);
+    await server.stop();
+    for (let i = 0; i < 30; i++) agent.track('activity.system.active', { idleForMs: i });
+    await agent.flush();
+    await agent.flush();
+    // Three batches of ten spilled and refused by the spool, none delivered: each counted once.
+    expect(agent.status().drops.overflow).toBe(30);
   });
 
   it('reports its drop counts to the server with the next batch', async () => {

@@ -20,7 +20,7 @@ describe('HeldBatches', () => {
     const fits = held.create('b1', events(6), onDisk); // 60 code units
     const over = held.create('b2', events(5), onDisk); // 50 more: 110 > 100
     const small = held.create('b3', events(4), onDisk); // 40 more: 100
-    for (const batch of [fits, over, small]) held.keep(batch);
+    expect([fits, over, small].map((batch) => held.keep(batch))).toEqual([true, false, true]);
     expect(held.takeAll().map((batch) => batch.batchId)).toEqual(['b1', 'b3']);
   });
 
@@ -31,10 +31,21 @@ describe('HeldBatches', () => {
     held.keep(taken);
     held.takeAll();
     held.keep(kept);
-    held.invalidate();
+    // Only the kept copy is handed back: the taken one belongs to the flush that took it.
+    expect(held.invalidate()).toEqual([kept]);
     expect(held.isCurrent(taken)).toBe(false);
     expect(held.isCurrent(kept)).toBe(false);
     expect(held.takeAll()).toEqual([]);
     expect(held.isCurrent(held.create('b3', events(1), onDisk))).toBe(true);
+  });
+
+  it('starts every batch free of custody and hands released copies back', () => {
+    const held = new HeldBatches(1_000);
+    const batch = held.create('b1', events(1), onDisk);
+    expect(batch.custody).toBe('free');
+    expect(batch.failed).toBe(false);
+    held.keep(batch);
+    expect(held.release()).toEqual([batch]);
+    expect(held.release()).toEqual([]);
   });
 });
