@@ -672,8 +672,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     totals.resentFiles++;
     // Taken, refused, or split into two new batches: the server or the spool has the events
     // now, so a failed write of this copy loses nothing.
-    if (entry.kind === 'events' && entry.held !== undefined && outcome.kind !== 'deferred')
-      if (outcome.kind !== 'unauthorized') entry.held.custody = 'sent';
+    const handedOver =
+      outcome.kind === 'delivered' || outcome.kind === 'refused' || outcome.kind === 'split';
+    if (entry.kind === 'events' && entry.held !== undefined && handedOver)
+      entry.held.custody = 'sent';
     if (outcome.kind === 'delivered') {
       totals.delivered += outcome.delivered;
       totals.rejected += outcome.rejected;
