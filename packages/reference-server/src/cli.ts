@@ -51,10 +51,9 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(busChannelPrefix === undefined ? {} : { busChannelPrefix }),
   });
-  const installToken = await server.issueInstallToken('default');
-  process.stdout.write(formatStartBanner({ server, installToken }));
-
-  return new Promise<number>((resolveExit) => {
+  // Listening for signals before the banner says "Press Ctrl+C": a signal sent as soon as the
+  // banner is read must find the handler in place, not Node's default (exit by signal).
+  const exitCode = new Promise<number>((resolveExit) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       signals += 1;
@@ -76,6 +75,9 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  const installToken = await server.issueInstallToken('default');
+  process.stdout.write(formatStartBanner({ server, installToken }));
+  return exitCode;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
