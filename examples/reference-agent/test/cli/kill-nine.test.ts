@@ -159,5 +159,6 @@ describe('kill -9 the agent mid-flush, over and over', () => {
     expect(Number(counts.total)).toBe(rows.length);
     expect(Number(counts.distinct)).toBe(rows.length);
     expect(rows.length).toBe(stored.size);
-  });
+    // 20-28 s on this machine on a normal day; the budget leaves room for a day 3x slower.
+  }, 120_000);
 });
