@@ -107,9 +107,10 @@ function checkOptions(options: PostgresBusOptions, prefix: string): void {
  * when it drops, re-listening every topic); publishing goes through a second,
  * single connection, so one publisher's messages arrive in the order it sent
  * them. Messages published while a statement is in flight leave together in the
- * next one (up to 50), so a burst of publishes costs a few round trips. A process hears its own messages, as with the memory bus. Messages
- * sent while the listener is reconnecting are missed (the bus is best effort:
- * state that matters is in the database first).
+ * next one (up to 50), so a burst of publishes costs a few round trips. A process
+ * hears its own messages, as with the memory bus. Messages sent while the listener
+ * is reconnecting are missed (the bus is best effort: state that matters is in the
+ * database first).
  *
  * `publish` rejects only for programmer errors (a payload that is not JSON or
  * over 7 000 bytes: {@link InvalidArgumentError}); a database failure is
@@ -163,6 +164,12 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
   }, NOTIFY_BATCH);
 
   let closed = false;
+  // Encoded first, so an oversized or non-JSON payload rejects even after close().
+  const enqueue = async (topic: BusTopic, payloads: readonly unknown[]): Promise<void> => {
+    const texts = payloads.map((payload) => encodeBusPayload(topic, payload));
+    if (closed) return;
+    await outbox.add(texts.map((text) => ({ channel: prefix + topic, payload: text })));
+  };
   let client: pg.Client | undefined;
   let connecting: Promise<void> | undefined;
   let failures = 0;
@@ -279,16 +286,8 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
   void connect();
 
   return {
-    async publish(topic, payload) {
-      const text = encodeBusPayload(topic, payload);
-      if (closed) return;
-      await outbox.add([{ channel: prefix + topic, payload: text }]);
-    },
-    async publishMany(topic, payloads) {
-      const texts = payloads.map((payload) => encodeBusPayload(topic, payload));
-      if (closed) return;
-      await outbox.add(texts.map((text) => ({ channel: prefix + topic, payload: text })));
-    },
+    publish: (topic, payload) => enqueue(topic, [payload]),
+    publishMany: enqueue,
     subscribe(topic, listener) {
       let set = listeners.get(topic);
       if (set === undefined) {
