@@ -13,7 +13,9 @@
 //
 // HTML comments right before a block steer the run without showing in the rendered README:
 //   <!-- doctest: skip — why -->                        not run (say why)
-//   <!-- doctest: background as=NAME until=/regex/ -->  start it, wait until its output matches
+//   <!-- doctest: background as=NAME -->               start it, wait until it printed its `# …`
+//                                                       lines (or `until=/regex/` matched)
+//   <!-- doctest: background then-stop -->              … then press Ctrl+C and expect exit 0
 //   <!-- doctest: capture NAME=/regex with (group)/ --> set NAME from the block's output
 //   <!-- doctest: wait until=/regex/ in=NAME -->        wait for a background process's output
 // Background processes get SIGINT when the walkthrough ends and must exit 0 within 15 s, as
@@ -26,10 +28,20 @@ const COMMAND_TIMEOUT_MS = 180_000;
 const BACKGROUND_TIMEOUT_MS = 300_000;
 
 function parseDirective(text) {
-  const directive = { skip: false, background: null, name: 'job', captures: [], wait: null };
+  const directive = {
+    skip: false,
+    background: false,
+    until: null,
+    stop: false,
+    name: 'job',
+    captures: [],
+    wait: null,
+  };
   if (/^skip\b/.test(text)) directive.skip = true;
-  const until = /(?:^|\s)background until=\/(.+?)\/(?=\s|$)/.exec(text);
-  if (until) directive.background = new RegExp(until[1]);
+  directive.background = /(?:^|\s)background\b/.test(text);
+  directive.stop = /(?:^|\s)then-stop\b/.test(text);
+  const until = /(?:^|\s)until=\/(.+?)\/(?=\s|$)/.exec(text);
+  if (until && !/wait until=/.test(text)) directive.until = new RegExp(until[1]);
   const name = /(?:^|\s)as=(\w+)/.exec(text);
   if (name) directive.name = name[1];
   const wait = /(?:^|\s)wait until=\/(.+?)\/ in=(\w+)/.exec(text);
@@ -116,7 +128,7 @@ const captured = new Map();
 const background = new Map();
 
 function applyPlaceholder(command) {
-  const assignment = /^export (\w+)=(\S*…\S*)$/.exec(command.text.trim());
+  const assignment = /^export (\w+)=(\S*…\S*)(\s+#.*)?$/.exec(command.text.trim());
   if (!assignment) {
     throw new Error(`a placeholder outside "export NAME=…": ${command.text}`);
   }
@@ -198,12 +210,21 @@ function runForeground(text) {
   });
 }
 
-function applyCaptures(directive, output) {
+/** Sets every capture of the block that the output so far matches; with `final`, all must. */
+function applyCaptures(directive, output, final) {
   for (const { name, pattern } of directive.captures) {
     const match = pattern.exec(output);
-    if (!match) throw new Error(`capture ${name}: ${pattern} matched nothing in:\n${output}`);
-    captured.set(name, match[1] ?? match[0]);
+    if (match) captured.set(name, match[1] ?? match[0]);
+    else if (final) throw new Error(`capture ${name}: ${pattern} matched nothing in:\n${output}`);
   }
+}
+
+/** Waits until a background process printed every expected line, in order. */
+function expectationsMet(expected) {
+  return {
+    test: (output) => matchInOrder(output, expected).ok,
+    toString: () => expected.join(' / '),
+  };
 }
 
 function describe(command) {
@@ -216,17 +237,34 @@ async function runBlock(file, block) {
   if (directive.wait) {
     const job = background.get(directive.wait.name);
     if (!job) throw new Error(`wait: no background process named ${directive.wait.name}`);
-    await waitForOutput(job.state, job.child, directive.wait.pattern, BACKGROUND_TIMEOUT_MS, job.what);
+    await waitForOutput(
+      job.state,
+      job.child,
+      directive.wait.pattern,
+      BACKGROUND_TIMEOUT_MS,
+      job.what,
+    );
   }
   if (directive.background) {
     const [command] = block.commands;
     process.stdout.write(`$ ${describe(command)} &\n`);
+    const startedAt = Date.now();
     const child = runInShell(command.text);
     const state = collect(child);
     const what = `${file}:${block.startLine} \`${describe(command)}\``;
-    background.set(directive.name, { child, state, what });
-    await waitForOutput(state, child, directive.background, BACKGROUND_TIMEOUT_MS, what);
-    applyCaptures(directive, state.output);
+    const job = { child, state, what };
+    background.set(directive.name, job);
+    const ready = directive.until ?? expectationsMet(command.expected);
+    await waitForOutput(state, child, ready, BACKGROUND_TIMEOUT_MS, what);
+    process.stdout.write(`  (ready after ${((Date.now() - startedAt) / 1000).toFixed(1)} s)\n`);
+    const match = matchInOrder(state.output, command.expected);
+    if (!match.ok) throw new Error(`${what} did not print "${match.missing}":\n${state.output}`);
+    applyCaptures(directive, state.output, true);
+    if (directive.stop) {
+      const failure = await interrupt(job);
+      background.delete(directive.name);
+      if (failure) throw new Error(failure);
+    }
     return;
   }
   let blockOutput = '';
@@ -244,6 +282,7 @@ async function runBlock(file, block) {
     }
     const { code, output } = await runForeground(command.text);
     blockOutput += output;
+    applyCaptures(directive, blockOutput, false);
     if (code !== command.exitCode) {
       throw new Error(`${where} exited ${code}, the README says ${command.exitCode}:\n${output}`);
     }
@@ -252,25 +291,35 @@ async function runBlock(file, block) {
       throw new Error(`${where} did not print "${match.missing}"; it printed:\n${output}`);
     }
   }
-  applyCaptures(directive, blockOutput);
+  applyCaptures(directive, blockOutput, true);
+}
+
+/** Ctrl+C, as a person would press it; the failure, if it did not end the process cleanly. */
+async function interrupt(job) {
+  if (job.child.exitCode !== null || job.child.signalCode !== null) {
+    return `${job.what} had already exited (${job.child.exitCode ?? job.child.signalCode})`;
+  }
+  const exited = new Promise((resolve) => job.child.on('close', (code) => resolve(code)));
+  process.kill(-job.child.pid, 'SIGINT');
+  const code = await Promise.race([
+    exited,
+    new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000)),
+  ]);
+  if (code === 'timeout') {
+    process.kill(-job.child.pid, 'SIGKILL');
+    return `${job.what} did not exit within 15 s of Ctrl+C`;
+  }
+  if (code !== 0 && code !== 130) {
+    return `${job.what} exited ${code} on Ctrl+C:\n${job.state.output.slice(-2000)}`;
+  }
+  return null;
 }
 
 async function stopBackground() {
   const failures = [];
   for (const [, job] of [...background].reverse()) {
-    if (job.child.exitCode !== null || job.child.signalCode !== null) {
-      failures.push(`${job.what} had already exited (${job.child.exitCode ?? job.child.signalCode})`);
-      continue;
-    }
-    const exited = new Promise((resolve) => job.child.on('close', (code) => resolve(code)));
-    process.kill(-job.child.pid, 'SIGINT');
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
-    if (code === 'timeout') {
-      process.kill(-job.child.pid, 'SIGKILL');
-      failures.push(`${job.what} did not exit within 15 s of Ctrl+C`);
-    } else if (code !== 0 && code !== 130) {
-      failures.push(`${job.what} exited ${code} on Ctrl+C:\n${job.state.output.slice(-2000)}`);
-    }
+    const failure = await interrupt(job);
+    if (failure) failures.push(failure);
   }
   return failures;
 }
@@ -294,7 +343,11 @@ try {
 }
 const stopFailures = await stopBackground();
 if (failure || stopFailures.length > 0) {
-  process.stderr.write(`\nreadme-doctest: FAILED\n${[failure, ...stopFailures].filter(Boolean).join('\n')}\n`);
+  process.stderr.write(
+    `\nreadme-doctest: FAILED\n${[failure, ...stopFailures].filter(Boolean).join('\n')}\n`,
+  );
   process.exit(1);
 }
-process.stdout.write(`\nreadme-doctest: every step did what the README says (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+process.stdout.write(
+  `\nreadme-doctest: every step did what the README says (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BoundedQueue,
@@ -62,12 +62,12 @@ import {
   type SpoolEntryRef,
 } from './spool/index.js';
 import { readStateFile, writePrivateFile } from './state/private-file.js';
+import { readJobStates } from './state/read-job-states.js';
 import {
   cachedConfigSchema,
   consentFileSchema,
   type EnrollmentFile,
   enrollmentFileSchema,
-  jobStateSchema,
   type StatePaths,
   seqFileSchema,
   statePaths,
@@ -993,6 +993,9 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Writes `status.json` in the state directory (for `fieldline-agent status`). */
   async writeStatusFile(): Promise<void> {
+    // A one-shot `job` in another process records its run only in jobs/: pick it up, so the
+    // long-running agent's snapshot does not hide it.
+    await this.#loadJobs();
     await writePrivateFile(this.#paths.status, `${JSON.stringify(this.status(), null, 2)}\n`);
   }
 
@@ -1296,23 +1299,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   async #loadJobs(): Promise<void> {
-    let names: string[] = [];
-    try {
-      names = await readdir(this.#paths.jobs);
-    } catch {
-      return;
-    }
-    for (const file of names.filter((name) => name.endsWith('.json'))) {
-      const job = await readStateFile(join(this.#paths.jobs, file), jobStateSchema).catch(
-        () => undefined,
-      );
-      if (job !== undefined)
-        this.#jobs[job.job] = {
-          status: job.status,
-          finishedAt: job.finishedAt,
-          durationMs: job.durationMs,
-        };
-    }
+    Object.assign(this.#jobs, await readJobStates(this.#paths.root));
   }
 
   #setLifecycle(lifecycle: AgentLifecycle): void {

@@ -39,6 +39,7 @@ export type {
   ReceivedCommand,
   RequestOptions,
 } from './realtime/realtime-types.js';
+export { readJobStates } from './state/read-job-states.js';
 export { type StatePaths, statePaths } from './state/state-files.js';
 export {
   createHttpTransport,

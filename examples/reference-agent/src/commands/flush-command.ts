@@ -1,5 +1,6 @@
 import type { FlushResult } from '@fieldline/agent-sdk';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
+import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
 import { describeError } from './describe-error.js';
 
@@ -88,7 +89,7 @@ export async function flushCommand(
     return { exitCode: 1, ...empty, spoolFiles: agent.status().spool.files };
   }
   const totals = await drainSpool(agent, options.maxRounds ?? 50);
-  await agent.writeStatusFile().catch(() => undefined);
+  await writeOneShotStatus(agent, options.stateDir);
   const spool = agent.status().spool;
   io.out(
     `delivered ${totals.delivered}, rejected ${totals.rejected}, deferred ${totals.deferred}; ` +

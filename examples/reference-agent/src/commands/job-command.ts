@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { JobRecord } from '@fieldline/agent-sdk';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
+import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
 import { isResticJsonBackup, parseResticSummary } from '../restic/parse-restic-summary.js';
 import { describeError } from './describe-error.js';
@@ -187,7 +188,7 @@ export async function jobCommand(options: JobCommandOptions, io: CommandIo): Pro
     }
     return metrics;
   });
-  await agent.writeStatusFile().catch(() => undefined);
+  await writeOneShotStatus(agent, options.stateDir);
   const exitCode = exit?.exitCode ?? 1;
   io.err(
     `job ${options.name} ${record.status} (exit ${exitCode}, ${record.durationMs} ms); report ${

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { type AgentStatus, statePaths } from '@fieldline/agent-sdk';
+import { type AgentStatus, readJobStates, statePaths } from '@fieldline/agent-sdk';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
 import { formatStatus, type StatusSource } from '../format/format-status.js';
@@ -106,6 +106,10 @@ export async function statusCommand(
       return { exitCode: 1 };
     }
   }
+  // Jobs run by one-shot `job` processes are recorded in jobs/, which is truer than a snapshot
+  // a long-running agent wrote before they finished.
+  const jobs = { ...found.status.jobs, ...(await readJobStates(options.stateDir)) };
+  found = { ...found, status: { ...found.status, jobs } };
   if (options.json) io.out(JSON.stringify(found.status, null, 2));
   else for (const line of formatStatus(found.status, found.source)) io.out(line);
   return { exitCode: 0, ...found };

@@ -1,6 +1,7 @@
 import type { FlushResult, TrackResult } from '@fieldline/agent-sdk';
 import type { EventResult } from '@fieldline/core';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
+import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
 import { describeError } from './describe-error.js';
 
@@ -68,7 +69,7 @@ export async function trackCommand(
   const tracked = agent.track(options.type, data);
   if (tracked.status === 'refused') {
     io.err(`refused (${tracked.reason}): ${tracked.message}`);
-    await agent.writeStatusFile().catch(() => undefined);
+    await writeOneShotStatus(agent, options.stateDir);
     return { exitCode: 1, track: tracked, result: 'refused' };
   }
   let fate: EventResult | undefined;
