@@ -299,7 +299,11 @@ async function interrupt(job) {
   if (job.child.exitCode !== null || job.child.signalCode !== null) {
     return `${job.what} had already exited (${job.child.exitCode ?? job.child.signalCode})`;
   }
-  const exited = new Promise((resolve) => job.child.on('close', (code) => resolve(code)));
+  // npm and bash pass Ctrl+C on and then end by the same signal, as in a terminal: that, exit 0
+  // or 130 is a clean stop; any other code means the program failed to shut down.
+  const exited = new Promise((resolve) =>
+    job.child.on('close', (code, signal) => resolve(signal === 'SIGINT' ? 130 : code)),
+  );
   process.kill(-job.child.pid, 'SIGINT');
   const code = await Promise.race([
     exited,
@@ -322,6 +326,25 @@ async function stopBackground() {
     if (failure) failures.push(failure);
   }
   return failures;
+}
+
+async function portInUse(port) {
+  const { createConnection } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+if (await portInUse(8080)) {
+  process.stderr.write(
+    'readme-doctest: something already listens on 127.0.0.1:8080, where the README starts its server; stop it first.\n',
+  );
+  process.exit(1);
 }
 
 const files = process.argv.slice(2);
