@@ -96,7 +96,7 @@ function parseCommands(body) {
     }
     if (line === '' && pending === '') continue;
     if (line.endsWith('\\')) {
-      pending += `${line.slice(0, -1)}\n`;
+      pending += `${line}\n`;
       continue;
     }
     commands.push({ text: pending + line, expected: [], exitCode: 0 });
@@ -228,7 +228,7 @@ function expectationsMet(expected) {
 }
 
 function describe(command) {
-  return command.text.replace(/\s*\n\s*/g, ' ');
+  return command.text.replace(/\s*\\\n\s*/g, ' ');
 }
 
 async function runBlock(file, block) {
