@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/agent.js';
 import type { AgentStatus } from '../../src/agent-types.js';
 import type { Collector, CollectorEmit, CollectorStartOptions } from '../../src/collector.js';
+import { readJobStates } from '../../src/state/read-job-states.js';
 import { createHttpTransport, type Transport } from '../../src/transport/http-transport.js';
 import { startBackend, type TestBackend, tempStateDir } from './support.js';
 
@@ -264,6 +265,18 @@ describe('agent behaviour', () => {
     // A restarted agent still knows the jobs' last runs.
     const reloaded = await createAgent({ stateDir });
     expect(Object.keys(reloaded.status().jobs).sort()).toEqual(['backup', 'prune']);
+    // A job run by another process on the same state dir (a one-shot `job` beside a running
+    // agent) shows in readJobStates and in the running agent's next status file.
+    await reloaded.runJob('verify', async () => ({ checked: 1 }));
+    expect(Object.keys(await readJobStates(stateDir)).sort()).toEqual([
+      'backup',
+      'prune',
+      'verify',
+    ]);
+    expect(agent.status().jobs.verify).toBeUndefined();
+    await agent.writeStatusFile();
+    const written = JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as AgentStatus;
+    expect(written.jobs.verify?.status).toBe('succeeded');
   });
 
   it('emits typed flush and state events and writes a status file', async () => {
