@@ -1,5 +1,6 @@
 // The core demo: what an agent and a server do with @fieldline/core, in one
-// process and without a network. Run with `npm start` from the repository root.
+// process and without a network. Run it from the repository root, once the packages are built
+// (`npm run build`): `node examples/core-demo/index.mjs`.
 import { randomUUID } from 'node:crypto';
 import {
   canCollect,

@@ -1,6 +1,14 @@
 // @fieldline/core: pure building blocks shared by the agent and server SDKs.
 // Exports are listed by name so the public surface is reviewed, never implied.
 
+/**
+ * The pure building blocks of Fieldline that both SDKs share. Test doubles are in
+ * `@fieldline/core/testing`.
+ *
+ * @packageDocumentation
+ * @mergeModuleWith <project>
+ */
+
 export {
   type Batch,
   type BoundedQueue,

@@ -122,22 +122,26 @@ export { withdrawConsent } from './consent/withdraw-consent.js';
 export { createDatabase, type DatabaseOptions, type FieldlineDb } from './db/create-database.js';
 export type {
   AggregatesTable,
+  AnyJson,
   AuditLogTable,
   CommandsTable,
   ConfigsTable,
   ConsentLedgerTable,
+  CreatedAt,
   DeadLettersTable,
   DevicesTable,
   DeviceTokensTable,
   EventsTable,
   FieldlineDatabase,
   InstallTokensTable,
+  Json,
   OutboxTable,
   PoliciesTable,
   ReportsTable,
   SeenMessagesTable,
   SessionsTable,
   TenantsTable,
+  Timestamp,
 } from './db/database-schema.js';
 export { migrateToLatest, migrations } from './db/migrate.js';
 export { PGliteDialect, type PGliteLike } from './db/pglite-dialect.js';

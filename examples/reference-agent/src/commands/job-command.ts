@@ -55,9 +55,9 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
 };
 
 /**
- * Why a job failed. It carries the job's metrics too, but `agent.runJob`
- * (agent-sdk 0.1.0) reports no metrics for a job whose function throws, so
- * the message repeats them for the report's `error.message`.
+ * Why a job failed, with what the run measured: `agent.runJob` reports the
+ * numeric `metrics` of the error a job throws, so a failed job's report has
+ * them too. The message repeats them, for readers of `error.message` alone.
  */
 class JobFailure extends Error {
   readonly code: string;

@@ -13,7 +13,7 @@ import { decodeSealFrame, encodeSealHeader, layoutSealFrame } from './seal-frame
 export const SEAL_HPKE_INFO = 'fieldline/v1 seal';
 /** Prefix of the bytes the sender signs; keeps frame signatures apart from every other use. */
 export const SEAL_SIGNATURE_DOMAIN = 'fieldline/v1 seal signature';
-/** Default for {@link OpenMessageOptions.maxSkewMs}. */
+/** Default for `maxSkewMs` in {@link OpenMessageOptions}: 60 s either way. */
 export const DEFAULT_MAX_SKEW_MS = 60_000;
 
 const INFO_BYTES = new TextEncoder().encode(SEAL_HPKE_INFO);

@@ -161,7 +161,8 @@ export interface AdminEventHub {
    *
    * @param event - the event.
    * @returns when the bus took it.
-   * @throws {@link InvalidArgumentError} (rejects) when the event is over the bus's payload limit.
+   * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} (rejects) when the
+   *   event is over the bus's payload limit.
    * @example
    * ```ts
    * await hub.publish({ event: 'presence', data: { deviceId, tenantId, online: true, at } });

@@ -43,7 +43,8 @@ function positive(name: string, value: number): number {
  * @param context - the shared context (its `adminEvents` hub feeds the streams).
  * @param options - keep-alive interval and buffer cap.
  * @returns the route.
- * @throws {@link InvalidArgumentError} when an option is not a positive number.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when an option is not
+ *   a positive number.
  * @example
  * ```ts
  * createFieldlineApp({ db, serverIdentity, adminCredentials, adminStream: { keepAliveIntervalMs: 30_000 } });

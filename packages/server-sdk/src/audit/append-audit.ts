@@ -39,7 +39,8 @@ export interface AppendAuditOptions {
  * @param entry - who did what to what, with details (plain JSON).
  * @param options - the clock.
  * @returns the stored row, with its `seq`, time and hashes.
- * @throws {@link InvalidArgumentError} (from core) when `details` is not plain JSON data.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} (from core) when
+ *   `details` is not plain JSON data.
  * @throws the database error when the insert fails (the transaction is then rolled back).
  * @example
  * ```ts

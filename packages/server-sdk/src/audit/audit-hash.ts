@@ -35,7 +35,8 @@ export interface AuditHashInput {
  *
  * @param input - the row's fields.
  * @returns 64 lowercase hex characters.
- * @throws {@link InvalidArgumentError} (from core) when `details` is not plain JSON data.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} (from core) when
+ *   `details` is not plain JSON data.
  * @example
  * ```ts
  * const [entry] = await listAudit(db, { limit: 1 });

@@ -17,8 +17,8 @@ const encoder = new TextEncoder();
  * @param topic - the topic (for the error message).
  * @param payload - the value to send.
  * @returns the JSON text.
- * @throws {@link InvalidArgumentError} when the payload is not JSON-serializable or its
- *   encoding is over {@link MAX_BUS_PAYLOAD_BYTES}.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when the payload is
+ *   not JSON-serializable or its encoding is over {@link MAX_BUS_PAYLOAD_BYTES}.
  * @internal
  */
 export function encodeBusPayload(topic: BusTopic, payload: unknown): string {

@@ -112,13 +112,14 @@ function checkOptions(options: PostgresBusOptions, prefix: string): void {
  * is reconnecting are missed (the bus is best effort: state that matters is in the
  * database first).
  *
- * `publish` rejects only for programmer errors (a payload that is not JSON or
- * over 7 000 bytes: {@link InvalidArgumentError}); a database failure is
+ * `publish` rejects only for programmer errors (a payload that is not JSON or over 7 000 bytes:
+ * {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError}); a database failure is
  * reported to `onError` and the promise still resolves.
  *
  * @param options - connection string, channel prefix, error sink, backoff.
  * @returns the bus; call `close()` to end its connections.
- * @throws {@link InvalidArgumentError} for a missing connection string, a bad prefix or backoff.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} for a missing
+ *   connection string, a bad prefix or backoff.
  * @example
  * ```ts
  * const bus = createPostgresBus({ connectionString: process.env.DATABASE_URL, onError: log.warn });

@@ -122,7 +122,8 @@ export interface CommandOutbox {
    *   is written in the insert's transaction.
    * @returns the stored command, `pending`.
    * @throws {@link HttpError} `not_found` for an unknown device, `conflict` for a revoked one.
-   * @throws {@link InvalidArgumentError} (from core) for a TTL that is not a positive integer.
+   * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} (from core) for a
+   *   TTL that is not a positive integer.
    * @example
    * ```ts
    * const record = await outbox.create(deviceId, { type: 'deploy', body: { version: '2.1.0' } }, 'admin');
@@ -283,7 +284,8 @@ function positiveInteger(value: number, name: string): number {
  *
  * @param options - database, clock, bus and defaults.
  * @returns the outbox.
- * @throws {@link InvalidArgumentError} (from core) when a default is not a positive integer.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} (from core) when a
+ *   default is not a positive integer.
  * @example
  * ```ts
  * const outbox = createCommandOutbox({ db, bus: createMemoryBus() });

@@ -1,13 +1,17 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
-/** A timestamptz column: read as Date, written as Date or ISO string. */
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-/** A timestamptz column the database fills on insert. */
-type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
-/** A jsonb column holding T. */
-type Json<T extends object | null> = JSONColumnType<T, string, string>;
-/** A jsonb column holding any JSON value. */
-type AnyJson = ColumnType<unknown, string, string>;
+/** Kysely column type of a `timestamptz`: read as a Date, written as a Date or an ISO string. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** Kysely column type of a `timestamptz` column the database fills on insert; never updated. */
+export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/**
+ * Kysely column type of a `jsonb` column: read as `T`, written as a JSON string.
+ *
+ * @typeParam T - the shape of the stored JSON.
+ */
+export type Json<T extends object | null> = JSONColumnType<T, string, string>;
+/** Kysely column type of a `jsonb` column holding any JSON value, written as a JSON string. */
+export type AnyJson = ColumnType<unknown, string, string>;
 
 /** Tenants: the isolation boundary of every row below. */
 export interface TenantsTable {

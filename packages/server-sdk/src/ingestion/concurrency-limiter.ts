@@ -38,8 +38,8 @@ export interface ConcurrencyLimiter {
  *
  * @param options - slots and queue length.
  * @returns the limiter.
- * @throws {@link InvalidArgumentError} when `maxInFlight` is not a positive integer or
- *   `maxQueue` a non-negative one.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when `maxInFlight` is
+ *   not a positive integer or `maxQueue` a non-negative one.
  * @example
  * ```ts
  * const release = await limiter.acquire();

@@ -32,7 +32,8 @@ export interface DatabaseReplayGuardOptions {
  * @param db - the Fieldline database.
  * @param options - clock, window and sweep interval.
  * @returns the guard; pass it to `openJson` or the open-batch step.
- * @throws {@link InvalidArgumentError} when `windowMs` or `sweepIntervalMs` is not positive.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when `windowMs` or
+ *   `sweepIntervalMs` is not positive.
  * @example
  * ```ts
  * const replayGuard = createDatabaseReplayGuard(db, { windowMs: 60_000 });

@@ -85,7 +85,7 @@ export interface DefaultIngestionDeps {
  *
  * @param deps - database, identity, consent, audit, and optional overrides.
  * @returns a new list of steps.
- * @throws {@link InvalidArgumentError} for invalid limits.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} for invalid limits.
  * @example
  * ```ts
  * const pipeline = createIngestionPipeline(

@@ -164,8 +164,8 @@ export function pendingEntries(ctx: IngestionContext): IngestionEntry[] {
  * @param ctx - the request context.
  * @param stepName - the caller, named in the error.
  * @returns `ctx.batch` and the opened message.
- * @throws {@link InvalidArgumentError} when the batch is not parsed yet: the step list is in
- *   the wrong order (a programmer error).
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when the batch is not
+ *   parsed yet: the step list is in the wrong order (a programmer error).
  */
 export function requireBatch(
   ctx: IngestionContext,

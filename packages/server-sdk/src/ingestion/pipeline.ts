@@ -70,7 +70,8 @@ export interface IngestionPipeline {
  *
  * @param steps - the steps in order, usually {@link defaultIngestionSteps} with changes.
  * @returns the pipeline.
- * @throws {@link InvalidArgumentError} when two steps share a name.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when two steps share
+ *   a name.
  * @example
  * ```ts
  * const pipeline = createIngestionPipeline(defaultIngestionSteps({ db, serverIdentity, consent, audit }));
@@ -111,9 +112,10 @@ export function createIngestionPipeline(steps: readonly IngestionStep[]): Ingest
  * @param pipeline - from {@link createIngestionPipeline}.
  * @param input - the authenticated device and the raw body.
  * @returns per-event results and counts; the route adds `consent` and `commands`.
- * @throws `HttpError` for a request the client must change or retry (413, 429, 503, 400, 401,
- *   409); other errors are server faults. Throws {@link InvalidArgumentError} when no step set
- *   a response (the results step is missing).
+ * @throws `HttpError` for a request the client must change or retry (413, 429, 503, 400, 401, 409);
+ *   other errors are server faults. Throws
+ *   {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when no step set a response
+ *   (the results step is missing).
  * @example
  * ```ts
  * const result = await runIngestion(pipeline, { device, rawBody });

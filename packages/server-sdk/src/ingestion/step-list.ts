@@ -18,7 +18,8 @@ function indexOfStep(steps: readonly IngestionStep[], name: string): number {
  * @param after - name of an existing step.
  * @param step - the step to insert.
  * @returns the new list.
- * @throws {@link InvalidArgumentError} when no step is named `after`.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when no step is named
+ *   `after`.
  * @example
  * ```ts
  * insertStepAfter(defaultIngestionSteps(deps), 'enrich-events', geoStep);
@@ -40,7 +41,8 @@ export function insertStepAfter(
  * @param before - name of an existing step.
  * @param step - the step to insert.
  * @returns the new list.
- * @throws {@link InvalidArgumentError} when no step is named `before`.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when no step is named
+ *   `before`.
  * @example
  * ```ts
  * insertStepBefore(defaultIngestionSteps(deps), 'store-events', dropTestEvents);
@@ -62,7 +64,8 @@ export function insertStepBefore(
  * @param name - name of an existing step.
  * @param step - its replacement.
  * @returns the new list.
- * @throws {@link InvalidArgumentError} when no step is named `name`.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when no step is named
+ *   `name`.
  * @example
  * ```ts
  * replaceStep(steps, 'rate-limit', createRateLimitStep({ capacity: 100, refillPerSecond: 50 }));
@@ -83,7 +86,8 @@ export function replaceStep(
  * @param steps - the list (not modified).
  * @param name - name of an existing step.
  * @returns the new list.
- * @throws {@link InvalidArgumentError} when no step is named `name`.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when no step is named
+ *   `name`.
  * @example
  * ```ts
  * removeStep(steps, 'load-shedding'); // the host already limits concurrency

@@ -58,7 +58,8 @@ interface Bucket {
  *
  * @param options - capacity, rate, bound and clock.
  * @returns the limiter.
- * @throws {@link InvalidArgumentError} when a number is not positive.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when a number is not
+ *   positive.
  * @example
  * ```ts
  * const limiter = createTokenBucketLimiter({ capacity: 40, refillPerSecond: 20 });

@@ -78,7 +78,8 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
    *
    * @param name - the channel name (`events` is the gateway's own).
    * @param handler - called for each message on the channel.
-   * @throws {@link InvalidArgumentError} for a reserved or invalid name.
+   * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} for a reserved or
+   *   invalid name.
    */
   channel(name: string, handler: ChannelHandler): void;
   /** Whether the device has an authenticated connection on this instance. */

@@ -68,7 +68,8 @@ export interface CheckConsentStepOptions {
  *
  * @param options - consent source, audit sink and audit size.
  * @returns the step, named `check-consent`.
- * @throws {@link InvalidArgumentError} when `maxAuditedIds` is negative.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when `maxAuditedIds`
+ *   is negative.
  * @example
  * ```ts
  * createCheckConsentStep({ consent: ledger, audit: (entry) => auditLog.append(entry) });

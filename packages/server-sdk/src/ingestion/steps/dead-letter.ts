@@ -46,7 +46,8 @@ export interface EventsDeadLetter {
  *
  * @param options - database and retry delay.
  * @returns the step, named `dead-letter`.
- * @throws {@link InvalidArgumentError} when `retryAfterSeconds` is not a positive integer.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when
+ *   `retryAfterSeconds` is not a positive integer.
  * @example
  * ```ts
  * insertStepBefore(steps, 'store-events', createDeadLetterStep({ db }));

@@ -28,7 +28,8 @@ export interface LoadSheddingStepOptions extends ConcurrencyLimiterOptions {
  *
  * @param options - limits or a shared limiter, and the retry delay.
  * @returns the step, named `load-shedding`.
- * @throws {@link InvalidArgumentError} for bad limits or a non-positive `retryAfterSeconds`.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} for bad limits or a
+ *   non-positive `retryAfterSeconds`.
  * @example
  * ```ts
  * createLoadSheddingStep({ maxInFlight: 16, maxQueue: 16 });

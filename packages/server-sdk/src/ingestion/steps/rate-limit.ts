@@ -39,7 +39,8 @@ export interface RateLimitStepOptions extends TokenBucketLimiterOptions {
  *
  * @param options - bucket sizing or a limiter, cost and key.
  * @returns the step, named `rate-limit` unless renamed.
- * @throws {@link InvalidArgumentError} for bad bucket options.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} for bad bucket
+ *   options.
  * @example
  * ```ts
  * createRateLimitStep({ capacity: 10, refillPerSecond: 2, clock });

@@ -17,7 +17,8 @@ export interface SizeLimitStepOptions {
  *
  * @param options - the limit.
  * @returns the step, named `size-limit`.
- * @throws {@link InvalidArgumentError} when `maxBytes` is not a positive integer.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when `maxBytes` is
+ *   not a positive integer.
  * @example
  * ```ts
  * replaceStep(steps, 'size-limit', createSizeLimitStep({ maxBytes: 4 * 1024 * 1024 }));

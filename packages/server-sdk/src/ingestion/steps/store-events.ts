@@ -109,7 +109,8 @@ export const COUNTED_DROPS = 'store-events.countedDrops';
  *
  * @param options - database, topic and sizes.
  * @returns the step, named `store-events`.
- * @throws {@link InvalidArgumentError} when a size is not a positive integer.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when a size is not a
+ *   positive integer.
  * @example
  * ```ts
  * createStoreEventsStep({ db, topic: 'telemetry.ingested' });
