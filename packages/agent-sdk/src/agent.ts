@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BoundedQueue,
+  type BuiltInEventMap,
   type Clock,
   type ConsentSnapshot,
   type ConsentState,
@@ -15,6 +16,7 @@ import {
   type EnvelopeFactory,
   type EventRegistry,
   type EventsResponse,
+  type EventTypeMap,
   exportedIdentitySchema,
   fromConsentSnapshot,
   type Identity,
@@ -74,15 +76,21 @@ import {
 } from './state/state-files.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
 
-/** Options of {@link createAgent}. */
-export interface AgentOptions {
+/**
+ * Options of {@link createAgent}.
+ *
+ * @typeParam M - the event types of `registry`, which type `agent.track()`;
+ * inferred from the registry you pass, the built-in types without one.
+ */
+export interface AgentOptions<M extends EventTypeMap = BuiltInEventMap> {
   /** Directory for identity, enrollment, cached config, consent, spool (created 0700). */
   readonly stateDir: string;
   /**
-   * The event types the agent may track (must match the server's).
+   * The event types the agent may track (must match the server's). Its type
+   * types `track()`: `createEventRegistry().register(myType)` adds `myType`.
    * @default createEventRegistry()
    */
-  readonly registry?: EventRegistry;
+  readonly registry?: EventRegistry<M>;
   /** Collectors started while their scope is consented and their config entry enabled. */
   readonly collectors?: readonly Collector[];
   /**
@@ -200,6 +208,8 @@ const EMPTY_DROPS: Record<DropReason, number> = {
  * so nothing `track()` accepted is lost to a network outage or a crash after
  * a flush. Create with {@link createAgent}.
  *
+ * @typeParam M - the registered event types: `track()` accepts only their
+ * names, each with its own data shape. The built-in types by default.
  * @example
  * ```ts
  * const agent = await createAgent({ stateDir: '/var/lib/my-agent' });
@@ -209,12 +219,15 @@ const EMPTY_DROPS: Record<DropReason, number> = {
  * await agent.shutdown();
  * ```
  */
-export class Agent extends EventEmitter<AgentEvents> {
+export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitter<AgentEvents> {
   readonly #paths: StatePaths;
-  readonly #options: AgentOptions;
+  // Without the registry (kept below), so that M appears only in track()'s signature and an
+  // Agent<M> is usable wherever an agent of a wider map is expected.
+  readonly #options: Omit<AgentOptions, 'registry'>;
   readonly #clock: Clock;
   readonly #random: Random;
-  readonly #registry: EventRegistry;
+  // Typed by name only: the public methods carry the per-type data types.
+  readonly #registry: EventRegistry<EventTypeMap>;
   readonly #transport: Transport;
   readonly #spool: Spool;
   readonly #queue: BoundedQueue<QueuedEvent>;
@@ -247,13 +260,15 @@ export class Agent extends EventEmitter<AgentEvents> {
   #consentChain: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createAgent}. */
-  constructor(options: AgentOptions, spool: Spool) {
+  constructor(options: AgentOptions<M>, spool: Spool) {
     super();
     this.#options = options;
     this.#paths = statePaths(options.stateDir);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
-    this.#registry = options.registry ?? createEventRegistry();
+    // Widened to look types up by any name (trackUntyped, collectors); never registered into.
+    this.#registry = (options.registry ??
+      createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
     this.#transport = options.transport ?? createHttpTransport();
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
@@ -390,7 +405,7 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   async heartbeat(): Promise<FlushResult> {
     const spool = this.#spool.stats();
-    this.track('device.heartbeat', {
+    this.#record('device.heartbeat', {
       uptimeMs: Math.round(process.uptime() * 1000),
       ...(this.#options.agentVersion === undefined
         ? {}
@@ -492,12 +507,44 @@ export class Agent extends EventEmitter<AgentEvents> {
    * for the type's scope, stamps id/seq/occurredAt, and queues it. Never
    * blocks and never throws; a refusal is returned and counted.
    *
+   * Typed by the agent's registry: `type` must be a registered name and
+   * `data` that type's data (the built-in types unless `registry` was given).
+   * For a type name known only at run time, use {@link Agent.trackUntyped}.
+   *
    * @param type - a registered event type.
    * @param data - its data.
    * @param occurredAtMs - when it happened; now by default.
    * @returns `queued` with the event id, or `refused` with the reason.
+   * @example
+   * ```ts
+   * agent.track('activity.app.launched', { app: 'org.libreoffice.calc', pid: 4242 });
+   * ```
    */
-  track(type: string, data: unknown, occurredAtMs?: number): TrackResult {
+  track<K extends keyof M & string>(type: K, data: M[K], occurredAtMs?: number): TrackResult {
+    return this.#record(type, data, occurredAtMs);
+  }
+
+  /**
+   * {@link Agent.track} for an event type name and data known only at run
+   * time (a command-line argument, parsed JSON, a plugin's output). Checked
+   * exactly as `track()` is, at run time: an unregistered name is refused with
+   * `unknown_type` and data that fails the type's schema with `invalid`.
+   *
+   * @param type - an event type name, registered or not.
+   * @param data - its data, unchecked by the compiler.
+   * @param occurredAtMs - when it happened; now by default.
+   * @returns `queued` with the event id, or `refused` with the reason.
+   * @example
+   * ```ts
+   * const result = agent.trackUntyped(process.argv[2], JSON.parse(process.argv[3]));
+   * if (result.status === 'refused') console.error(result.reason, result.message);
+   * ```
+   */
+  trackUntyped(type: string, data: unknown, occurredAtMs?: number): TrackResult {
+    return this.#record(type, data, occurredAtMs);
+  }
+
+  #record(type: string, data: unknown, occurredAtMs?: number): TrackResult {
     const eventType = this.#registry.get(type);
     if (eventType === undefined) {
       this.#countDrop('invalid', 1);
@@ -516,10 +563,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         message: `No consent for scope "${eventType.scope}".`,
       };
     }
-    const valid = (this.#registry as unknown as EventRegistry<Record<string, object>>).validateData(
-      type,
-      data,
-    );
+    const valid = this.#registry.validateData(type, data);
     if (!valid.ok) {
       this.#countDrop('invalid', 1);
       return { status: 'refused', reason: 'invalid', message: valid.error.message };
@@ -1083,7 +1127,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           const intervalMs = this.#config?.collectors[collector.name]?.intervalMs;
           await collector.start(
             (type, data, occurredAtMs) => {
-              this.track(type, data, occurredAtMs);
+              this.#record(type, data, occurredAtMs);
             },
             intervalMs === undefined ? {} : { intervalMs },
           );
@@ -1327,10 +1371,13 @@ export class Agent extends EventEmitter<AgentEvents> {
  * identity, enrollment, cached config, consent and spool already there.
  *
  * @param options - state directory, registry, collectors, transport, tuning.
- * @returns the agent, enrolled or not; call `enroll` then `start`.
+ * @returns the agent, enrolled or not; call `enroll` then `start`. Its
+ * `track()` is typed by `options.registry` (the built-in types without one).
  * @throws {@link AgentError} `state_corrupt` or `state_permissions` for a state directory that cannot be trusted.
  */
-export async function createAgent(options: AgentOptions): Promise<Agent> {
+export async function createAgent<M extends EventTypeMap = BuiltInEventMap>(
+  options: AgentOptions<M>,
+): Promise<Agent<M>> {
   if (typeof options.stateDir !== 'string' || options.stateDir === '') {
     throw new AgentError(
       'invalid_options',
@@ -1352,7 +1399,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       ? {}
       : { maxFilesPerRun: options.spool.maxFilesPerRun }),
   });
-  const agent = new Agent(options, spool);
+  const agent = new Agent<M>(options, spool);
   await agent.load();
   return agent;
 }

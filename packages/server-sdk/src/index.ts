@@ -120,6 +120,11 @@ export { publishPolicy } from './consent/publish-policy.js';
 export type { WithdrawConsentRequest } from './consent/withdraw-consent.js';
 export { withdrawConsent } from './consent/withdraw-consent.js';
 export { createDatabase, type DatabaseOptions, type FieldlineDb } from './db/create-database.js';
+export {
+  DatabaseDriverError,
+  type DatabaseDriverErrorCode,
+  isDatabaseDriverError,
+} from './db/database-driver-error.js';
 export type {
   AggregatesTable,
   AnyJson,

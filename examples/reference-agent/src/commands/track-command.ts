@@ -66,7 +66,8 @@ export async function trackCommand(
   const heartbeat = await agent.heartbeat();
   const online = agent.status().connection === 'online' && heartbeat.deferred === 0;
   if (!online) io.err('server unreachable; using the consent this device last heard of');
-  const tracked = agent.track(options.type, data);
+  // The type name and data come from the command line: checked at run time, not by the compiler.
+  const tracked = agent.trackUntyped(options.type, data);
   if (tracked.status === 'refused') {
     io.err(`refused (${tracked.reason}): ${tracked.message}`);
     await writeOneShotStatus(agent, options.stateDir);

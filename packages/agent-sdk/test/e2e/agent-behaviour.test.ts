@@ -81,7 +81,7 @@ describe('agent behaviour', () => {
     const { agent } = await setup();
     const dropped: string[] = [];
     agent.on('dropped', (drop) => dropped.push(drop.reason));
-    expect(agent.track('no.such.type', {})).toMatchObject({
+    expect(agent.trackUntyped('no.such.type', {})).toMatchObject({
       status: 'refused',
       reason: 'unknown_type',
     });
@@ -99,6 +99,13 @@ describe('agent behaviour', () => {
     expect(agent.track('device.heartbeat', { uptimeMs: 1 }).status).toBe('queued');
     expect(agent.status().drops).toMatchObject({ invalid: 2, no_consent: 1 });
     expect(dropped).toEqual(['invalid', 'no_consent', 'invalid']);
+    // The types do not stop a JavaScript caller: track() checks the same at run time.
+    // @ts-expect-error: not a registered type
+    expect(agent.track('no.such.type', {}).status).toBe('refused');
+    // @ts-expect-error: uptimeMs is a number
+    const wrongData = agent.track('device.heartbeat', { uptimeMs: 'soon' });
+    expect(wrongData).toMatchObject({ status: 'refused', reason: 'invalid' });
+    expect(agent.status().drops).toMatchObject({ invalid: 4, no_consent: 1 });
   });
 
   it('moves the buffer to disk when it is full instead of dropping, then delivers all', async () => {

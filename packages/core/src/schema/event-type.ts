@@ -57,6 +57,55 @@ export interface EventType<Type extends string = string, Data extends object = o
 /** The `data` type of an {@link EventType}. */
 export type EventDataOf<T> = T extends EventType<string, infer Data> ? Data : never;
 
+// Zod 3 schemas carry `_def.typeName`; zod 4 ones carry `_zod` (def, version).
+interface ZodInternals {
+  readonly _zod?: { readonly def?: { readonly type?: unknown }; readonly version?: unknown };
+  readonly _def?: { readonly typeName?: unknown };
+}
+
+/**
+ * Checks that `data` is a zod 4 object schema with zod's classic methods, by its
+ * shape rather than with `instanceof`: an application's own copy of zod (a second
+ * install, another zod 4 version) makes different classes that work the same.
+ */
+function checkDataSchema<Shape extends z.ZodRawShape>(
+  type: string,
+  data: unknown,
+): z.ZodObject<Shape> {
+  const internals = (typeof data === 'object' && data !== null ? data : {}) as ZodInternals;
+  const version = internals._zod?.version as { readonly major?: unknown } | undefined;
+  if (internals._zod === undefined && typeof internals._def?.typeName === 'string') {
+    throw new EventDefinitionError(
+      'unsupported_zod_version',
+      `Event type ${type} describes data with a zod 3 schema; Fieldline needs zod 4: install zod@^4.1.0 and import { z } from 'zod' (on zod 3.25, import { z } from 'zod/v4').`,
+      { type, zodMajor: 3 },
+    );
+  }
+  if (internals._zod !== undefined && version?.major !== 4) {
+    throw new EventDefinitionError(
+      'unsupported_zod_version',
+      `Event type ${type} describes data with a schema from zod ${String(version?.major)}; Fieldline needs zod 4 (zod@^4.1.0).`,
+      { type, zodMajor: version?.major ?? null },
+    );
+  }
+  if (internals._zod?.def?.type !== 'object') {
+    throw new EventDefinitionError(
+      'invalid_event_definition',
+      `Event type ${type} must describe data with a zod object schema (z.object or z.strictObject).`,
+      { type },
+    );
+  }
+  const methods = data as { readonly strict?: unknown; readonly safeParse?: unknown };
+  if (typeof methods.strict !== 'function' || typeof methods.safeParse !== 'function') {
+    throw new EventDefinitionError(
+      'invalid_event_definition',
+      `Event type ${type} must describe data with zod's classic API (import { z } from 'zod'), not zod/mini.`,
+      { type },
+    );
+  }
+  return data as z.ZodObject<Shape>;
+}
+
 /**
  * Defines an event type after checking it: the name is `namespace.name`, the
  * scope is a valid scope name, `data` is an object schema whose nested
@@ -65,7 +114,8 @@ export type EventDataOf<T> = T extends EventType<string, infer Data> ? Data : ne
  *
  * @param definition - name, scope, description and data schema.
  * @returns the event type, ready to register.
- * @throws {@link EventDefinitionError} `invalid_event_definition` or `forbidden_collection`.
+ * @throws {@link EventDefinitionError} `invalid_event_definition`, `forbidden_collection`, or
+ * `unsupported_zod_version` for a schema made with zod 3 (zod 4 schemas from any copy of zod work).
  * @example
  * ```ts
  * const backupFinished = defineEventType({
@@ -98,14 +148,7 @@ export function defineEventType<Type extends string, Shape extends z.ZodRawShape
       { type, scope },
     );
   }
-  if (!(data instanceof z.ZodObject)) {
-    throw new EventDefinitionError(
-      'invalid_event_definition',
-      `Event type ${type} must describe data with a zod object schema (z.object or z.strictObject).`,
-      { type },
-    );
-  }
-  const dataSchema = data.strict();
+  const dataSchema = checkDataSchema(type, data).strict();
   const loose: string[] = [];
   walkSchema(dataSchema, ({ path, strict }) => {
     if (!strict) loose.push(path);

@@ -44,12 +44,14 @@ export function isEventValidationError(value: unknown): value is EventValidation
 export type EventDefinitionErrorCode =
   | 'invalid_event_definition'
   | 'forbidden_collection'
-  | 'duplicate_event_type';
+  | 'duplicate_event_type'
+  | 'unsupported_zod_version';
 
 /**
  * An event type cannot be defined or registered: a bad name or scope, a data
- * schema that is not a strict object, a field that looks like forbidden data,
- * or a name already taken. Thrown (it is a programmer error).
+ * schema that is not a strict object (or comes from zod 3:
+ * `unsupported_zod_version`), a field that looks like forbidden data, or a
+ * name already taken. Thrown (it is a programmer error).
  */
 export class EventDefinitionError extends FieldlineError<EventDefinitionErrorCode> {
   constructor(code: EventDefinitionErrorCode, message: string, details?: Record<string, unknown>) {
@@ -68,6 +70,7 @@ export function isEventDefinitionError(value: unknown): value is EventDefinition
     isFieldlineError(value) &&
     (value.code === 'invalid_event_definition' ||
       value.code === 'forbidden_collection' ||
-      value.code === 'duplicate_event_type')
+      value.code === 'duplicate_event_type' ||
+      value.code === 'unsupported_zod_version')
   );
 }

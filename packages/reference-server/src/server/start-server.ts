@@ -226,7 +226,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Instances sharing PostgreSQL talk over LISTEN/NOTIFY; PGlite is one process.
     const postgresBus =
       database.kind === 'postgres' && options.databaseUrl !== undefined
-        ? createPostgresBus({
+        ? await createPostgresBus({
             connectionString: options.databaseUrl,
             channelPrefix:
               options.busChannelPrefix ?? busPrefixFromDatabaseUrl(options.databaseUrl),

@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from '@fieldline/core';
-import pg from 'pg';
+import {
+  type DatabaseDrivers,
+  installedDrivers,
+  loadDriver,
+  type PgClientLike,
+  type PgNotification,
+} from '../db/database-drivers.js';
 import { encodeBusPayload } from './bus-payload.js';
 import { BUS_TOPICS, type BusListener, type BusTopic, type ClusterBus } from './cluster-bus.js';
 import { createNotifyQueue } from './notify-queue.js';
@@ -116,22 +122,39 @@ function checkOptions(options: PostgresBusOptions, prefix: string): void {
  * {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError}); a database failure is
  * reported to `onError` and the promise still resolves.
  *
+ * The bus needs the `pg` driver, an optional peer dependency (`npm install pg`);
+ * it is loaded here, so a missing driver is reported at once rather than on
+ * the first connection.
+ *
  * @param options - connection string, channel prefix, error sink, backoff.
- * @returns the bus; call `close()` to end its connections.
+ * @returns the bus, connecting in the background; call `close()` to end its connections.
  * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} for a missing
- *   connection string, a bad prefix or backoff.
+ *   connection string, a bad prefix or backoff (the promise rejects).
+ * @throws {@link DatabaseDriverError} `driver_missing` when `pg` is not installed.
  * @example
  * ```ts
- * const bus = createPostgresBus({ connectionString: process.env.DATABASE_URL, onError: log.warn });
+ * const bus = await createPostgresBus({ connectionString: process.env.DATABASE_URL, onError: log.warn });
  * const app = createFieldlineApp({ db, serverIdentity, adminCredentials, bus });
  * await bus.ready();
  * // on shutdown
  * await bus.close();
  * ```
  */
-export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
+export function createPostgresBus(options: PostgresBusOptions): Promise<PostgresBus> {
+  return createPostgresBusWith(options, installedDrivers);
+}
+
+/**
+ * {@link createPostgresBus} with the driver loaders given, so tests can stand in a missing driver.
+ * @internal
+ */
+export async function createPostgresBusWith(
+  options: PostgresBusOptions,
+  drivers: DatabaseDrivers,
+): Promise<PostgresBus> {
   const prefix = options.channelPrefix ?? '';
   checkOptions(options, prefix);
+  const pg = await loadDriver(drivers, 'pg', 'createPostgresBus');
   const report = (error: unknown): void => {
     try {
       options.onError?.(error);
@@ -171,13 +194,13 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     if (closed) return;
     await outbox.add(texts.map((text) => ({ channel: prefix + topic, payload: text })));
   };
-  let client: pg.Client | undefined;
+  let client: PgClientLike | undefined;
   let connecting: Promise<void> | undefined;
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let waiters: Array<() => void> = [];
 
-  const dispatch = (message: pg.Notification): void => {
+  const dispatch = (message: PgNotification): void => {
     const topic = topicsByChannel.get(message.channel);
     if (topic === undefined) return;
     let payload: unknown;
@@ -197,8 +220,8 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
   };
 
   // pg deprecates overlapping queries on one client, so LISTEN/UNLISTEN statements are chained.
-  const statementChains = new WeakMap<pg.Client, Promise<unknown>>();
-  const runInOrder = (target: pg.Client, statement: string): Promise<unknown> => {
+  const statementChains = new WeakMap<PgClientLike, Promise<unknown>>();
+  const runInOrder = (target: PgClientLike, statement: string): Promise<unknown> => {
     const next = (statementChains.get(target) ?? Promise.resolve()).then(() =>
       target.query(statement),
     );
@@ -209,7 +232,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     return next;
   };
 
-  const listen = (target: pg.Client, topic: BusTopic, on: boolean): void => {
+  const listen = (target: PgClientLike, topic: BusTopic, on: boolean): void => {
     const statement = `${on ? 'listen' : 'unlisten'} ${quoteIdentifier(prefix + topic)}`;
     // A failure here means the connection is going; the drop handler reconnects and re-listens.
     runInOrder(target, statement).catch(() => undefined);
@@ -232,7 +255,7 @@ export function createPostgresBus(options: PostgresBusOptions): PostgresBus {
     retryTimer.unref?.();
   };
 
-  const dropped = (target: pg.Client, error: unknown): void => {
+  const dropped = (target: PgClientLike, error: unknown): void => {
     if (target !== client) return;
     client = undefined;
     target.removeAllListeners('notification');

@@ -1,6 +1,5 @@
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import { type DatabaseDrivers, installedDrivers, loadDriver } from './database-drivers.js';
 import type { FieldlineDatabase } from './database-schema.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
@@ -49,27 +48,43 @@ const DATE_OID = 1082;
 /**
  * Opens the database: PostgreSQL through a `pg` pool when a connection string
  * is given, else embedded PGlite. Run {@link migrateToLatest} before use.
+ * Only the driver of the chosen database is loaded; both are optional peer
+ * dependencies, so install the one you use: `pg` for PostgreSQL, PGlite for
+ * the embedded database (the error's message names the exact package).
  *
  * @param options - connection string, or PGlite data directory.
  * @returns the open database.
+ * @throws {@link DatabaseDriverError} `driver_missing` when that database's driver is not installed.
  * @example
  * ```ts
  * const { db, close } = await createDatabase(process.env.DATABASE_URL
  *   ? { connectionString: process.env.DATABASE_URL } : { dataDir: '.fieldline/db' });
  * ```
  */
-export async function createDatabase(options: DatabaseOptions): Promise<FieldlineDb> {
+export function createDatabase(options: DatabaseOptions): Promise<FieldlineDb> {
+  return createDatabaseWith(options, installedDrivers);
+}
+
+/**
+ * {@link createDatabase} with the driver loaders given, so tests can stand in a missing driver.
+ * @internal
+ */
+export async function createDatabaseWith(
+  options: DatabaseOptions,
+  drivers: DatabaseDrivers,
+): Promise<FieldlineDb> {
   if ('connectionString' in options) {
+    const pg = await loadDriver(drivers, 'pg', 'createDatabase({ connectionString })');
     const pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
       ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
       types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        getTypeParser: (oid, format) => {
           if (oid === INT8_OID) return (value: string) => Number(value);
           if (oid === DATE_OID) return (value: string) => value;
           return pg.types.getTypeParser(oid, format);
-        }) as typeof pg.types.getTypeParser,
+        },
       },
     });
     const db = new Kysely<FieldlineDatabase>({ dialect: new PostgresDialect({ pool }) });
@@ -84,6 +99,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Fieldlin
       }),
     };
   }
+  const { PGlite } = await loadDriver(drivers, 'pglite', 'createDatabase({ dataDir })');
   const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
     parsers: { [INT8_OID]: (value: string) => Number(value), [DATE_OID]: (value: string) => value },
   });

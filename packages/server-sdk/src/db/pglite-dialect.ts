@@ -1,4 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -11,8 +10,21 @@ import {
   type QueryResult,
 } from 'kysely';
 
-/** The subset of PGlite the dialect uses. */
-export type PGliteLike = Pick<PGlite, 'query' | 'close'>;
+/**
+ * The subset of a PGlite instance the dialect uses, written out rather than
+ * picked from PGlite's own types, so that this package's declarations compile
+ * without PGlite installed (it is an optional peer dependency). A `PGlite`
+ * instance satisfies it.
+ */
+export interface PGliteLike {
+  /** Runs one parameterised statement. */
+  query<R>(
+    sql: string,
+    parameters?: unknown[],
+  ): Promise<{ readonly rows: R[]; readonly affectedRows?: number }>;
+  /** Closes the database. */
+  close(): Promise<void>;
+}
 
 class PGliteConnection implements DatabaseConnection {
   readonly #pglite: PGliteLike;
@@ -90,7 +102,7 @@ class PGliteDriver implements Driver {
  *
  * @example
  * ```ts
- * const db = new Kysely<FieldlineDatabase>({ dialect: new PGliteDialect(new PGlite(dataDir)) });
+ * const db = new Kysely<FieldlineDatabase>({ dialect: new PGliteDialect(await PGlite.create(dataDir)) });
  * ```
  */
 export class PGliteDialect implements Dialect {

@@ -16,8 +16,8 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
   let prefix = '';
   const errors: unknown[] = [];
 
-  function bus(extra: { applicationName?: string } = {}): PostgresBus {
-    const created = createPostgresBus({
+  async function bus(extra: { applicationName?: string } = {}): Promise<PostgresBus> {
+    const created = await createPostgresBus({
       connectionString: url,
       channelPrefix: prefix,
       reconnectBaseMs: 20,
@@ -42,8 +42,8 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
 
   it('delivers between two instances, and to the publisher itself', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
-    const a = bus();
-    const b = bus();
+    const a = await bus();
+    const b = await bus();
     const seenByA = collect(a);
     const seenByB = collect(b);
     await Promise.all([a.ready(), b.ready()]);
@@ -57,11 +57,14 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
 
   it('keeps one publisher’s order, and keeps topics and prefixes apart', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
-    const a = bus();
-    const b = bus();
+    const a = await bus();
+    const b = await bus();
     const commands = collect(b);
     const sessions = collect(b, BUS_TOPICS.sessions);
-    const otherPrefix = createPostgresBus({ connectionString: url, channelPrefix: `${prefix}x` });
+    const otherPrefix = await createPostgresBus({
+      connectionString: url,
+      channelPrefix: `${prefix}x`,
+    });
     open.push(otherPrefix);
     const foreign = collect(otherPrefix);
     await Promise.all([b.ready(), otherPrefix.ready()]);
@@ -76,8 +79,8 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
 
   it('keeps the order of overlapping publishes across topics, and sends them before close()', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
-    const a = bus();
-    const b = bus();
+    const a = await bus();
+    const b = await bus();
     const seen: unknown[] = [];
     b.subscribe(BUS_TOPICS.commands, (payload) => seen.push(payload));
     b.subscribe(BUS_TOPICS.sessions, (payload) => seen.push(payload));
@@ -98,8 +101,8 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
 
   it('publishes many in a few statements, in order, interleaved with single publishes', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
-    const a = bus();
-    const b = bus();
+    const a = await bus();
+    const b = await bus();
     const commands = collect(b);
     await b.ready();
     // 120 spans three statements of the batch; identical payloads must all arrive too.
@@ -120,7 +123,7 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
 
   it('stops delivering after unsubscribe, to that listener only', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
-    const a = bus();
+    const a = await bus();
     const kept: unknown[] = [];
     const dropped: unknown[] = [];
     a.subscribe(BUS_TOPICS.adminEvents, (payload) => kept.push(payload));
@@ -137,7 +140,7 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
 
   it('refuses an oversized payload with invalid_argument and sends nothing', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
-    const a = bus();
+    const a = await bus();
     const seen = collect(a);
     await a.ready();
     const error = await a
@@ -149,20 +152,20 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
     await expect.poll(() => seen, { timeout: 1000 }).toEqual([{ deviceId: 'after' }]);
   });
 
-  it('refuses a prefix that is not a plain identifier or too long', () => {
-    expect(() => createPostgresBus({ connectionString: url, channelPrefix: 'a"; drop' })).toThrow(
-      /letters, digits and "_"/,
-    );
-    expect(() =>
+  it('refuses a prefix that is not a plain identifier or too long', async () => {
+    await expect(
+      createPostgresBus({ connectionString: url, channelPrefix: 'a"; drop' }),
+    ).rejects.toThrow(/letters, digits and "_"/);
+    await expect(
       createPostgresBus({ connectionString: url, channelPrefix: 'p'.repeat(50) }),
-    ).toThrow(/63 bytes/);
+    ).rejects.toThrow(/63 bytes/);
   });
 
   it('reconnects and re-listens after its connection is terminated', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
     const applicationName = `fl-bus-test-${randomBytes(4).toString('hex')}`;
-    const listener = bus({ applicationName });
-    const publisher = bus();
+    const listener = await bus({ applicationName });
+    const publisher = await bus();
     const commands = collect(listener);
     const sessions = collect(listener, BUS_TOPICS.sessions);
     await Promise.all([listener.ready(), publisher.ready()]);
@@ -202,7 +205,11 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
   it('close() ends both connections and later publishes do nothing', async () => {
     prefix = `t${randomBytes(4).toString('hex')}_`;
     const applicationName = `fl-bus-test-${randomBytes(4).toString('hex')}`;
-    const a = createPostgresBus({ connectionString: url, channelPrefix: prefix, applicationName });
+    const a = await createPostgresBus({
+      connectionString: url,
+      channelPrefix: prefix,
+      applicationName,
+    });
     collect(a);
     await a.ready();
     await a.publish(BUS_TOPICS.commands, { deviceId: 'x' });
