@@ -20,8 +20,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const ROOT = new URL('..', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHANGESET = join(ROOT, 'node_modules/@changesets/cli/bin.js');
 const FIRST_RELEASE = '0.1.0';
 let passed = 0;
