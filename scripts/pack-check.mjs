@@ -43,8 +43,9 @@ const SHIPPABLE =
 // under node10, node16 (CJS and ESM) and bundler.
 const ATTW_IGNORED_RULES = [];
 // Third-party packages the consumer installs next to the tarballs, at the versions the repo
-// uses: Node's types for the strict TypeScript check, PGlite because server-sdk's embedded
-// database is the one the smoke runs on, zod because Fieldline's schemas are built with it.
+// uses, as a user following the READMEs would: Node's types for the strict TypeScript check,
+// PGlite (an optional peer of server-sdk) for the CJS smoke's in-memory database, and zod, the
+// peer dependency of core and both SDKs.
 const CONSUMER_EXTRAS = ['@types/node', '@electric-sql/pglite', 'zod'];
 
 const keep = process.argv.includes('--keep');
