@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { FieldlineDatabase } from './database-schema.js';
+import { openPGlite } from './open-pglite.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
 /** Where the server's data lives. */
@@ -84,7 +85,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Fieldlin
       }),
     };
   }
-  const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
+  const pglite = await openPGlite(PGlite, options.dataDir ?? 'memory://', {
     parsers: { [INT8_OID]: (value: string) => Number(value), [DATE_OID]: (value: string) => value },
   });
   const db = new Kysely<FieldlineDatabase>({ dialect: new PGliteDialect(pglite) });
