@@ -1,15 +1,20 @@
 // The measured process of bench/pglite-memory.mjs: `node pglite-memory-child.mjs <mode> [dir]`
-// opens what `mode` names ('node': nothing; 'pglite': a bare PGlite; 'create-database': the
-// server-sdk's database with its migrations), prints "ready <ms>", idles, and closes the
-// database on SIGTERM. It imports nothing else, so 'node' is the baseline of a bare process.
+// opens what `mode` names ('node': nothing; 'pglite': a bare PGlite; 'pglite-small': one with
+// the shared buffers of src/db/pglite-settings.ts; 'create-database': the server-sdk's database
+// with its migrations), prints "ready <ms>", idles, and closes the database on SIGTERM. It
+// imports nothing else, so 'node' is the baseline of a bare process.
 import { performance } from 'node:perf_hooks';
 
 const [mode, dir] = process.argv.slice(2);
 const started = performance.now();
 let close = async () => {};
-if (mode === 'pglite') {
+if (mode === 'pglite' || mode === 'pglite-small') {
   const { PGlite } = await import('@electric-sql/pglite');
-  const pglite = new PGlite(dir);
+  const small = ['-c', 'shared_buffers=16MB', '-c', 'maintenance_work_mem=16MB'];
+  const pglite = new PGlite(
+    dir,
+    mode === 'pglite' ? {} : { startParams: [...PGlite.defaultStartParams, ...small] },
+  );
   await pglite.waitReady;
   close = () => pglite.close();
 } else if (mode === 'create-database') {

@@ -3,6 +3,9 @@
 // own so the figures are that process's alone. RSS is read from /proc/<pid>/status: VmHWM is
 // the peak since the process started, VmRSS what it holds now. Prints a table; asserts nothing.
 //
+// The reference server runs as `fieldline-server start` does: V8's baseline WebAssembly compiler
+// only, unless FIELDLINE_PGLITE_OPTIMIZE=1 is set for the bench.
+//
 // BENCH_IDLE_MS (default 30,000) is how long the server idles before "idle" is read;
 // BENCH_LOAD_EVENTS (default 5,000) is how many events one device sends, in batches of 500.
 import { spawn } from 'node:child_process';
@@ -24,8 +27,11 @@ const CHILD = fileURLToPath(new URL('./pglite-memory-child.mjs', import.meta.url
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function measureChild(mode, dir) {
-  const proc = spawn(process.execPath, [CHILD, mode, dir ?? ''], {
+// What fieldline-server start sets for embedded PGlite (src/db/use-baseline-wasm-compiler.ts).
+const BASELINE = ['--liftoff-only'];
+
+async function measureChild(mode, dir, nodeArgs = []) {
+  const proc = spawn(process.execPath, [...nodeArgs, CHILD, mode, dir ?? ''], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const readyMs = await new Promise((resolve, reject) => {
@@ -58,6 +64,13 @@ async function sendLoad(url, admin) {
   return accepted;
 }
 
+// The figures of a running server, or a note that it is gone.
+function serverFigures(server, extra = {}) {
+  const exited = server.exitStatus();
+  if (exited !== undefined) throw new Error(`the server exited (${exited})`);
+  return { ...extra, peak: peakRssMb(server.pid), rss: rssMb(server.pid) };
+}
+
 const row = (step, { readyMs, peak, rss } = {}) => ({
   step,
   'ready s': readyMs === undefined ? '' : (readyMs / 1000).toFixed(1),
@@ -73,12 +86,30 @@ export async function run() {
     const bare = join(scratch, 'bare');
     rows.push(row('bare PGlite (its defaults), fresh dir', await measureChild('pglite', bare)));
     rows.push(row('bare PGlite (its defaults), existing dir', await measureChild('pglite', bare)));
+    rows.push(
+      row(
+        'bare PGlite, 16 MB shared buffers, baseline compiler, existing dir',
+        await measureChild('pglite-small', bare, BASELINE),
+      ),
+    );
     const sdk = join(scratch, 'sdk');
     rows.push(
-      row('createDatabase + migrations, fresh dir', await measureChild('create-database', sdk)),
+      row(
+        'createDatabase + migrations, fresh dir, baseline compiler',
+        await measureChild('create-database', sdk, BASELINE),
+      ),
     );
     rows.push(
-      row('createDatabase + migrations, existing dir', await measureChild('create-database', sdk)),
+      row(
+        'createDatabase + migrations, existing dir, baseline compiler',
+        await measureChild('create-database', sdk, BASELINE),
+      ),
+    );
+    rows.push(
+      row(
+        'createDatabase + migrations, existing dir, optimizing compiler',
+        await measureChild('create-database', sdk),
+      ),
     );
 
     const adminToken = `fl_admin_bench_${randomBytes(12).toString('hex')}`;
@@ -86,28 +117,19 @@ export async function run() {
     const first = await startServerProcess({ adminToken, dataDir });
     try {
       rows.push(
-        row('reference server, first start', {
-          readyMs: first.readyMs,
-          peak: peakRssMb(first.pid),
-          rss: rssMb(first.pid),
-        }),
+        row('reference server, first start', serverFigures(first, { readyMs: first.readyMs })),
       );
       await sleep(IDLE_MS);
-      rows.push(
-        row(`  idle ${IDLE_MS / 1000} s later`, {
-          peak: peakRssMb(first.pid),
-          rss: rssMb(first.pid),
-        }),
-      );
+      rows.push(row(`  idle ${IDLE_MS / 1000} s later`, serverFigures(first)));
       const t0 = performance.now();
       const accepted = await sendLoad(first.url, adminToken);
       const seconds = (performance.now() - t0) / 1000;
       await sleep(SETTLE_MS);
       rows.push(
-        row(`  after 1 device sent ${fmt(accepted)} events (${fmt(accepted / seconds)}/s)`, {
-          peak: peakRssMb(first.pid),
-          rss: rssMb(first.pid),
-        }),
+        row(
+          `  after 1 device sent ${fmt(accepted)} events (${fmt(accepted / seconds)}/s)`,
+          serverFigures(first),
+        ),
       );
     } finally {
       await first.stop();
@@ -115,19 +137,13 @@ export async function run() {
     const second = await startServerProcess({ adminToken, dataDir });
     try {
       rows.push(
-        row('reference server, second start (same dir)', {
-          readyMs: second.readyMs,
-          peak: peakRssMb(second.pid),
-          rss: rssMb(second.pid),
-        }),
+        row(
+          'reference server, second start (same dir)',
+          serverFigures(second, { readyMs: second.readyMs }),
+        ),
       );
       await sleep(IDLE_MS);
-      rows.push(
-        row(`  idle ${IDLE_MS / 1000} s later`, {
-          peak: peakRssMb(second.pid),
-          rss: rssMb(second.pid),
-        }),
-      );
+      rows.push(row(`  idle ${IDLE_MS / 1000} s later`, serverFigures(second)));
     } finally {
       await second.stop();
     }

@@ -19,9 +19,13 @@ export const freePort = () =>
   });
 
 function statusMb(pid, field) {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(
-    readFileSync(`/proc/${pid}/status`, 'utf8'),
-  );
+  let status;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return Number.NaN; // the process is gone
+  }
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
@@ -53,8 +57,10 @@ export async function startServerProcess({ adminToken, databaseUrl, dataDir: kep
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   let exited = false;
-  child.once('exit', () => {
+  let exitStatus;
+  child.once('exit', (code, signal) => {
     exited = true;
+    exitStatus = signal ?? `code ${code}`;
   });
   for (;;) {
     try {
@@ -71,6 +77,8 @@ export async function startServerProcess({ adminToken, databaseUrl, dataDir: kep
     url,
     pid: child.pid,
     readyMs: performance.now() - started,
+    /** How the server exited (`code 1`, `SIGKILL`…), or undefined while it runs. */
+    exitStatus: () => exitStatus,
     async stop() {
       if (!exited) {
         child.kill('SIGTERM');
