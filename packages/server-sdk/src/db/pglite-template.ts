@@ -1,7 +1,7 @@
 // A fresh PGlite data directory made once at build time (scripts/build-pglite-template.mjs),
 // so that opening a new database copies ~40 MB of files instead of running initdb. PGlite's
 // initdb runs in WebAssembly with a second PostgreSQL instance and a copy of its heap, which
-// takes ~10-25 s and ~800 MB of resident memory that a process never gets back.
+// takes ~10-25 s and ~800 MB of resident memory, which the process gives back late if at all.
 import { existsSync } from 'node:fs';
 import {
   type FileHandle,
@@ -40,7 +40,7 @@ export function findPGliteTemplate(): string | undefined {
 }
 
 /**
- * Whether `directory` is missing or empty, i.e. PGlite would run initdb there.
+ * Whether `directory` is missing or empty: only such a directory is made from the template.
  *
  * @param directory - a data directory.
  * @returns true when it has no entries.
