@@ -2,9 +2,9 @@ import { defineConfig, type Options } from 'tsup';
 
 /**
  * The build every Fieldline package shares: ESM + CJS + .d.ts for Node 20,
- * with source maps. Packages only name their entry points.
+ * with source maps. Packages name their entry points, and rarely an extra option.
  */
-export function fieldlineBuild(entry: Options['entry'] = ['src/index.ts']) {
+export function fieldlineBuild(entry: Options['entry'] = ['src/index.ts'], extra: Options = {}) {
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],
@@ -12,5 +12,6 @@ export function fieldlineBuild(entry: Options['entry'] = ['src/index.ts']) {
     sourcemap: true,
     clean: true,
     target: 'node20',
+    ...extra,
   });
 }

@@ -36,15 +36,16 @@ function cpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
 }
 
-async function enrollDevices(url, count) {
+/** Enrolls `count` devices in tenant `bench` and grants their consent; `admin` is the admin token. */
+export async function enrollDevices(url, count, admin = ADMIN) {
   const { body: token } = await request(`${url}/v1/admin/install-tokens`, {
     method: 'POST',
-    token: ADMIN,
+    token: admin,
     body: { tenant: 'bench', ttlSeconds: 3600 },
   });
   await request(`${url}/v1/admin/policies`, {
     method: 'POST',
-    token: ADMIN,
+    token: admin,
     body: { tenant: 'bench', version: 1, scopes: ['activity', 'network'], text: 'Bench policy.' },
   });
   const devices = [];
@@ -54,7 +55,7 @@ async function enrollDevices(url, count) {
         ? { body: token }
         : await request(`${url}/v1/admin/install-tokens`, {
             method: 'POST',
-            token: ADMIN,
+            token: admin,
             body: { tenant: 'bench' },
           });
     const identity = await generateIdentity();
@@ -71,7 +72,7 @@ async function enrollDevices(url, count) {
     if (enrolled.status !== 201) throw new Error(`enroll failed: ${JSON.stringify(enrolled.body)}`);
     const granted = await request(`${url}/v1/admin/devices/${enrolled.body.deviceId}/consent`, {
       method: 'POST',
-      token: ADMIN,
+      token: admin,
       body: { action: 'grant' },
     });
     if (granted.status !== 200) throw new Error(`grant failed: ${JSON.stringify(granted.body)}`);
@@ -80,7 +81,8 @@ async function enrollDevices(url, count) {
   return devices;
 }
 
-async function sealedBatch(device, events) {
+/** A sealed `POST /v1/events` body carrying `events` from `device`. */
+export async function sealedBatch(device, events) {
   const frame = await sealJson({
     kind: SealKind.EventBatch,
     senderId: device.deviceId,
@@ -91,6 +93,28 @@ async function sealedBatch(device, events) {
     sender: device.identity,
   });
   return JSON.stringify({ sealed: Buffer.from(frame).toString('base64url') });
+}
+
+/**
+ * POSTs a sealed batch. A keep-alive connection left idle while the batches were sealed can be
+ * closed by the server just as it is reused; such a send (no response at all) is tried once more.
+ */
+export async function postBatch(url, device, body) {
+  const send = () =>
+    fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${device.deviceToken}`,
+      },
+      body,
+    });
+  try {
+    return await send();
+  } catch (error) {
+    if (error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return send();
+  }
 }
 
 // Every device posts its own pre-sealed batches back to back (or paced to
@@ -120,14 +144,7 @@ async function drive(url, devices, { durationMs, targetEventsPerSecond }) {
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
         const t0 = performance.now();
-        const response = await fetch(`${url}/v1/events`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${device.deviceToken}`,
-          },
-          body: queues[d][i],
-        });
+        const response = await postBatch(url, device, queues[d][i]);
         const result = await response.json();
         latencies.push(performance.now() - t0);
         if (response.status === 200) accepted += result.accepted;

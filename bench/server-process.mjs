@@ -18,20 +18,33 @@ export const freePort = () =>
     });
   });
 
-/** Resident memory of a process, in MB. */
-export function rssMb(pid) {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function statusMb(pid, field) {
+  let status;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return Number.NaN; // the process is gone
+  }
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
+/** Resident memory of a process, in MB. */
+export const rssMb = (pid) => statusMb(pid, 'VmRSS');
+
+/** Peak resident memory of a process since it started (the kernel's high-water mark), in MB. */
+export const peakRssMb = (pid) => statusMb(pid, 'VmHWM');
+
 /**
- * Starts `fieldline-server start` on a free port with a fresh data directory and waits until
- * it is ready. `databaseUrl` selects PostgreSQL, else PGlite. BENCH_SERVER_NODE_ARGS (e.g.
- * "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node, to profile the server.
+ * Starts `fieldline-server start` on a free port and waits until `/readyz` answers 200
+ * (`readyMs` is how long that took). `databaseUrl` selects PostgreSQL, else PGlite. Without
+ * `dataDir` a fresh data directory is made and removed on `stop()`; a given one is kept.
+ * BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node, to
+ * profile the server.
  */
-export async function startServerProcess({ adminToken, databaseUrl }) {
+export async function startServerProcess({ adminToken, databaseUrl, dataDir: keptDataDir }) {
   const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'fl-bench-'));
+  const dataDir = keptDataDir ?? mkdtempSync(join(tmpdir(), 'fl-bench-'));
   const env = { ...process.env, FIELDLINE_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
@@ -42,19 +55,36 @@ export async function startServerProcess({ adminToken, databaseUrl }) {
     { env, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
+  const started = performance.now();
+  let exited = false;
+  let exitStatus;
+  child.once('exit', (code, signal) => {
+    exited = true;
+    exitStatus = signal ?? `code ${code}`;
+  });
+  for (;;) {
     try {
       if ((await fetch(`${url}/readyz`)).status === 200) break;
     } catch {}
-    await new Promise((r) => setTimeout(r, 100));
+    if (exited) throw new Error('the server exited before it was ready');
+    if (performance.now() - started > 120_000) {
+      child.kill('SIGTERM');
+      throw new Error('the server was not ready within 120 s');
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url,
     pid: child.pid,
+    readyMs: performance.now() - started,
+    /** How the server exited (`code 1`, `SIGKILL`…), or undefined while it runs. */
+    exitStatus: () => exitStatus,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!exited) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      if (keptDataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

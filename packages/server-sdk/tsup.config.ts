@@ -1,3 +1,4 @@
 import { fieldlineBuild } from '../../tsup.base.js';
 
-export default fieldlineBuild();
+// `import.meta.url` in the CommonJS build too: the PGlite template is found next to the bundle.
+export default fieldlineBuild(['src/index.ts'], { shims: true });

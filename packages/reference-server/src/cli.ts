@@ -5,6 +5,7 @@ import { formatStartBanner } from './cli/format-start-banner.js';
 import { parseCliArgs, USAGE } from './cli/parse-cli-args.js';
 import { openDatabase } from './db/open-database.js';
 import { runMigrations } from './db/run-migrations.js';
+import { useBaselineWasmCompiler } from './db/use-baseline-wasm-compiler.js';
 import { ensurePrivateDir } from './files/private-files.js';
 import { createLogger } from './logging/create-logger.js';
 import { startServer } from './server/start-server.js';
@@ -12,6 +13,13 @@ import { startServer } from './server/start-server.js';
 function fromEnv(name: string): string | undefined {
   const value = process.env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+// Embedded PGlite on V8's baseline WebAssembly compiler, for memory; before it is compiled.
+function limitPGliteCompiler(databaseUrl: string | undefined): void {
+  if (databaseUrl === undefined && fromEnv('FIELDLINE_PGLITE_OPTIMIZE') !== '1') {
+    useBaselineWasmCompiler();
+  }
 }
 
 function fail(error: unknown): number {
@@ -23,6 +31,7 @@ function fail(error: unknown): number {
 async function migrate(dataDir: string): Promise<number> {
   const databaseUrl = fromEnv('DATABASE_URL');
   if (databaseUrl === undefined) await ensurePrivateDir(dataDir);
+  limitPGliteCompiler(databaseUrl);
   const database = await openDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
   try {
     const applied = await runMigrations(database);
@@ -42,6 +51,7 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
   const databaseUrl = fromEnv('DATABASE_URL');
   const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');
   const busChannelPrefix = fromEnv('FIELDLINE_BUS_PREFIX');
+  limitPGliteCompiler(databaseUrl);
   const server = await startServer({
     port,
     host,

@@ -30,6 +30,9 @@ Environment:
   FIELDLINE_ADMIN_TOKEN   admin token; unset: generated once, kept in <data-dir>/admin-token
   FIELDLINE_BUS_PREFIX    prefix of the LISTEN/NOTIFY channels instances share (PostgreSQL only;
                           default: "<schema>_" when DATABASE_URL sets a search_path, else none)
+  FIELDLINE_PGLITE_OPTIMIZE
+                          1: let V8 optimize PGlite's WebAssembly (a few % faster, 50-100 MB more
+                          memory); unset: V8's baseline compiler only, for a small footprint
   LOG_LEVEL               fatal|error|warn|info|debug|trace|silent (default info); JSON logs go to stderr
 `;
 

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { type DatabaseDrivers, installedDrivers, loadDriver } from './database-drivers.js';
 import type { FieldlineDatabase } from './database-schema.js';
+import { openPGlite } from './open-pglite.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
 /** Where the server's data lives. */
@@ -100,7 +101,7 @@ export async function createDatabaseWith(
     };
   }
   const { PGlite } = await loadDriver(drivers, 'pglite', 'createDatabase({ dataDir })');
-  const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
+  const pglite = await openPGlite(PGlite, options.dataDir ?? 'memory://', {
     parsers: { [INT8_OID]: (value: string) => Number(value), [DATE_OID]: (value: string) => value },
   });
   const db = new Kysely<FieldlineDatabase>({ dialect: new PGliteDialect(pglite) });

@@ -57,13 +57,19 @@ export interface PgModule {
   };
 }
 
+/** The PGlite options Fieldline passes. @internal */
+export interface PGliteCreateOptions {
+  readonly parsers?: Record<number, PgTypeParser>;
+  readonly startParams?: string[];
+  /** A gzipped tarball of a data directory to start from (the prebuilt template). */
+  readonly loadDataDir?: Blob;
+}
+
 /** The part of the `@electric-sql/pglite` module Fieldline uses. @internal */
 export interface PGliteModule {
   readonly PGlite: {
-    create(
-      dataDir: string,
-      options: { parsers: Record<number, PgTypeParser> },
-    ): Promise<PGliteLike>;
+    readonly defaultStartParams: readonly string[];
+    create(dataDir: string, options: PGliteCreateOptions): Promise<PGliteLike>;
   };
 }
 
