@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { type Agent, statePaths } from '@fieldline/agent-sdk';
+import type { Agent } from '@fieldline/agent-sdk';
+import { readStatusFile } from '../commands/status-command.js';
 
 /**
  * How fresh a `running` status.json must be to belong to a live `run` process. `run` rewrites it
@@ -7,15 +7,13 @@ import { type Agent, statePaths } from '@fieldline/agent-sdk';
  */
 export const LIVE_RUN_STATUS_MS = 15_000;
 
-async function liveRunOwnsStatus(stateDir: string, nowMs: number): Promise<boolean> {
-  const path = statePaths(stateDir).status;
-  try {
-    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    const status = JSON.parse(text) as { lifecycle?: unknown };
-    return status.lifecycle === 'running' && nowMs - info.mtimeMs < LIVE_RUN_STATUS_MS;
-  } catch {
-    return false;
-  }
+async function liveRunOwnsStatus(stateDir: string): Promise<boolean> {
+  const found = await readStatusFile(stateDir);
+  return (
+    found?.status.lifecycle === 'running' &&
+    found.source.kind === 'status-file' &&
+    found.source.ageMs < LIVE_RUN_STATUS_MS
+  );
 }
 
 /**
@@ -34,7 +32,7 @@ async function liveRunOwnsStatus(stateDir: string, nowMs: number): Promise<boole
  * ```
  */
 export async function writeOneShotStatus(agent: Agent, stateDir: string): Promise<boolean> {
-  if (await liveRunOwnsStatus(stateDir, Date.now())) return false;
+  if (await liveRunOwnsStatus(stateDir)) return false;
   await agent.writeStatusFile().catch(() => undefined);
   return true;
 }
