@@ -1,5 +1,6 @@
 import type { Clock } from '../contracts/clock.js';
 import { InvalidArgumentError } from '../errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
 import { err, ok, type Result } from '../result.js';
 import { decodeBase64Url } from './base64url.js';
 import { sealCipherSuite } from './cipher-suite.js';
@@ -335,7 +336,8 @@ export async function sealJson(options: SealJsonOptions): Promise<Uint8Array> {
  * @param frame - untrusted bytes.
  * @param options - as for {@link openMessage}.
  * @returns the message with its parsed `payload` (still untrusted in shape: validate it), or a
- *   `SealError`; code `invalid_payload` when the authentic plaintext is not UTF-8 JSON.
+ *   `SealError`; code `invalid_payload` when the authentic plaintext is not UTF-8 JSON or nests
+ *   deeper than {@link MAX_JSON_DEPTH} (then `details.maxDepth` is set).
  * @throws as for {@link openMessage}.
  * @example
  * ```ts
@@ -350,6 +352,15 @@ export async function openJson(
   const opened = await openMessage(frame, options);
   if (!opened.ok) return opened;
   const { plaintext, ...message } = opened.value;
+  // Checked before parsing: a sender with a valid key still must not make us build (and later
+  // walk) a structure deep enough to exhaust the stack.
+  if (exceedsJsonDepth(plaintext)) {
+    return refuse(
+      'invalid_payload',
+      `The opened payload nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`,
+      { messageId: message.messageId, maxDepth: MAX_JSON_DEPTH },
+    );
+  }
   let payload: unknown;
   try {
     payload = JSON.parse(jsonDecoder.decode(plaintext));

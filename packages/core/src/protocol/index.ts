@@ -72,6 +72,7 @@ export {
   HTTP_ERROR_STATUS,
   type HttpErrorCode,
 } from './error-body.js';
+export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { protocolJsonSchema, protocolSchemas } from './json-schema.js';
 export {
   type AckFrame,

@@ -20,6 +20,7 @@ import {
   sign,
 } from '../../src/crypto/index.js';
 import { isInvalidArgumentError } from '../../src/errors.js';
+import { MAX_JSON_DEPTH } from '../../src/protocol/json-depth.js';
 import { fixedIdentity, manualClock } from './fixtures.js';
 
 const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -116,6 +117,23 @@ describe('sealJson / openJson', () => {
     });
     const opened = await openJson(frame, options);
     expect(!opened.ok && opened.error.code).toBe('invalid_payload');
+  });
+
+  it('reports invalid_payload, before parsing, when the plaintext nests deeper than MAX_JSON_DEPTH', async () => {
+    const { options } = setup();
+    const depth = MAX_JSON_DEPTH + 1;
+    const frame = await sealMessage({
+      kind: SealKind.JobReport,
+      senderId: 'dev-1',
+      messageId: randomUUID(),
+      timestampMs: T0,
+      plaintext: new TextEncoder().encode(`${'['.repeat(depth)}${']'.repeat(depth)}`),
+      recipientEncryptionPublicKey: server.encryptionPublicKey,
+      sender: device,
+    });
+    const opened = await openJson(frame, options);
+    expect(!opened.ok && opened.error.code).toBe('invalid_payload');
+    expect(!opened.ok && opened.error.details).toMatchObject({ maxDepth: MAX_JSON_DEPTH });
   });
 
   it('rejects payloads without a JSON form and malformed options as programmer errors', async () => {

@@ -5,6 +5,8 @@ import { json, readJsonBody } from '../http/json-body.js';
 import type { Route } from '../http/types.js';
 import type { AppContext } from './app-context.js';
 
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
 /**
  * The device side of durable commands over HTTP (docs/protocol.md §4.7):
  * `GET /v1/commands` is a delivery of every open command, and
@@ -22,6 +24,8 @@ export function deviceCommandRoutes(context: AppContext): Route[] {
       path: ROUTES.commands,
       async handle(request) {
         const device = await authenticateDevice(db, request);
+        // Taking commands counts a delivery attempt; HEAD delivers nothing, so it takes none.
+        if (request.method === 'HEAD') return { status: 200, headers: JSON_HEADERS };
         // Only due ones: a command sent on the socket a moment ago is not handed over again (and
         // counted) just because the device also spoke HTTP before its handler finished.
         const delivered = await commands.takeForDelivery(device.id, { onlyDue: true });

@@ -3,6 +3,7 @@ import { authenticateDevice } from '../auth/device-auth.js';
 import { bearerToken } from '../auth/secret-tokens.js';
 import { resolveDeviceConfig } from '../config/config-service.js';
 import { initializeConsent } from '../consent/initialize-consent.js';
+import { checkInstallToken } from '../enrollment/check-install-token.js';
 import { enrollDevice } from '../enrollment/enroll-device.js';
 import { HttpError } from '../http/http-error.js';
 import { json, readJsonBody } from '../http/json-body.js';
@@ -28,6 +29,8 @@ export function deviceRoutes(context: AppContext): Route[] {
             'Send the install token as "Authorization: Bearer <token>".',
           );
         }
+        // The token is checked before the body is parsed (docs/protocol.md §3).
+        await checkInstallToken(db, token, new Date(clock.now()));
         const body = readJsonBody(request, enrollRequestSchema);
         return json(
           201,

@@ -122,6 +122,12 @@ export function toFetchHandler(handler: FieldlineHandler, limits: BodyLimits = {
       header: (name) => request.headers.get(name) ?? undefined,
       body,
     };
-    return toFetchResponse(await handler.handle(fieldlineRequest));
+    const response = await handler.handle(fieldlineRequest);
+    // Not every runtime drops a HEAD response's body (node:http does), and a stream must not start.
+    if (fieldlineRequest.method === 'HEAD') {
+      const { body: _body, ...headersOnly } = response;
+      return toFetchResponse(headersOnly);
+    }
+    return toFetchResponse(response);
   };
 }

@@ -1,3 +1,4 @@
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@fieldline/core';
 import type { z } from 'zod';
 import { findUnstorableText } from '../db/storable-text.js';
 import { HttpError } from './http-error.js';
@@ -28,7 +29,44 @@ export function readJsonBody<S extends z.ZodType>(
 }
 
 /**
- * Parses a request body as JSON, checking the content type.
+ * Parses untrusted JSON bytes (a request body, a frame) after refusing, with
+ * one linear scan, nesting deeper than {@link MAX_JSON_DEPTH}: no structure
+ * deep enough to exhaust the stack of a later walk is ever built.
+ *
+ * @param bytes - UTF-8 JSON.
+ * @param hint - what the sender should have sent, appended to the messages.
+ * @returns the parsed value (unknown).
+ * @throws {@link HttpError} `invalid_json`; `details.reason` is `too_deep` (with `maxDepth`),
+ *   `not_utf8` or `syntax`.
+ */
+export function parseJsonBytes(bytes: Uint8Array, hint = ''): unknown {
+  if (exceedsJsonDepth(bytes)) {
+    throw new HttpError(
+      'invalid_json',
+      `The JSON nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.${hint}`,
+      { details: { reason: 'too_deep', maxDepth: MAX_JSON_DEPTH } },
+    );
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw new HttpError('invalid_json', `The body is not valid UTF-8.${hint}`, {
+      details: { reason: 'not_utf8' },
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError('invalid_json', `The body is not valid JSON.${hint}`, {
+      details: { reason: 'syntax' },
+    });
+  }
+}
+
+/**
+ * Parses a request body as JSON, checking the content type and the nesting
+ * depth (see {@link parseJsonBytes}).
  *
  * @param request - the request.
  * @returns the parsed value (unknown).
@@ -36,17 +74,7 @@ export function readJsonBody<S extends z.ZodType>(
  */
 export function parseJson(request: FieldlineRequest): unknown {
   requireJsonContentType(request);
-  let text: string;
-  try {
-    text = decoder.decode(request.body);
-  } catch {
-    throw new HttpError('invalid_json', 'The body is not valid UTF-8.');
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError('invalid_json', 'The body is not valid JSON.');
-  }
+  return parseJsonBytes(request.body);
 }
 
 /**

@@ -72,6 +72,8 @@ function write(response: ServerResponse, result: FieldlineResponse, closeAfter: 
     payload = JSON.stringify(result.body);
     headers['content-type'] ??= 'application/json';
   }
+  // A known length keeps the connection reusable, and is what HEAD answers with too.
+  if (payload !== undefined) headers['content-length'] ??= String(Buffer.byteLength(payload));
   if (closeAfter) headers.connection = 'close';
   response.writeHead(result.status, headers);
   response.end(payload);

@@ -5,6 +5,7 @@ import {
   type Command,
   commandBoxAad,
   createSessionSealer,
+  exceedsJsonDepth,
   InvalidArgumentError,
   REALTIME_CLOSE_CODES,
   type RealtimeFrame,
@@ -358,9 +359,11 @@ export function createRealtimeGateway(
       return;
     }
     let frame: RealtimeFrame | undefined;
-    if (!isBinary) {
+    // Nesting is bounded before parsing, as for HTTP bodies (docs/protocol.md §3).
+    const text = isBinary ? undefined : data.toString();
+    if (text !== undefined && !exceedsJsonDepth(text)) {
       try {
-        const parsed = realtimeFrameSchema.safeParse(JSON.parse(data.toString()));
+        const parsed = realtimeFrameSchema.safeParse(JSON.parse(text));
         if (parsed.success) frame = parsed.data;
       } catch {
         // Not JSON: handled below like any other invalid frame.

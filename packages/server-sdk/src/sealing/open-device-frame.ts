@@ -9,8 +9,7 @@ import {
   systemClock,
 } from '@fieldline/core';
 import { HttpError } from '../http/http-error.js';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+import { parseJsonBytes } from '../http/json-body.js';
 
 /** What {@link openDeviceFrame} needs to open a device's sealed body. */
 export interface OpenDeviceFrameOptions {
@@ -50,12 +49,7 @@ export async function openDeviceFrame(
   rawBody: Uint8Array,
   options: OpenDeviceFrameOptions,
 ): Promise<OpenedJsonMessage> {
-  let body: unknown;
-  try {
-    body = JSON.parse(utf8.decode(rawBody));
-  } catch {
-    throw new HttpError('invalid_json', 'The body is not UTF-8 JSON; send { "sealed": "…" }.');
-  }
+  const body = parseJsonBytes(rawBody, ' Send { "sealed": "…" }.');
   return openDeviceSealedBody(body, options);
 }
 

@@ -217,20 +217,18 @@ describeEachDatabase('enrollment and device auth over HTTP', (current) => {
   });
 
   it('answers bad requests with documented JSON errors', async () => {
+    // A usable token: the body is only looked at once the token is known to be good.
+    const token = await installToken();
     const cases: Array<[string, Parameters<typeof call>[1], number, string]> = [
-      ['/v1/enroll', { token: 'fl_install_x_x_x_x', body: '{not json' }, 400, 'invalid_json'],
+      ['/v1/enroll', { token, body: '{not json' }, 400, 'invalid_json'],
+      ['/v1/enroll', { token, body: { hostname: 1 } }, 400, 'invalid_request'],
       [
         '/v1/enroll',
-        { token: 'fl_install_x_x_x_x', body: { hostname: 1 } },
-        400,
-        'invalid_request',
-      ],
-      [
-        '/v1/enroll',
-        { token: 'fl_install_x_x_x_x', body: 'x', headers: { 'content-type': 'text/plain' } },
+        { token, body: 'x', headers: { 'content-type': 'text/plain' } },
         415,
         'unsupported_media_type',
       ],
+      ['/v1/enroll', { token: 'fl_install_x_x_x_x', body: '{not json' }, 401, 'install_token_invalid'],
       ['/v1/nowhere', {}, 404, 'not_found'],
       ['/v1/enroll', { method: 'GET' }, 405, 'method_not_allowed'],
       ['/v1/admin/devices', { token: 'fl_admin_wrong_token_000' }, 401, 'invalid_token'],

@@ -9,34 +9,12 @@ import {
   publicKeysOf,
   sealJson,
 } from '@fieldline/core';
-import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
 import type { FieldlineDatabase } from '../../src/db/database-schema.js';
 import { call, OPERATOR_TOKEN, type TestServer } from '../support/test-server.js';
 
-/** JSON values of the wrong type for almost any field: null, booleans, numbers, arrays, objects. */
-export const wrongType = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.double(),
-  fc.array(fc.integer(), { maxLength: 3 }),
-  fc.object({ maxDepth: 1, maxKeys: 2 }),
-);
-
-/** Random text PostgreSQL can store (no U+0000). */
-export const storableText = (options: { minLength?: number; maxLength?: number } = {}) =>
-  fc.string({ unit: 'grapheme', ...options }).filter((text) => !text.includes('\u0000'));
-
-/**
- * Random text as one percent-encoded path segment. `.` and `..` are left out: `encodeURIComponent`
- * keeps dots as they are, and URL parsers resolve such a segment as navigation (dropping it or
- * the segment before it) instead of sending it as an id, so the request would reach another route.
- */
-export const randomPathSegment = (maxLength: number) =>
-  storableText({ minLength: 1, maxLength })
-    .map(encodeURIComponent)
-    .filter((segment) => segment !== '.' && segment !== '..');
+export { randomPathSegment, storableText, wrongType } from '../support/fuzz-arbitraries.js';
 
 const DOCUMENTED = new Map<string, number>(Object.entries(HTTP_ERROR_STATUS));
 
