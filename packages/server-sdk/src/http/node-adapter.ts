@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type BodyLimits, DEFAULT_MAX_BODY_BYTES, decodeBody, tooLarge } from './body-limits.js';
-import { isHttpError } from './http-error.js';
+import { HttpError, isHttpError } from './http-error.js';
 import { isFieldlineStream, runStream } from './stream-body.js';
 import type {
   FieldlineHandler,
@@ -40,6 +40,19 @@ function readLimited(request: IncomingMessage, limit: number): Promise<Uint8Arra
       failed = true;
     });
   });
+}
+
+/**
+ * Reads the request target. Origin-form (`/path?query`) is put behind an origin rather than
+ * resolved against one, so a path starting with `//` stays a path instead of naming a host;
+ * absolute-form (`http://host/path`) is read as it is; anything else (`*`) is no path.
+ */
+function requestTarget(raw: string): URL | undefined {
+  try {
+    return new URL(raw.startsWith('/') ? `http://localhost${raw}` : raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function writeStream(
@@ -118,7 +131,12 @@ export function toNodeListener(
         }
         return;
       }
-      const url = new URL(request.url ?? '/', 'http://localhost');
+      const url = requestTarget(request.url ?? '/');
+      if (url === undefined) {
+        const error = new HttpError('invalid_request', 'The request target is not a path.');
+        write(response, { status: error.status, body: error.toBody() }, false);
+        return;
+      }
       const fieldlineRequest: FieldlineRequest = {
         method: (request.method ?? 'GET').toUpperCase(),
         path: url.pathname,

@@ -1,5 +1,5 @@
 // HEAD on every GET route and `Allow` on 405, through both adapters over real requests.
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFetchHandler } from '../../src/http/fetch-adapter.js';
@@ -129,6 +129,39 @@ afterAll(async () => {
 });
 
 describeAdapter('node:http', () => (path, method) => fetch(`${base}${path}`, { method }));
+
+function rawGet(target: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(`${base}/`, { path: target }, (incoming) => {
+      let body = '';
+      incoming.setEncoding('utf8');
+      incoming.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, body }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+describe('request targets through node:http', () => {
+  it('reads a path starting with // as a path, absolute-form as its path, and refuses *', async () => {
+    // `//x` used to be parsed as a URL naming host `x`, and the socket was dropped unanswered.
+    for (const target of ['//', '//text', '//%F0%9F%98%80/x']) {
+      const answer = await rawGet(target);
+      expect([target, answer.status, JSON.parse(answer.body).error.code]).toEqual([
+        target,
+        404,
+        'not_found',
+      ]);
+    }
+    const absolute = await rawGet('http://elsewhere.example/text');
+    expect([absolute.status, absolute.body]).toEqual([200, 'ß\n']);
+    const star = await rawGet('*');
+    expect([star.status, JSON.parse(star.body).error.code]).toEqual([400, 'invalid_request']);
+  });
+});
 
 const handle = toFetchHandler(router);
 describeAdapter(
