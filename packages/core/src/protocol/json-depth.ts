@@ -5,7 +5,7 @@
  * event data holds nested objects, stays far below it; anything deeper is
  * refused before it is parsed, so no recursive walk (validation, storage,
  * `JSON.stringify`) ever meets a structure that could exhaust the stack.
- * RFC 8259 §9 lets a parser set such a limit. docs/protocol.md §3 documents it.
+ * RFC 8259 §9 lets a parser set such a limit. docs/protocol.md §2 documents it.
  */
 export const MAX_JSON_DEPTH = 64;
 

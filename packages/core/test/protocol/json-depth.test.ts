@@ -16,7 +16,10 @@ const nested = (depth: number, open = '[', close = ']') =>
 
 describe('exceedsJsonDepth', () => {
   it('allows exactly the maximum and refuses one level more, on bytes and on strings', () => {
-    for (const text of [nested(MAX_JSON_DEPTH), `${'{"a":'.repeat(MAX_JSON_DEPTH)}1${'}'.repeat(MAX_JSON_DEPTH)}`]) {
+    for (const text of [
+      nested(MAX_JSON_DEPTH),
+      `${'{"a":'.repeat(MAX_JSON_DEPTH)}1${'}'.repeat(MAX_JSON_DEPTH)}`,
+    ]) {
       expect(exceedsJsonDepth(text)).toBe(false);
       expect(exceedsJsonDepth(utf8.encode(text))).toBe(false);
     }
@@ -37,7 +40,7 @@ describe('exceedsJsonDepth', () => {
   });
 
   it('reads multi-byte UTF-8 without mistaking its bytes for brackets', () => {
-    const text = JSON.stringify([['€ 𝄞 \u{7b}\u{5b} ü', { 'ключ': '日本' }]]);
+    const text = JSON.stringify([['€ 𝄞 \u{7b}\u{5b} ü', { ключ: '日本' }]]);
     expect(exceedsJsonDepth(utf8.encode(text), 3)).toBe(false);
     expect(exceedsJsonDepth(utf8.encode(text), 2)).toBe(true);
   });

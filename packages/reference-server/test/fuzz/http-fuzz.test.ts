@@ -51,8 +51,7 @@ function heartbeatBatch(): string {
 }
 
 function uuidv7(): string {
-  const hex =
-    Date.now().toString(16).padStart(12, '0') + randomUUID().replace(/-/g, '').slice(12);
+  const hex = Date.now().toString(16).padStart(12, '0') + randomUUID().replace(/-/g, '').slice(12);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -231,7 +230,10 @@ describe.skipIf(!cliBuilt)('the reference server under generated requests from o
     );
     const response = await fetch(`${server.url}/v1/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${device.deviceToken}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${device.deviceToken}`,
+        'content-type': 'application/json',
+      },
       body: await sealedBody(device, SealKind.EventBatch, heartbeatBatch()),
     });
     expect(response.status).toBe(200);

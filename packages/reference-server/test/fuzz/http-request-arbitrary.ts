@@ -80,7 +80,16 @@ const hugeNumber = fc.constantFrom(
 
 /** Text with U+0000, lone surrogates, odd Unicode: as JSON escapes and as raw characters. */
 const awkwardText = fc.oneof(
-  fc.constantFrom('\u0000', 'a\u0000b', '\ud800', '\udfff', 'x\udc00y', '\ufeff', '\u202e', '\uffff'),
+  fc.constantFrom(
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    '\udfff',
+    'x\udc00y',
+    '\ufeff',
+    '\u202e',
+    '\uffff',
+  ),
   fc.string({ unit: 'binary', maxLength: 20 }),
   storableText({ maxLength: 20 }),
 );
@@ -163,11 +172,13 @@ function bodyArbitrary(targets: FuzzTargets): fc.Arbitrary<Uint8Array | undefine
     },
     {
       weight: 300,
-      arbitrary: fc.oneof(
-        fc.constantFrom(...targets.sealedBodies),
-        fc.base64String({ maxLength: 200 }).map((sealed) => JSON.stringify({ sealed })),
-        fc.constantFrom('{"sealed":""}', '{"sealed":null}', '{"sealed":"!!!"}'),
-      ).map(bytes),
+      arbitrary: fc
+        .oneof(
+          fc.constantFrom(...targets.sealedBodies),
+          fc.base64String({ maxLength: 200 }).map((sealed) => JSON.stringify({ sealed })),
+          fc.constantFrom('{"sealed":""}', '{"sealed":null}', '{"sealed":"!!!"}'),
+        )
+        .map(bytes),
     },
     // Over the wire limit: about one request in a thousand.
     { weight: 4, arbitrary: fc.constant(null).map(oversized) },
@@ -219,7 +230,16 @@ function pathArbitrary(targets: FuzzTargets): fc.Arbitrary<string> {
         arbitrary: fc
           .array(
             fc.tuple(
-              fc.constantFrom('limit', 'afterSeq', 'tenant', 'device', 'from', 'to', 'groupBy', 'x'),
+              fc.constantFrom(
+                'limit',
+                'afterSeq',
+                'tenant',
+                'device',
+                'from',
+                'to',
+                'groupBy',
+                'x',
+              ),
               fc.oneof(
                 fc.integer({ min: -3, max: 1003 }).map(String),
                 fc.constantFrom('', '1e400', 'NaN', '-0', '99999999999999999999', '%00', '%ZZ'),
@@ -247,7 +267,10 @@ function pathArbitrary(targets: FuzzTargets): fc.Arbitrary<string> {
 }
 
 function authorizationArbitrary(targets: FuzzTargets): fc.Arbitrary<string | undefined> {
-  const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 80 });
+  const printable = fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+    maxLength: 80,
+  });
   return fc.oneof(
     { weight: 4, arbitrary: fc.constant(undefined) },
     {
@@ -303,7 +326,14 @@ const contentType = fc.oneof(
 );
 
 const extraHeaders = fc.dictionary(
-  fc.constantFrom('if-none-match', 'x-forwarded-for', 'accept-encoding', 'x-request-id', 'accept', 'x-a'),
+  fc.constantFrom(
+    'if-none-match',
+    'x-forwarded-for',
+    'accept-encoding',
+    'x-request-id',
+    'accept',
+    'x-a',
+  ),
   fc.string({
     unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
     maxLength: 60,
@@ -422,6 +452,8 @@ export function requestArbitrary(targets: FuzzTargets): fc.Arbitrary<FuzzRequest
       } else if (encoding !== 'none' && encoding !== 'gzip') {
         headers['content-encoding'] = encoding === 'gzip-broken' ? 'gzip' : encoding;
       }
-      return payload === undefined ? { method, path, headers } : { method, path, headers, body: payload };
+      return payload === undefined
+        ? { method, path, headers }
+        : { method, path, headers, body: payload };
     });
 }

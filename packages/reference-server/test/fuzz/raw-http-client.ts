@@ -38,7 +38,11 @@ export function createRawHttpClient(
             // An event stream (GET /v1/admin/stream) never ends: its headers are the answer.
             if (String(incoming.headers['content-type']).startsWith('text/event-stream')) {
               clearTimeout(deadline);
-              resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.alloc(0) });
+              resolve({
+                status: incoming.statusCode ?? 0,
+                headers: incoming.headers,
+                body: Buffer.alloc(0),
+              });
               outgoing.destroy();
               return;
             }

@@ -129,7 +129,10 @@ describe.skipIf(!cliBuilt)('deep JSON against the built server (PGlite)', () => 
     const good = await sealedBody(device, SealKind.JobReport, report('{"bytes":1}'));
     const accepted = await fetch(`${server.url}/v1/reports`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${device.deviceToken}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${device.deviceToken}`,
+        'content-type': 'application/json',
+      },
       body: good,
     });
     expect(accepted.status).toBe(200);

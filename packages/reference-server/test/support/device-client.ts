@@ -43,7 +43,8 @@ export async function enrollTestDevice(baseUrl: string, installToken: string): P
       publicKeys: publicKeysOf(identity),
     }),
   });
-  if (response.status !== 201) throw new Error(`enroll: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`enroll: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as {
     deviceId: string;
     deviceToken: string;
@@ -61,7 +62,11 @@ export async function enrollTestDevice(baseUrl: string, installToken: string): P
  * The JSON text of a sealed body `{ "sealed": "…" }` holding `plaintext`, from `device`. The
  * plaintext is given as text so that it can be JSON too deep for `JSON.stringify` to write.
  */
-export async function sealedBody(device: TestDevice, kind: number, plaintext: string): Promise<string> {
+export async function sealedBody(
+  device: TestDevice,
+  kind: number,
+  plaintext: string,
+): Promise<string> {
   const frame = await sealMessage({
     kind,
     senderId: device.deviceId,

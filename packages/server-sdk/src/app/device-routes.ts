@@ -29,7 +29,7 @@ export function deviceRoutes(context: AppContext): Route[] {
             'Send the install token as "Authorization: Bearer <token>".',
           );
         }
-        // The token is checked before the body is parsed (docs/protocol.md §3).
+        // The token is checked before the body is parsed (docs/protocol.md §2).
         await checkInstallToken(db, token, new Date(clock.now()));
         const body = readJsonBody(request, enrollRequestSchema);
         return json(

@@ -118,17 +118,17 @@ export function createRouter(
         options.onError?.(error, request);
         return errorResponse(
           500,
-          errorBody('internal_error', 'The server failed to handle this request; it has been logged.'),
+          errorBody(
+            'internal_error',
+            'The server failed to handle this request; it has been logged.',
+          ),
         );
       }
     }
     if (methods.size > 0) {
       const allow = allowedMethods(methods);
       // The message leaves the method out so HEAD and GET answer the same length.
-      const error = new HttpError(
-        'method_not_allowed',
-        `${request.path} answers ${allow} only.`,
-      );
+      const error = new HttpError('method_not_allowed', `${request.path} answers ${allow} only.`);
       return errorResponse(error.status, error.toBody(), { allow });
     }
     const error = new HttpError('not_found', `No route for ${request.path}.`);

@@ -359,7 +359,7 @@ export function createRealtimeGateway(
       return;
     }
     let frame: RealtimeFrame | undefined;
-    // Nesting is bounded before parsing, as for HTTP bodies (docs/protocol.md §3).
+    // Nesting is bounded before parsing, as for HTTP bodies (docs/protocol.md §2).
     const text = isBinary ? undefined : data.toString();
     if (text !== undefined && !exceedsJsonDepth(text)) {
       try {

@@ -228,7 +228,12 @@ describeEachDatabase('enrollment and device auth over HTTP', (current) => {
         415,
         'unsupported_media_type',
       ],
-      ['/v1/enroll', { token: 'fl_install_x_x_x_x', body: '{not json' }, 401, 'install_token_invalid'],
+      [
+        '/v1/enroll',
+        { token: 'fl_install_x_x_x_x', body: '{not json' },
+        401,
+        'install_token_invalid',
+      ],
       ['/v1/nowhere', {}, 404, 'not_found'],
       ['/v1/enroll', { method: 'GET' }, 405, 'method_not_allowed'],
       ['/v1/admin/devices', { token: 'fl_admin_wrong_token_000' }, 401, 'invalid_token'],
