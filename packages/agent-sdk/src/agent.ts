@@ -283,8 +283,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       ledgerPath: join(this.#paths.root, 'commands-seen.json'),
       enrollment: () => this.#enrollment,
       identity: () => this.#identity,
-      currentConsent: () => this.#consent,
-      applyConsent: (snapshot) => this.#applyConsent(snapshot),
+      applyConsent: (snapshot) => this.#applyConsent(snapshot, { unlessOlder: true }),
       refreshConfig: async () => {
         await this.refreshConfig();
         await this.#syncCollectors();
@@ -471,18 +470,29 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   }
 
   /**
-   * Stops collectors and the timer, then delivers what it can within
-   * `timeoutMs`; whatever is left is written to the spool, never dropped.
+   * Stops collectors, timers and the real-time connection, then, within
+   * `timeoutMs`, delivers what it can and waits for the acks of commands
+   * already being handled; whatever is left is written to the spool, never
+   * dropped. Once it has resolved the agent emits nothing more: an ack still
+   * under way at the deadline is abandoned silently (the server redelivers the
+   * command to the next run, which answers it from its ledger).
    *
-   * @param options - how long to try delivering.
+   * @param options - `timeoutMs`: how long to deliver and wait for acks (default 10 000).
+   * @returns the last flush's result.
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void agent.shutdown({ timeoutMs: 5_000 }));
+   * ```
    */
   async shutdown(options: { readonly timeoutMs?: number } = {}): Promise<FlushResult> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
     this.#setLifecycle('stopping');
     await this.#realtime.stop();
+    // Handlers that were running when the socket closed ack over HTTP, beside the last flush.
+    const commandsSettled = this.#realtime.drain(timeoutMs);
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     await this.#stopAllCollectors();
-    const timeoutMs = options.timeoutMs ?? 10_000;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('shutdown timeout')), timeoutMs);
     let result: FlushResult;
@@ -495,8 +505,10 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     await Promise.allSettled([...this.#pendingWrites]);
     // Copies spilled while the last flush ran: on disk, or counted now if their write failed.
     for (const batch of this.#held.release()) this.#letGo(batch);
+    await commandsSettled;
     this.#setLifecycle('stopped');
     await this.writeStatusFile();
+    this.#realtime.close();
     return result;
   }
 
@@ -1220,6 +1232,12 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     if (this.#flushScheduled || this.#lifecycle !== 'running') return;
     this.#flushScheduled = true;
     setImmediate(() => {
+      // A shutdown that began meanwhile does the last flush itself; one queued behind it
+      // would run, and emit, after shutdown() resolved.
+      if (this.#lifecycle !== 'running') {
+        this.#flushScheduled = false;
+        return;
+      }
       this.flush().catch((error: unknown) => this.#reportError(error));
     });
   }
