@@ -37,6 +37,7 @@ import type {
   DropReason,
   FlushResult,
   JobRecord,
+  ShutdownOptions,
   TrackResult,
 } from './agent-types.js';
 import type { Collector } from './collector.js';
@@ -74,6 +75,7 @@ import {
   seqFileSchema,
   statePaths,
 } from './state/state-files.js';
+import { createStatusFileWriter, type StatusFileWriter } from './state/status-file-writer.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
 
 /**
@@ -256,6 +258,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   readonly #collectorStates = new Map<string, 'running' | 'stopped' | 'unsupported' | 'disabled'>();
   #jobs: Record<string, { status: string; finishedAt: string; durationMs: number }> = {};
   readonly #realtime: AgentRealtime;
+  readonly #statusFile: StatusFileWriter;
   #collectorSync: Promise<void> = Promise.resolve();
   #consentChain: Promise<void> = Promise.resolve();
 
@@ -275,6 +278,12 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       maxItems: options.maxQueuedEvents ?? 1_000,
       overflow: 'reject',
       sizeOf: (item) => item.json.length,
+    });
+    this.#statusFile = createStatusFileWriter(this.#paths.status, async () => {
+      // A one-shot `job` in another process records its run only in jobs/: pick it up, so the
+      // long-running agent's snapshot does not hide it.
+      await this.#loadJobs();
+      return this.status();
     });
     this.#realtime = new AgentRealtime(options.realtime, {
       clock: this.#clock,
@@ -477,14 +486,14 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
    * under way at the deadline is abandoned silently (the server redelivers the
    * command to the next run, which answers it from its ledger).
    *
-   * @param options - `timeoutMs`: how long to deliver and wait for acks (default 10 000).
+   * @param options - how long to deliver and wait for acks; whether to write `status.json`.
    * @returns the last flush's result.
    * @example
    * ```ts
    * process.once('SIGTERM', () => void agent.shutdown({ timeoutMs: 5_000 }));
    * ```
    */
-  async shutdown(options: { readonly timeoutMs?: number } = {}): Promise<FlushResult> {
+  async shutdown(options: ShutdownOptions = {}): Promise<FlushResult> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.#setLifecycle('stopping');
     await this.#realtime.stop();
@@ -507,7 +516,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     for (const batch of this.#held.release()) this.#letGo(batch);
     await commandsSettled;
     this.#setLifecycle('stopped');
-    await this.writeStatusFile();
+    if (options.writeStatusFile !== false) await this.writeStatusFile();
     this.#realtime.close();
     return result;
   }
@@ -1047,12 +1056,12 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     return this.#realtime.request(channel, type, body, options);
   }
 
-  /** Writes `status.json` in the state directory (for `fieldline-agent status`). */
-  async writeStatusFile(): Promise<void> {
-    // A one-shot `job` in another process records its run only in jobs/: pick it up, so the
-    // long-running agent's snapshot does not hide it.
-    await this.#loadJobs();
-    await writePrivateFile(this.#paths.status, `${JSON.stringify(this.status(), null, 2)}\n`);
+  /**
+   * Writes `status.json` in the state directory (for `fieldline-agent status`): atomically, and
+   * in order, so a snapshot never replaces a newer one this agent wrote.
+   */
+  writeStatusFile(): Promise<void> {
+    return this.#statusFile.write();
   }
 
   // ── consent ─────────────────────────────────────────────────────────────

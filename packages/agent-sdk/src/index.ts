@@ -11,6 +11,7 @@ export type {
   DropReason,
   FlushResult,
   JobRecord,
+  ShutdownOptions,
   TrackResult,
 } from './agent-types.js';
 export type {
