@@ -33,9 +33,7 @@ function tieIsOlder(incoming: ConsentSnapshot, current: ConsentSnapshot): boolea
   if (incoming.status === 'granted' && current.status === 'granted') {
     const kept = new Set(current.scopes);
     const incomingScopes = new Set(incoming.scopes);
-    return (
-      incomingScopes.size > kept.size && [...kept].every((scope) => incomingScopes.has(scope))
-    );
+    return incomingScopes.size > kept.size && [...kept].every((scope) => incomingScopes.has(scope));
   }
   return incoming.status === 'granted' && current.status !== 'granted';
 }

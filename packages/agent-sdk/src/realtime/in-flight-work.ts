@@ -49,7 +49,10 @@ export function createInFlightWork(): InFlightWork {
       });
       try {
         while (work.size > 0) {
-          const done = await Promise.race([Promise.allSettled([...work]).then(() => true), timedOut]);
+          const done = await Promise.race([
+            Promise.allSettled([...work]).then(() => true),
+            timedOut,
+          ]);
           if (!done) return false;
         }
         return true;

@@ -10,7 +10,7 @@ import { createHttpTransport, type Transport } from '../../src/transport/http-tr
 import { startBackend, type TestBackend, tempStateDir } from './support.js';
 
 const FAST_RETRY = { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 2, maxElapsedMs: 1_000 };
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => Promise<unknown> | undefined> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -32,7 +32,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 async function newAgent(options: { transport?: Transport; realtime?: { enabled: boolean } } = {}) {
   const stateDir = tempStateDir();
-  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  cleanups.push(() => {
+    rmSync(stateDir, { recursive: true, force: true });
+    return undefined;
+  });
   const agent = await createAgent({ stateDir, retry: FAST_RETRY, ...options });
   // Idempotent after a test's own shutdown; stops what a failed test left running.
   cleanups.push(() => agent.shutdown({ timeoutMs: 500 }));

@@ -16,7 +16,11 @@ const granted1: ConsentSnapshot = {
 const narrowed1: ConsentSnapshot = { ...granted1, scopes: ['activity'] };
 const withdrawn1: ConsentSnapshot = { status: 'withdrawn', policyVersion: 1, withdrawnAt: T2 };
 const regranted1: ConsentSnapshot = { ...granted1, grantedAt: '2026-01-01T00:00:03.000Z' };
-const withdrawnAtGrant: ConsentSnapshot = { status: 'withdrawn', policyVersion: 1, withdrawnAt: T1 };
+const withdrawnAtGrant: ConsentSnapshot = {
+  status: 'withdrawn',
+  policyVersion: 1,
+  withdrawnAt: T1,
+};
 
 describe('isOlderConsent', () => {
   it('calls a pending snapshot older than any decision on its policy version', () => {
