@@ -1,7 +1,8 @@
 // A live `fieldline-agent run` and one-shot commands (`job`, `track`, `run --once`) on the same
 // state directory, all as child processes against the real reference server: status.json
 // must keep showing the live run (never a one-shot's "stopped" snapshot), and the run's
-// snapshot must show what the one-shots did (their jobs), during the run and after it stops.
+// snapshot must show what the one-shots did (their jobs), during the run and after it stops;
+// the run's consent, learned at start-up, must not flap back to pending.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -136,6 +137,10 @@ describe('fieldline-agent run beside one-shot commands', () => {
 
     running.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);
+    // Started after the policy and grant, the run was sent the queued consent.updated (pending)
+    // and (granted) commands besides the heartbeat's answer: consent must never go backwards.
+    expect(stderr).toMatch(/consent \w+ -> granted/);
+    expect(stderr).not.toMatch(/consent granted -> pending/);
     const final = readStatusJson(stateDir);
     expect(final?.lifecycle).toBe('stopped');
     expect(Object.keys(final?.jobs ?? {}).sort()).toEqual(['nightly-a', 'nightly-b']);
