@@ -516,8 +516,11 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     for (const batch of this.#held.release()) this.#letGo(batch);
     await commandsSettled;
     this.#setLifecycle('stopped');
-    if (options.writeStatusFile !== false) await this.writeStatusFile();
-    this.#realtime.close();
+    try {
+      if (options.writeStatusFile !== false) await this.writeStatusFile();
+    } finally {
+      this.#realtime.close();
+    }
     return result;
   }
 
@@ -1059,6 +1062,8 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   /**
    * Writes `status.json` in the state directory (for `fieldline-agent status`): atomically, and
    * in order, so a snapshot never replaces a newer one this agent wrote.
+   *
+   * @returns when the file holds a snapshot taken after the call.
    */
   writeStatusFile(): Promise<void> {
     return this.#statusFile.write();
