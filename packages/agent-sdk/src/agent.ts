@@ -75,7 +75,11 @@ import {
   seqFileSchema,
   statePaths,
 } from './state/state-files.js';
-import { createStatusFileWriter, type StatusFileWriter } from './state/status-file-writer.js';
+import {
+  createStatusFileWriter,
+  type StatusFileWriter,
+  type StatusWriteOptions,
+} from './state/status-file-writer.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
 
 /**
@@ -1060,13 +1064,19 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   }
 
   /**
-   * Writes `status.json` in the state directory (for `fieldline-agent status`): atomically, and
-   * in order, so a snapshot never replaces a newer one this agent wrote.
+   * Writes `status.json` in the state directory (for `fieldline-agent status`): atomically, in
+   * order (a snapshot never replaces a newer one this agent wrote), and under a lock shared with
+   * other processes on the state directory, where `skipIf` decides from the file as it is.
    *
-   * @returns when the file holds a snapshot taken after the call.
+   * @param options - `skipIf`: leave the file alone, e.g. when a live long-running agent owns it.
+   * @returns whether it was written; resolves once the file holds a snapshot taken after the call.
+   * @example
+   * ```ts
+   * await agent.writeStatusFile({ skipIf: (current) => current?.lifecycle === 'running' });
+   * ```
    */
-  writeStatusFile(): Promise<void> {
-    return this.#statusFile.write();
+  writeStatusFile(options?: StatusWriteOptions): Promise<boolean> {
+    return this.#statusFile.write(options);
   }
 
   // ── consent ─────────────────────────────────────────────────────────────

@@ -42,6 +42,7 @@ export type {
 } from './realtime/realtime-types.js';
 export { readJobStates } from './state/read-job-states.js';
 export { type StatePaths, statePaths } from './state/state-files.js';
+export type { CurrentStatusFile, StatusWriteOptions } from './state/status-file-writer.js';
 export {
   createHttpTransport,
   type FetchLike,

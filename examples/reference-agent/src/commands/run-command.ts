@@ -233,7 +233,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIo): Pro
     return { exitCode: 0, status };
   } finally {
     stopStatus();
-    if (once) await writeOneShotStatus(agent, options.stateDir);
+    if (once) await writeOneShotStatus(agent);
     else await agent.writeStatusFile().catch(() => undefined);
   }
 }
