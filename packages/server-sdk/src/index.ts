@@ -283,6 +283,7 @@ export {
   forwardedForSource,
   type RequestSourceOf,
   remoteAddressSource,
+  type UpgradeRequestLike,
 } from './realtime/request-source.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';

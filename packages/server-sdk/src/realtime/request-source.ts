@@ -1,11 +1,16 @@
-import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+
+/** The parts of an upgrade request (a node:http `IncomingMessage`) a source is read from. */
+export interface UpgradeRequestLike {
+  readonly socket: { readonly remoteAddress?: string | undefined };
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
 
 /**
  * Names the source of an upgrade request, the key pending handshakes are counted under
  * (docs/protocol.md §4.1). Requests with the same key share one cap.
  */
-export type RequestSourceOf = (request: IncomingMessage) => string;
+export type RequestSourceOf = (request: UpgradeRequestLike) => string;
 
 // One IPv6 user commonly holds a whole /64, so its addresses count as one source.
 function ipv6Prefix(address: string): string {
@@ -49,7 +54,7 @@ export function addressSource(address: string | undefined): string {
  * @param request - the upgrade request.
  * @returns the source key.
  */
-export function remoteAddressSource(request: IncomingMessage): string {
+export function remoteAddressSource(request: UpgradeRequestLike): string {
   return addressSource(request.socket.remoteAddress);
 }
 

@@ -231,7 +231,7 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
     const challenge = await challengeOf(again);
     const sameNonce = createHelloFrame(device.deviceId, device.identity, challenge, {
       clock: { now: () => hello.ts },
-      random: { bytes: () => Buffer.from(hello.nonce, 'base64url') },
+      random: { bytes: () => Buffer.from(hello.nonce, 'base64url'), float: () => 0 },
     });
     again.sendFrame(sameNonce);
     expect(await again.closed).toEqual({ code: 4409, reason: 'replayed' });
