@@ -452,7 +452,12 @@ export function createRealtimeGateway(
     slots.set(connection, slot);
     // Until its hello arrives, a fairer share may take this slot back.
     slot.setEvictable(() =>
-      connection.close(REALTIME_CLOSE_CODES.tryAgainLater, 'try_again_later'),
+      fail(
+        connection,
+        'try_again_later',
+        REALTIME_CLOSE_CODES.tryAgainLater,
+        'The server is full of pending handshakes and gave this one to a smaller source; reconnect after a backoff.',
+      ),
     );
     // The hello or resume must sign this: a frame recorded on another connection cannot pass.
     connection.send({ kind: 'challenge', challenge });
