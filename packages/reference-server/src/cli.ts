@@ -51,6 +51,10 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
   const databaseUrl = fromEnv('DATABASE_URL');
   const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');
   const busChannelPrefix = fromEnv('FIELDLINE_BUS_PREFIX');
+  const trustedProxies = (fromEnv('FIELDLINE_TRUSTED_PROXIES') ?? '')
+    .split(',')
+    .map((address) => address.trim())
+    .filter((address) => address !== '');
   limitPGliteCompiler(databaseUrl);
   const server = await startServer({
     port,
@@ -60,6 +64,7 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(busChannelPrefix === undefined ? {} : { busChannelPrefix }),
+    trustedProxies,
   });
   // Listening for signals before the banner says "Press Ctrl+C": a signal sent as soon as the
   // banner is read must find the handler in place, not Node's default (exit by signal).

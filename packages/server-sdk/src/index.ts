@@ -265,15 +265,25 @@ export type { ChannelHandler, ChannelMessage, ChannelSender } from './realtime/c
 export {
   type ConnectionClosed,
   createRealtimeGateway,
+  type HandshakeRefused,
   type PresenceChange,
   type RealtimeGateway,
   type RealtimeGatewayEvents,
 } from './realtime/create-realtime-gateway.js';
 export type { RealtimeGatewayOptions } from './realtime/gateway-options.js';
+export type { HandshakeRefusal } from './realtime/handshake-admission.js';
 export {
   RealtimeRemoteError,
   RealtimeRequestError,
   type RealtimeRequestErrorCode,
 } from './realtime/realtime-errors.js';
+export {
+  addressSource,
+  type ForwardedForSourceOptions,
+  forwardedForSource,
+  type RequestSourceOf,
+  remoteAddressSource,
+  type UpgradeRequestLike,
+} from './realtime/request-source.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';

@@ -3,7 +3,7 @@ import {
   type Clock,
   commandBoxAad,
   createHelloFrame,
-  encodeBase64Url,
+  createResumeFrame,
   type Identity,
   messageBoxAad,
   type Random,
@@ -77,7 +77,8 @@ export class RealtimeClient {
   #lastCloseCode: number | null = null;
   #session: { readonly token: string; readonly expiresAtMs: number } | undefined;
   #socket: WebSocket | undefined;
-  #phase: 'opening' | 'registering' | 'ready' = 'opening';
+  // `challenged`: the socket is open and waits for the server's challenge to sign.
+  #phase: 'opening' | 'challenged' | 'registering' | 'ready' = 'opening';
   // The nonce of this connection's hello or resume: the welcome's session is bound to it.
   #nonce = '';
   #opener: SessionOpener | undefined;
@@ -213,20 +214,28 @@ export class RealtimeClient {
 
   #onOpen(socket: WebSocket): void {
     if (socket !== this.#socket) return;
+    // The hello or resume must sign the challenge the server sends first (§4.2).
+    this.#phase = 'challenged';
     this.#progress('connected');
+  }
+
+  #onChallenge(socket: WebSocket, challenge: string): void {
     const session = this.#session;
     const now = this.#options.clock.now();
     // A token about to expire would only earn a 4401 and a second round trip.
     this.#usedResume = session !== undefined && session.expiresAtMs - now > 60_000;
     const first =
       this.#usedResume && session !== undefined
-        ? {
-            kind: 'resume' as const,
-            deviceId: this.#options.deviceId,
-            sessionToken: session.token,
-            nonce: encodeBase64Url(this.#options.random.bytes(16)),
-          }
-        : createHelloFrame(this.#options.deviceId, this.#options.identity, {
+        ? createResumeFrame(
+            this.#options.deviceId,
+            this.#options.identity,
+            session.token,
+            challenge,
+            {
+              random: this.#options.random,
+            },
+          )
+        : createHelloFrame(this.#options.deviceId, this.#options.identity, challenge, {
             clock: this.#options.clock,
             random: this.#options.random,
           });
@@ -248,6 +257,10 @@ export class RealtimeClient {
       // Not JSON: ignored, like any frame this version does not understand.
     }
     if (frame === undefined) return;
+    if (frame.kind === 'challenge') {
+      if (this.#phase === 'challenged') this.#onChallenge(socket, frame.challenge);
+      return;
+    }
     if (frame.kind === 'welcome') {
       if (this.#phase === 'registering') this.#onWelcome(socket, frame);
       return;

@@ -76,8 +76,10 @@ export { protocolJsonSchema, protocolSchemas } from './json-schema.js';
 export {
   type AckFrame,
   ackFrameSchema,
+  type ChallengeFrame,
   type ChannelMessageFrame,
   type CommandFrame,
+  challengeFrameSchema,
   channelMessageFrameSchema,
   commandFrameSchema,
   type ErrorFrame,
@@ -97,8 +99,11 @@ export { REALTIME_CLOSE_CODES, type RealtimeCloseCode } from './realtime-close-c
 export {
   type CreateHelloOptions,
   createHelloFrame,
+  createResumeFrame,
   HELLO_SIGNATURE_DOMAIN,
   helloSigningBytes,
+  RESUME_SIGNATURE_DOMAIN,
+  resumeSigningBytes,
   verifyHelloSignature,
 } from './realtime-hello.js';
 export { PROTOCOL_VERSION, ROUTES, type RouteName } from './routes.js';

@@ -30,6 +30,10 @@ Environment:
   FIELDLINE_ADMIN_TOKEN   admin token; unset: generated once, kept in <data-dir>/admin-token
   FIELDLINE_BUS_PREFIX    prefix of the LISTEN/NOTIFY channels instances share (PostgreSQL only;
                           default: "<schema>_" when DATABASE_URL sets a search_path, else none)
+  FIELDLINE_TRUSTED_PROXIES
+                          comma-separated addresses of reverse proxies in front of the server:
+                          their X-Forwarded-For names the client whose WebSocket handshakes are
+                          capped (default none: the peer address is the client)
   FIELDLINE_PGLITE_OPTIMIZE
                           1: let V8 optimize PGlite's WebAssembly (a few % faster, 50-100 MB more
                           memory); unset: V8's baseline compiler only, for a small footprint

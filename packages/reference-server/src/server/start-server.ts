@@ -12,6 +12,7 @@ import {
   createRealtimeGateway,
   type FieldlineApp,
   type FieldlineDb,
+  forwardedForSource,
   type PostgresBus,
   type RealtimeGateway,
   type RealtimeGatewayOptions,
@@ -94,6 +95,14 @@ export interface StartServerOptions {
    * @default the server-sdk defaults (ping 25 s, timeout 60 s, 1 MiB messages)
    */
   readonly realtime?: RealtimeGatewayOptions;
+  /**
+   * Addresses of the reverse proxies in front of this server. Pending WebSocket handshakes are
+   * capped per source address (docs/protocol.md §4.1); behind a proxy every peer is the proxy,
+   * so for requests from these addresses the client is read from `X-Forwarded-For` instead.
+   * Ignored when `realtime.sourceOf` is given.
+   * @default [] (the peer's address is the source)
+   */
+  readonly trustedProxies?: readonly string[];
 }
 
 /** A server started by {@link startServer}. */
@@ -257,11 +266,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         logger,
       }),
     );
-    const gateway = createRealtimeGateway(app, options.realtime);
+    const trustedProxies = options.trustedProxies ?? [];
+    const gateway = createRealtimeGateway(app, {
+      ...(trustedProxies.length === 0 ? {} : { sourceOf: forwardedForSource({ trustedProxies }) }),
+      ...options.realtime,
+    });
     gateway.on('error', (error) => logger.error({ err: error }, 'realtime gateway error'));
     gateway.attach(server);
     metrics.observeRealtimeConnections(() => gateway.connectedDevices);
-    gateway.on('closed', ({ code }) => metrics.recordRealtimeClose(code));
+    gateway.on('closed', ({ code, initiator }) => metrics.recordRealtimeClose(code, initiator));
+    gateway.on('refused', ({ reason }) => metrics.recordHandshakeRefused(reason));
     const closer = trackInFlightRequests(server);
     if (postgresBus !== undefined) await waitForBus(postgresBus, logger);
     await new Promise<void>((resolveListen, rejectListen) => {

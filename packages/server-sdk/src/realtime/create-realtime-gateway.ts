@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -9,7 +9,6 @@ import {
   REALTIME_CLOSE_CODES,
   type RealtimeFrame,
   ROUTES,
-  realtimeFrameSchema,
 } from '@fieldline/core';
 import { EventEmitter } from 'eventemitter3';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
@@ -22,10 +21,18 @@ import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
 import { DeviceConnection } from './device-connection.js';
 import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
 import { createGatheredRounds } from './gathered-rounds.js';
+import {
+  createHandshakeAdmission,
+  type HandshakeRefusal,
+  type HandshakeSlot,
+} from './handshake-admission.js';
 import { createMessageExchange, isDeviceMessage } from './message-exchange.js';
-import { createPresenceStore } from './presence-store.js';
+import { parseDeviceFrame } from './parse-device-frame.js';
+import { createPresenceStore, type DeviceSeen } from './presence-store.js';
+import { remoteAddressSource } from './request-source.js';
 import { parseSessionNotice } from './session-notice.js';
 import { deleteExpiredSessions } from './session-store.js';
+import { wsErrorCloseCode } from './ws-error-close-code.js';
 
 /** A device came online or went offline on this instance (§4.3). */
 export interface PresenceChange {
@@ -39,8 +46,22 @@ export interface PresenceChange {
 /** Why a device connection ended. */
 export interface ConnectionClosed {
   readonly deviceId: string | undefined;
+  /**
+   * The close code of the side that closed first: the one the server sent when it closed (even
+   * if the peer never answered), else the one the peer sent (1006 when it sent none).
+   */
   readonly code: number;
   readonly reason: string;
+  /** Which side closed first. */
+  readonly initiator: 'server' | 'client';
+}
+
+/** An upgrade refused before it became a socket (docs/protocol.md §4.1). */
+export interface HandshakeRefused {
+  /** `source_full` (429: the source's cap) or `server_full` (503: the instance's cap). */
+  readonly reason: HandshakeRefusal;
+  /** The source key the upgrade was counted under. */
+  readonly source: string;
 }
 
 /** Events of {@link RealtimeGateway}. */
@@ -49,6 +70,8 @@ export interface RealtimeGatewayEvents {
   presence: (change: PresenceChange) => void;
   /** A connection closed, authenticated or not. */
   closed: (closed: ConnectionClosed) => void;
+  /** An upgrade was refused because too many handshakes were pending. */
+  refused: (refused: HandshakeRefused) => void;
   /** An unexpected error (database down, a bug); the connection involved is closed. */
   error: (error: unknown) => void;
 }
@@ -146,8 +169,13 @@ export function createRealtimeGateway(
   const byDevice = new Map<string, DeviceConnection>();
   // Every open socket, authenticated or not, so shutdown reaches them all.
   const open = new Set<DeviceConnection>();
-  // Sockets not yet welcomed: capped, since each costs memory before anyone is authenticated.
-  const handshaking = new Set<DeviceConnection>();
+  // Sockets not yet welcomed: capped per source and in all, since each costs memory before
+  // anyone is authenticated.
+  const admission = createHandshakeAdmission({
+    maxPending: settings.maxPendingHandshakes,
+    maxPendingPerSource: settings.maxPendingHandshakesPerSource,
+  });
+  const slots = new WeakMap<DeviceConnection, HandshakeSlot>();
   const emitter = new EventEmitter<RealtimeGatewayEvents>();
   const wss = new WebSocketServer({
     noServer: true,
@@ -253,7 +281,9 @@ export function createRealtimeGateway(
       return;
     }
     connection.phase = 'authenticating';
-    const result = await authenticateSocket(frame, {
+    // Its hello is in: from now on the slot is no longer one to hand to someone else.
+    slots.get(connection)?.setEvictable(undefined);
+    const result = await authenticateSocket(frame, connection.challenge, {
       db,
       clock,
       replayGuard: context.replayGuard,
@@ -278,7 +308,7 @@ export function createRealtimeGateway(
     connection.session = session.sealer;
     connection.device = device;
     connection.phase = 'ready';
-    handshaking.delete(connection);
+    slots.get(connection)?.release();
     const previous = byDevice.get(device.id);
     byDevice.set(device.id, connection);
     if (previous !== undefined) previous.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
@@ -357,21 +387,13 @@ export function createRealtimeGateway(
       connection.close(REALTIME_CLOSE_CODES.rateLimited, 'rate_limited');
       return;
     }
-    let frame: RealtimeFrame | undefined;
-    if (!isBinary) {
-      try {
-        const parsed = realtimeFrameSchema.safeParse(JSON.parse(data.toString()));
-        if (parsed.success) frame = parsed.data;
-      } catch {
-        // Not JSON: handled below like any other invalid frame.
-      }
-    }
+    const frame = parseDeviceFrame(data, isBinary);
     if (frame === undefined) {
       fail(
         connection,
         'invalid_frame',
         REALTIME_CLOSE_CODES.invalidFrame,
-        'Send text frames holding one JSON object of docs/protocol.md §4.',
+        'Send text frames holding one JSON object of docs/protocol.md §4 (no U+0000, no unpaired surrogates).',
       );
       return;
     }
@@ -398,23 +420,47 @@ export function createRealtimeGateway(
     connection.phase = 'closed';
     connection.openOutbound();
     open.delete(connection);
-    handshaking.delete(connection);
+    slots.get(connection)?.release();
     exchange.connectionClosed(connection);
     const device = connection.device;
-    emitter.emit('closed', { deviceId: device?.id, code, reason: reason.toString() });
+    const sent = connection.sentClose;
+    emitter.emit(
+      'closed',
+      sent === undefined
+        ? { deviceId: device?.id, code, reason: reason.toString(), initiator: 'client' }
+        : { deviceId: device?.id, code: sent.code, reason: sent.reason, initiator: 'server' },
+    );
     if (device === undefined || byDevice.get(device.id) !== connection) return;
     byDevice.delete(device.id);
     if (closing) return;
+    // A close frame from the device is a sign of life; a timeout or a dropped line is not, and
+    // last_seen must say when the device was last actually heard from.
+    const heardAtClose = sent === undefined && code !== 1006;
     presence
-      .markDisconnected(device.id, new Date(clock.now()))
+      .markDisconnected(
+        device.id,
+        new Date(heardAtClose ? clock.now() : connection.lastSignOfLifeMs),
+      )
       .then(() => publishPresence(device.id, device.tenantId, false))
       .catch(reportError);
   }
 
-  function onConnection(socket: WebSocket): void {
-    const connection = new DeviceConnection(randomUUID(), socket, clock.now(), settings);
+  function onConnection(socket: WebSocket, slot: HandshakeSlot): void {
+    const challenge = randomBytes(32).toString('base64url');
+    const connection = new DeviceConnection(randomUUID(), challenge, socket, clock.now(), settings);
     open.add(connection);
-    handshaking.add(connection);
+    slots.set(connection, slot);
+    // Until its hello arrives, a fairer share may take this slot back.
+    slot.setEvictable(() =>
+      fail(
+        connection,
+        'try_again_later',
+        REALTIME_CLOSE_CODES.tryAgainLater,
+        'The server is full of pending handshakes and gave this one to a smaller source; reconnect after a backoff.',
+      ),
+    );
+    // The hello or resume must sign this: a frame recorded on another connection cannot pass.
+    connection.send({ kind: 'challenge', challenge });
     const helloTimer = setTimeout(() => {
       if (connection.phase === 'awaiting_hello') {
         fail(
@@ -433,23 +479,28 @@ export function createRealtimeGateway(
       clearTimeout(helloTimer);
       onClose(connection, code, reason);
     });
-    // ws reports protocol violations (oversized, bad UTF-8) here and then closes with 1009/1007.
-    socket.on('error', () => undefined);
+    // ws reports protocol violations (oversized, bad UTF-8) here and closes with 1009/1007/1002.
+    socket.on('error', (error) => {
+      const code = wsErrorCloseCode(error);
+      if (code !== undefined) connection.noteSentClose(code);
+    });
   }
 
   const heartbeat = setInterval(() => {
     const nowMs = clock.now();
-    const alive: string[] = [];
+    const alive: DeviceSeen[] = [];
     for (const [deviceId, connection] of byDevice) {
       if (nowMs - connection.lastSignOfLifeMs > settings.heartbeatTimeoutMs) {
         connection.close(REALTIME_CLOSE_CODES.heartbeatTimeout, 'heartbeat_timeout');
         continue;
       }
-      if (connection.aliveSinceRefresh) alive.push(deviceId);
+      if (connection.aliveSinceRefresh) {
+        alive.push({ deviceId, at: new Date(connection.lastSignOfLifeMs) });
+      }
       connection.aliveSinceRefresh = false;
       connection.socket.ping();
     }
-    if (alive.length > 0) presence.refresh(alive, new Date(nowMs)).catch(reportError);
+    if (alive.length > 0) presence.refresh(alive).catch(reportError);
   }, settings.heartbeatIntervalMs);
   heartbeat.unref();
 
@@ -494,11 +545,27 @@ export function createRealtimeGateway(
       socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`);
       return;
     }
-    if (handshaking.size >= settings.maxPendingHandshakes) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\r\n');
+    let source: string;
+    try {
+      source = settings.sourceOf(request);
+    } catch (error) {
+      // An integrator's sourceOf that throws must not take the upgrade listener down with it.
+      reportError(error);
+      source = remoteAddressSource(request);
+    }
+    const slot = admission.admit(source);
+    if (typeof slot === 'string') {
+      socket.end(
+        slot === 'source_full'
+          ? 'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\n\r\n'
+          : 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\r\n',
+      );
+      emitter.emit('refused', { reason: slot, source });
       return;
     }
-    wss.handleUpgrade(request, socket, head, onConnection);
+    // ws drops an upgrade it cannot complete without calling back: the slot must not leak.
+    socket.once('close', () => slot.release());
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, slot));
   }
 
   const gateway = Object.assign(emitter, {
