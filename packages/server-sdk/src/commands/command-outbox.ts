@@ -233,7 +233,7 @@ export interface CommandOutbox {
   expireDue(): Promise<number>;
 
   /**
-   * Records many socket acks in one statement (see `ack`); acks of final,
+   * Records many socket acks in one statement (see `ack`); acks of answered,
    * foreign or unknown commands change nothing.
    *
    * @param acks - device, command, answer.
@@ -247,8 +247,9 @@ export interface CommandOutbox {
 
   /**
    * Records a device's ack: an open command becomes `acked` or `rejected`
-   * (with `ackedAt` and the reason); a command already final is left as it is
-   * and returned.
+   * (with `ackedAt` and the reason), and so does a `failed` or `expired` one that
+   * was delivered at least once (the device's late answer says what it did); a
+   * command already answered is left as it is and returned.
    *
    * @param deviceId - the device answering.
    * @param commandId - the command.

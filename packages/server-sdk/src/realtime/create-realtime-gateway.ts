@@ -216,7 +216,8 @@ export function createRealtimeGateway(
     const ids = connections.flatMap((connection) =>
       connection.device === undefined ? [] : [connection.device.id],
     );
-    const taken = await context.commands.takeForDeliveryMany(ids);
+    // Due commands only: a sent one still inside its ack timeout is the device's to answer.
+    const taken = await context.commands.takeForDeliveryMany(ids, { onlyDue: true });
     const deliveries = connections.flatMap((connection) => {
       const commands = taken.get(connection.device?.id ?? '');
       return commands === undefined ? [] : [{ connection, commands }];
@@ -304,6 +305,7 @@ export function createRealtimeGateway(
     });
     connection.openOutbound();
     if (previous === undefined) publishPresence(device.id, device.tenantId, true);
+    // A new session: whatever the old socket carried may be lost, so every open command goes.
     await deliverCommands(connection, false);
   }
 
@@ -473,8 +475,10 @@ export function createRealtimeGateway(
       const connection = byDevice.get(deviceId);
       return connection === undefined || connection.phase !== 'ready' ? [] : [connection];
     });
+    // A notice means "something new": only due commands go out, so commands still awaiting
+    // their ack are not delivered (and counted) again because another one was created.
     if (held.length === 1 && held[0] !== undefined) {
-      deliverCommands(held[0], false).catch(reportError);
+      deliverCommands(held[0], true).catch(reportError);
     } else if (held.length > 1) {
       broadcastRounds.add(held);
     }
