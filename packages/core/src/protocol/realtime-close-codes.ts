@@ -9,6 +9,8 @@ export const REALTIME_CLOSE_CODES = Object.freeze({
   goingAway: 1001,
   /** A frame was larger than the server's `maxPayload`. */
   tooLarge: 1009,
+  /** A dependency of the server (its database) is away. Reconnect with backoff. */
+  tryAgainLater: 1013,
   /** A newer connection of the same device replaced this one. Reconnect only after the backoff cap. */
   replaced: 4000,
   /** No sign of life within the heartbeat timeout. */

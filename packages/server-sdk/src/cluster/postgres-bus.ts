@@ -57,6 +57,19 @@ export interface PostgresBusOptions {
 /** A {@link ClusterBus} over PostgreSQL `LISTEN`/`NOTIFY`. */
 export interface PostgresBus extends ClusterBus {
   /**
+   * Calls `listener` each time the listener connection is back after a drop (a database
+   * restart, `pg_terminate_backend`), once every topic is listened to again: messages
+   * published during the gap were missed, so the subscriber re-reads its state.
+   *
+   * @param listener - called after each gap; an exception goes to `onError`.
+   * @returns a function that stops the calls.
+   * @example
+   * ```ts
+   * bus.onReconnect(() => void rescanOpenCommands());
+   * ```
+   */
+  onReconnect(listener: () => void): () => void;
+  /**
    * Resolves once the listener connection is up and every topic subscribed so
    * far is being listened to: a message published after that reaches this
    * bus. Waits through reconnects; resolves at once after {@link close}.
@@ -116,7 +129,8 @@ function checkOptions(options: PostgresBusOptions, prefix: string): void {
  * next one (up to 50), so a burst of publishes costs a few round trips. A process
  * hears its own messages, as with the memory bus. Messages sent while the listener
  * is reconnecting are missed (the bus is best effort: state that matters is in the
- * database first).
+ * database first); once it listens again, `onReconnect` listeners are called so they
+ * can re-read that state.
  *
  * `publish` rejects only for programmer errors (a payload that is not JSON or over 7 000 bytes:
  * {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError}); a database failure is
@@ -169,6 +183,9 @@ export async function createPostgresBusWith(
     Object.values(BUS_TOPICS).map((topic) => [prefix + topic, topic]),
   );
   const listeners = new Map<BusTopic, Set<BusListener>>();
+  const reconnectListeners = new Set<() => void>();
+  // Set once the listener connection was up; a later successful connect closes a gap.
+  let listenedBefore = false;
   const publisher = new pg.Pool({
     connectionString: options.connectionString,
     max: 1,
@@ -290,6 +307,16 @@ export async function createPostgresBusWith(
         if (client !== next) return;
         failures = 0;
         flushWaiters();
+        if (listenedBefore) {
+          for (const listener of [...reconnectListeners]) {
+            try {
+              listener();
+            } catch (error) {
+              report(error);
+            }
+          }
+        }
+        listenedBefore = true;
       } catch (error) {
         if (client === next) dropped(next, error);
         else if (!adopted) {
@@ -329,6 +356,12 @@ export async function createPostgresBusWith(
         if (set.size === 0 && client !== undefined && !closed) listen(client, topic, false);
       };
     },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => {
+        reconnectListeners.delete(listener);
+      };
+    },
     async ready() {
       for (;;) {
         if (closed) return;
@@ -351,6 +384,7 @@ export async function createPostgresBusWith(
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       retryTimer = undefined;
       listeners.clear();
+      reconnectListeners.clear();
       flushWaiters();
       // What was published before close() still goes out.
       await outbox.drain();

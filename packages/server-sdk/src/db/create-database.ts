@@ -16,6 +16,16 @@ export type DatabaseOptions =
       readonly maxConnections?: number;
       /** Schema to use (`search_path`); created by the caller. Tests use one per suite. */
       readonly schema?: string;
+      /**
+       * Receives connection errors that belong to no query: an idle pooled
+       * connection the server ended (a restart, `pg_terminate_backend`, an idle
+       * reaper), or a checked-out one cut between statements. The pool drops
+       * such a connection and opens a new one on demand, so the process keeps
+       * running; queries that fail meanwhile reject (see
+       * `isDatabaseUnavailableError`).
+       * @default ignore
+       */
+      readonly onError?: (error: Error) => void;
     }
   | {
       /**
@@ -88,6 +98,18 @@ export async function createDatabaseWith(
         },
       },
     });
+    // Without a listener, `pg` rethrows an `error` event and the process dies: on the pool
+    // for idle connections, and on a checked-out client (Kysely holds one per transaction)
+    // when the server ends the session between two statements.
+    const report = (error: Error): void => {
+      try {
+        options.onError?.(error);
+      } catch {
+        // An error sink that throws must not take the process down either.
+      }
+    };
+    pool.on('error', report);
+    pool.on('connect', (client) => client.on('error', report));
     const db = new Kysely<FieldlineDatabase>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

@@ -29,6 +29,12 @@ export interface PgPoolLike extends PostgresPool {
   readonly waitingCount: number;
   query(text: string, values: unknown[]): Promise<unknown>;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'connect', listener: (client: PgErrorSource) => void): unknown;
+}
+
+/** Anything of `pg` that emits `error` (a pooled client). @internal */
+export interface PgErrorSource {
+  on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** A `LISTEN` notification as `pg` delivers it. @internal */

@@ -16,6 +16,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { FieldlineApp } from '../app/create-fieldline-app.js';
 import { BUS_TOPICS } from '../cluster/cluster-bus.js';
 import { parseCommandNotice } from '../commands/command-notice.js';
+import { isDatabaseUnavailableError } from '../db/database-unavailable.js';
 import { createAckBatcher } from './ack-batcher.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
@@ -114,6 +115,8 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const SEND_CHUNK = 64;
+// Devices per statement when re-reading presence after a bus gap.
+const RESCAN_CHUNK = 1000;
 const utf8 = new TextEncoder();
 
 /**
@@ -392,7 +395,13 @@ export function createRealtimeGateway(
             );
     handled.catch((error: unknown) => {
       reportError(error);
-      connection.close(1011, 'internal_error');
+      // The device backs off and reconnects either way; 1013 tells it (and the metrics) that
+      // the database was away rather than that the server broke.
+      if (isDatabaseUnavailableError(error)) {
+        connection.close(REALTIME_CLOSE_CODES.tryAgainLater, 'unavailable');
+      } else {
+        connection.close(1011, 'internal_error');
+      }
     });
   }
 
@@ -492,6 +501,33 @@ export function createRealtimeGateway(
     }
   });
 
+  // The bus was deaf for a while (its database connection dropped): command notices and
+  // session takeovers sent meanwhile were missed, so read what they would have said. Due
+  // commands of every device held here go out, and a device that authenticated on another
+  // instance since then loses its connection here, as the missed notice would have done.
+  const rescanAfterGap = async (): Promise<void> => {
+    const held = [...byDevice.values()].filter((connection) => connection.phase === 'ready');
+    if (held.length === 0) return;
+    broadcastRounds.add(held);
+    const ids = held.flatMap((connection) => (connection.device ? [connection.device.id] : []));
+    for (let start = 0; start < ids.length; start += RESCAN_CHUNK) {
+      const elsewhere = await db
+        .selectFrom('devices')
+        .select('id')
+        .where('id', 'in', ids.slice(start, start + RESCAN_CHUNK))
+        .where('connected_instance', 'is not', null)
+        .where('connected_instance', '<>', settings.instanceId)
+        .execute();
+      for (const { id } of elsewhere) {
+        byDevice.get(id)?.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+      }
+    }
+  };
+  const unsubscribeReconnect =
+    bus.onReconnect?.(() => {
+      rescanAfterGap().catch(reportError);
+    }) ?? (() => undefined);
+
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
     if (path !== ROUTES.realtime || closing) {
@@ -540,6 +576,7 @@ export function createRealtimeGateway(
       clearInterval(redelivery);
       unsubscribeCommands();
       unsubscribeSessions();
+      unsubscribeReconnect();
       const held = [...byDevice.values()].flatMap((connection) =>
         connection.device === undefined ? [] : [connection.device],
       );
