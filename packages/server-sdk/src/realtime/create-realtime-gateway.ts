@@ -185,13 +185,18 @@ export function createRealtimeGateway(
   const sendCommands = async (connection: DeviceConnection, commands: readonly Command[]) => {
     const device = connection.device;
     if (device === undefined) return;
-    for (const command of commands) {
+    for (const [index, command] of commands.entries()) {
       const sent = await connection.sendBoxed(
         utf8.encode(JSON.stringify(command)),
         commandBoxAad(command.id),
         (box) => ({ kind: 'command', id: command.id, box }),
       );
-      if (!sent) return;
+      if (!sent) {
+        // The socket closed under the round: what did not go out was not a delivery.
+        const unsent = commands.slice(index).map((rest) => rest.id);
+        await context.commands.returnUndelivered(device.id, unsent).catch(reportError);
+        return;
+      }
       connection.unackedCommands.add(command.id);
     }
   };

@@ -233,6 +233,25 @@ describeEachDatabase('command outbox', (current) => {
       });
     });
 
+    it('takes back deliveries that never left the server, leaving answered commands alone', async () => {
+      const first = await outbox.create(deviceId, { type: 'ping' });
+      const second = await outbox.create(deviceId, { type: 'ping' });
+      await outbox.takeForDelivery(deviceId);
+      await outbox.ack(deviceId, second.id, { status: 'acked' });
+      await outbox.returnUndelivered(deviceId, [first.id, second.id]);
+      expect(await status(first.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(await status(second.id)).toMatchObject({ status: 'acked', attempts: 1 });
+      // Pending again, so it is due at once; a second delivery taken back leaves the first.
+      await outbox.takeForDelivery(deviceId, { onlyDue: true });
+      await outbox.takeForDelivery(deviceId);
+      expect(await status(first.id)).toMatchObject({ status: 'sent', attempts: 2 });
+      await outbox.returnUndelivered(deviceId, [first.id]);
+      expect(await status(first.id)).toMatchObject({ status: 'sent', attempts: 1 });
+      // Another device's command is not touched.
+      await outbox.returnUndelivered(otherDeviceId, [first.id]);
+      expect(await status(first.id)).toMatchObject({ status: 'sent', attempts: 1 });
+    });
+
     it('sweeps expired commands of every device with expireDue', async () => {
       const a = await outbox.create(deviceId, { type: 'ping', ttlSeconds: 10 });
       const b = await outbox.create(otherDeviceId, { type: 'ping', ttlSeconds: 10 });
