@@ -84,6 +84,10 @@ export interface PostgresBus extends ClusterBus {
   ready(): Promise<void>;
 }
 
+// A database that does not answer at all must not leave a connect pending forever: the
+// listener would never retry, and publishes would queue behind it.
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Longest channel name PostgreSQL keeps (NAMEDATALEN - 1). */
 const MAX_CHANNEL_BYTES = 63;
 
@@ -190,6 +194,7 @@ export async function createPostgresBusWith(
     connectionString: options.connectionString,
     max: 1,
     idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: `${applicationName}-publish`,
   });
   publisher.on('error', report);
@@ -287,6 +292,7 @@ export async function createPostgresBusWith(
       const next = new pg.Client({
         connectionString: options.connectionString,
         application_name: applicationName,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       });
       next.on('notification', dispatch);
       // Both fire when the server ends the session (e.g. pg_terminate_backend); `dropped` runs once.

@@ -14,6 +14,13 @@ export type DatabaseOptions =
        * @default 10
        */
       readonly maxConnections?: number;
+      /**
+       * Longest wait for a connection, in ms: opening one (a database that does not answer at
+       * all, e.g. behind a dropped route) or waiting for a free one in a full pool. The query
+       * then fails, and the request is answered 503 `unavailable`, instead of hanging.
+       * @default 10000
+       */
+      readonly connectTimeoutMs?: number;
       /** Schema to use (`search_path`); created by the caller. Tests use one per suite. */
       readonly schema?: string;
       /**
@@ -89,6 +96,7 @@ export async function createDatabaseWith(
     const pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
       types: {
         getTypeParser: (oid, format) => {

@@ -15,6 +15,7 @@ export interface PgConnectionConfig {
   readonly application_name?: string;
   readonly max?: number;
   readonly idleTimeoutMillis?: number;
+  readonly connectionTimeoutMillis?: number;
   /** Startup options, e.g. `-c search_path=…`. */
   readonly options?: string;
   readonly types?: {

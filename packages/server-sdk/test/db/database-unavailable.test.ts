@@ -1,8 +1,10 @@
 // Which failures mean "the database is away" (503 + Retry-After) and which stay bugs (500):
 // real errors from `pg` where they can be made here, PostgreSQL's SQLSTATEs otherwise.
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { createDatabase } from '../../src/db/create-database.js';
 import {
   databaseUnavailable,
   isDatabaseUnavailableError,
@@ -58,6 +60,32 @@ describe('isDatabaseUnavailableError', () => {
     const looped: Error & { cause?: unknown } = new Error('loop');
     looped.cause = looped;
     expect(isDatabaseUnavailableError(looped)).toBe(false);
+  });
+});
+
+describe('a database that does not answer at all', () => {
+  it('fails the query after connectTimeoutMs, as unavailable, instead of hanging', async () => {
+    // Accepts the TCP connection and never says a word, like a host behind a dropped route.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const database = await createDatabase({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/x`,
+      connectTimeoutMs: 200,
+    });
+    try {
+      const failure = await sql`select 1`.execute(database.db).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isDatabaseUnavailableError(failure)).toBe(true);
+    } finally {
+      await database.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 
