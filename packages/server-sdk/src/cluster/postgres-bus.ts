@@ -198,6 +198,8 @@ export async function createPostgresBusWith(
     application_name: `${applicationName}-publish`,
   });
   publisher.on('error', report);
+  // A pooled client cut between statements emits `error` too; unheard, it would end the process.
+  publisher.on('connect', (pooled) => pooled.on('error', report));
   // One statement, one transaction: a batch's notifications are delivered together, in order.
   const outbox = createNotifyQueue(async (batch) => {
     const calls = batch.map((_, index) => `pg_notify($${2 * index + 1}, $${2 * index + 2})`);
