@@ -148,6 +148,11 @@ export type {
   TenantsTable,
   Timestamp,
 } from './db/database-schema.js';
+export {
+  DATABASE_RETRY_AFTER_SECONDS,
+  databaseUnavailable,
+  isDatabaseUnavailableError,
+} from './db/database-unavailable.js';
 export { migrateToLatest, migrations } from './db/migrate.js';
 export { PGliteDialect, type PGliteLike } from './db/pglite-dialect.js';
 export {

@@ -183,6 +183,28 @@ async function waitForBus(bus: PostgresBus, logger: ServerLogger): Promise<void>
   if (late) logger.warn({ timeoutMs: BUS_READY_TIMEOUT_MS }, 'cluster bus not listening yet');
 }
 
+/** Least time between two log lines about one database outage. */
+const DATABASE_LOG_INTERVAL_MS = 5_000;
+
+// During an outage every request fails the same way; one line per interval says so.
+function throttledWarn(
+  logger: ServerLogger,
+  intervalMs: number,
+): (error: unknown, message: string) => void {
+  let lastMs = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  return (error, message) => {
+    const nowMs = Date.now();
+    if (nowMs - lastMs < intervalMs) {
+      suppressed += 1;
+      return;
+    }
+    lastMs = nowMs;
+    logger.warn({ err: error, suppressed }, message);
+    suppressed = 0;
+  };
+}
+
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
   return host.includes(':') ? `[${host}]` : host;
@@ -224,9 +246,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     path: join(dataDir, 'admin-token'),
   });
 
+  // A dropped connection is not fatal: the pool opens another when the database is back, and
+  // requests meanwhile answer 503 `unavailable` (a log line per outage, not per request).
+  const outageLog = throttledWarn(logger, DATABASE_LOG_INTERVAL_MS);
   const database = await openDatabase({
     dataDir,
     ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+    onConnectionError: (error) => outageLog(error, 'database connection lost'),
   });
   let bus: ClusterBus | undefined;
   try {
@@ -253,6 +279,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       bus: busInUse,
       extraRoutes: () => [metricsRoute(metrics)],
       onIngested: (summary) => metrics.recordIngestion(summary),
+      onUnavailable: (error) => outageLog(error, 'database unavailable; answering 503'),
       onError: (error, request) =>
         logger.error(
           { err: error, method: request.method, path: request.path },

@@ -83,6 +83,12 @@ export interface FieldlineAppOptions {
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
   readonly onError?: (error: unknown, request: FieldlineRequest) => void;
+  /**
+   * Receives the errors of requests that failed because the database is away
+   * (the client gets 503 `unavailable` with `retry-after`).
+   * @default ignore
+   */
+  readonly onUnavailable?: (error: unknown, request: FieldlineRequest) => void;
 }
 
 /** The whole Fieldline API as one handler, plus the pieces it was built from. */
@@ -170,9 +176,9 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminCommandRoutes(context),
     ...(options.extraRoutes?.(context) ?? []),
   ];
-  const router = createRouter(
-    routes,
-    options.onError === undefined ? {} : { onError: options.onError },
-  );
+  const router = createRouter(routes, {
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.onUnavailable === undefined ? {} : { onUnavailable: options.onUnavailable }),
+  });
   return { routes, context, ingestion, handle: (request) => router.handle(request) };
 }

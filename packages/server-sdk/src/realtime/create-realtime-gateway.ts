@@ -15,6 +15,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { FieldlineApp } from '../app/create-fieldline-app.js';
 import { BUS_TOPICS } from '../cluster/cluster-bus.js';
 import { parseCommandNotice } from '../commands/command-notice.js';
+import { isDatabaseUnavailableError } from '../db/database-unavailable.js';
 import { createAckBatcher } from './ack-batcher.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
@@ -137,6 +138,8 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const SEND_CHUNK = 64;
+// Devices per statement when re-reading presence after a bus gap.
+const RESCAN_CHUNK = 1000;
 const utf8 = new TextEncoder();
 
 /**
@@ -210,13 +213,18 @@ export function createRealtimeGateway(
   const sendCommands = async (connection: DeviceConnection, commands: readonly Command[]) => {
     const device = connection.device;
     if (device === undefined) return;
-    for (const command of commands) {
+    for (const [index, command] of commands.entries()) {
       const sent = await connection.sendBoxed(
         utf8.encode(JSON.stringify(command)),
         commandBoxAad(command.id),
         (box) => ({ kind: 'command', id: command.id, box }),
       );
-      if (!sent) return;
+      if (!sent) {
+        // The socket closed under the round: what did not go out was not a delivery.
+        const unsent = commands.slice(index).map((rest) => rest.id);
+        await context.commands.returnUndelivered(device.id, unsent).catch(reportError);
+        return;
+      }
       connection.unackedCommands.add(command.id);
     }
   };
@@ -244,7 +252,8 @@ export function createRealtimeGateway(
     const ids = connections.flatMap((connection) =>
       connection.device === undefined ? [] : [connection.device.id],
     );
-    const taken = await context.commands.takeForDeliveryMany(ids);
+    // Due commands only: a sent one still inside its ack timeout is the device's to answer.
+    const taken = await context.commands.takeForDeliveryMany(ids, { onlyDue: true });
     const deliveries = connections.flatMap((connection) => {
       const commands = taken.get(connection.device?.id ?? '');
       return commands === undefined ? [] : [{ connection, commands }];
@@ -334,6 +343,7 @@ export function createRealtimeGateway(
     });
     connection.openOutbound();
     if (previous === undefined) publishPresence(device.id, device.tenantId, true);
+    // A new session: whatever the old socket carried may be lost, so every open command goes.
     await deliverCommands(connection, false);
   }
 
@@ -412,7 +422,13 @@ export function createRealtimeGateway(
             );
     handled.catch((error: unknown) => {
       reportError(error);
-      connection.close(1011, 'internal_error');
+      // The device backs off and reconnects either way; 1013 tells it (and the metrics) that
+      // the database was away rather than that the server broke.
+      if (isDatabaseUnavailableError(error)) {
+        connection.close(REALTIME_CLOSE_CODES.tryAgainLater, 'unavailable');
+      } else {
+        connection.close(1011, 'internal_error');
+      }
     });
   }
 
@@ -524,8 +540,10 @@ export function createRealtimeGateway(
       const connection = byDevice.get(deviceId);
       return connection === undefined || connection.phase !== 'ready' ? [] : [connection];
     });
+    // A notice means "something new": only due commands go out, so commands still awaiting
+    // their ack are not delivered (and counted) again because another one was created.
     if (held.length === 1 && held[0] !== undefined) {
-      deliverCommands(held[0], false).catch(reportError);
+      deliverCommands(held[0], true).catch(reportError);
     } else if (held.length > 1) {
       broadcastRounds.add(held);
     }
@@ -538,6 +556,33 @@ export function createRealtimeGateway(
       connection.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
     }
   });
+
+  // The bus was deaf for a while (its database connection dropped): command notices and
+  // session takeovers sent meanwhile were missed, so read what they would have said. Due
+  // commands of every device held here go out, and a device that authenticated on another
+  // instance since then loses its connection here, as the missed notice would have done.
+  const rescanAfterGap = async (): Promise<void> => {
+    const held = [...byDevice.values()].filter((connection) => connection.phase === 'ready');
+    if (held.length === 0) return;
+    broadcastRounds.add(held);
+    const ids = held.flatMap((connection) => (connection.device ? [connection.device.id] : []));
+    for (let start = 0; start < ids.length; start += RESCAN_CHUNK) {
+      const elsewhere = await db
+        .selectFrom('devices')
+        .select('id')
+        .where('id', 'in', ids.slice(start, start + RESCAN_CHUNK))
+        .where('connected_instance', 'is not', null)
+        .where('connected_instance', '<>', settings.instanceId)
+        .execute();
+      for (const { id } of elsewhere) {
+        byDevice.get(id)?.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+      }
+    }
+  };
+  const unsubscribeReconnect =
+    bus.onReconnect?.(() => {
+      rescanAfterGap().catch(reportError);
+    }) ?? (() => undefined);
 
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
@@ -603,6 +648,7 @@ export function createRealtimeGateway(
       clearInterval(redelivery);
       unsubscribeCommands();
       unsubscribeSessions();
+      unsubscribeReconnect();
       const held = [...byDevice.values()].flatMap((connection) =>
         connection.device === undefined ? [] : [connection.device],
       );
