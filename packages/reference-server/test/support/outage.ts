@@ -136,18 +136,35 @@ export async function enrollOutageDevice(base: string): Promise<OutageDevice> {
         socket.once('error', reject);
       });
       const client: OutageSocket = { socket, frames: [], closeCode: undefined };
-      const first = new Promise<void>((resolve) => {
-        socket.on('message', (data) => {
-          client.frames.push(JSON.parse(data.toString()));
-          resolve();
-        });
-        socket.once('close', (code) => {
-          client.closeCode = code;
-          resolve();
-        });
+      // The server speaks first: a challenge the hello must sign (protocol §4.2). The answer to
+      // the hello is its next frame, or the close.
+      let challenge!: (value: string | undefined) => void;
+      const challenged = new Promise<string | undefined>((resolve) => {
+        challenge = resolve;
       });
-      socket.send(JSON.stringify(createHelloFrame(deviceId, identity)));
-      await first;
+      let answered!: () => void;
+      const answer = new Promise<void>((resolve) => {
+        answered = resolve;
+      });
+      socket.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { kind?: string; challenge?: string };
+        if (frame.kind === 'challenge') {
+          challenge(frame.challenge);
+          return;
+        }
+        client.frames.push(frame);
+        answered();
+      });
+      socket.once('close', (code) => {
+        client.closeCode = code;
+        challenge(undefined);
+        answered();
+      });
+      const challengeText = await challenged;
+      if (challengeText !== undefined) {
+        socket.send(JSON.stringify(createHelloFrame(deviceId, identity, challengeText)));
+      }
+      await answer;
       return client;
     },
   };
