@@ -4,8 +4,11 @@ import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
   type BodyLimits,
+  type AuditCheckpointer,
   type ClusterBus,
+  createAuditCheckpointer,
   createFieldlineApp,
+  createFileCheckpointSink,
   createInstallToken,
   createMemoryBus,
   createPostgresBus,
@@ -94,6 +97,13 @@ export interface StartServerOptions {
    * @default the server-sdk defaults (ping 25 s, timeout 60 s, 1 MiB messages)
    */
   readonly realtime?: RealtimeGatewayOptions;
+  /**
+   * How often the audit chain's head is checkpointed (signed with the server key and appended
+   * to `<dataDir>/audit-checkpoints.jsonl`) when it moved, in milliseconds; also on `stop()`.
+   * Audit rows newer than the last checkpoint can be removed undetected.
+   * @default 10_000
+   */
+  readonly auditCheckpointIntervalMs?: number;
 }
 
 /** A server started by {@link startServer}. */
@@ -122,6 +132,8 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** The WebSocket gateway on `/v1/ws` (presence events, channels, `request`). */
   readonly gateway: RealtimeGateway;
+  /** Signs checkpoints of the audit chain's head into `<dataDir>/audit-checkpoints.jsonl`. */
+  readonly auditCheckpoints: AuditCheckpointer;
   /**
    * Requests received and not yet answered.
    *
@@ -236,7 +248,25 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         : undefined;
     const busInUse: ClusterBus = postgresBus ?? createMemoryBus();
     bus = busInUse;
+    // Kept in the data directory, not the database: whoever rewrites the audit table cannot
+    // also move the signed head this file records (docs: server-sdk README, "Audit log").
+    const auditCheckpoints = createAuditCheckpointer({
+      db: database.db,
+      identity: identity.identity,
+      sink: createFileCheckpointSink({ path: join(dataDir, 'audit-checkpoints.jsonl') }),
+      clock,
+      ...(options.auditCheckpointIntervalMs === undefined
+        ? {}
+        : { intervalMs: options.auditCheckpointIntervalMs }),
+      onError: (error) => logger.warn({ err: error }, 'audit checkpoint failed'),
+      onDiverged: ({ checkpoint, head }) =>
+        logger.error(
+          { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at }, head },
+          'audit log truncated or rewritten behind its last checkpoint; no new checkpoint is signed',
+        ),
+    });
     const app = createFieldlineApp({
+      auditCheckpoints,
       db: database.db,
       serverIdentity: identity.identity,
       adminCredentials: [{ token: admin.token }],
@@ -272,6 +302,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       });
     });
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
+    auditCheckpoints.start();
     const bound = (server.address() as AddressInfo).port;
     const url = `http://${urlHost(host)}:${bound}`;
     logger.info(
@@ -296,6 +327,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const { forced } = await closer.close(shutdownTimeoutMs);
       if (forced)
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
+      // Requests are done: the last audit rows are anchored before the database goes.
+      await auditCheckpoints.stop();
       await busInUse.close();
       await database.close();
       logger.info({ forced }, 'stopped');
@@ -315,6 +348,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       app,
       metrics,
       gateway,
+      auditCheckpoints,
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {
