@@ -91,9 +91,12 @@ describeEachDatabase('audit log guard and checkpoints', (current) => {
     expect(await checkpointer.checkpoint()).toMatchObject({ status: 'unchanged' });
     const before = await checkpointer.latest();
     expect(before.error).toBeNull();
-    expect(
-      await verifyAuditLog(current().db, { checkpoint: before.checkpoint }),
-    ).toMatchObject({ ok: true, truncated: false, head: { seq: 5 }, checkpoint: { seq: 5 } });
+    expect(await verifyAuditLog(current().db, { checkpoint: before.checkpoint })).toMatchObject({
+      ok: true,
+      truncated: false,
+      head: { seq: 5 },
+      checkpoint: { seq: 5 },
+    });
 
     // Without the checkpoint the shortened chain looks perfect: that was the hole.
     await asDatabaseAdmin(sql`delete from audit_log where seq >= 4`);
@@ -115,7 +118,11 @@ describeEachDatabase('audit log guard and checkpoints', (current) => {
     // New rows appended after the truncation neither hide it nor get signed over it.
     await appendMany(3);
     const diverged = await checkpointer.checkpoint();
-    expect(diverged).toMatchObject({ status: 'diverged', checkpoint: { seq: 5 }, head: { seq: 8 } });
+    expect(diverged).toMatchObject({
+      status: 'diverged',
+      checkpoint: { seq: 5 },
+      head: { seq: 8 },
+    });
     expect(sink.checkpoints).toHaveLength(1);
     expect(
       await verifyAuditLog(current().db, { checkpoint: (await checkpointer.latest()).checkpoint }),
@@ -150,9 +157,9 @@ describeEachDatabase('audit log guard and checkpoints', (current) => {
     await first.stop(); // the shutdown checkpoint
     const lines = (await readFile(path, 'utf8')).trim().split('\n');
     expect(lines.map((line) => JSON.parse(line).seq)).toEqual([2, 4]);
-    expect(parseAuditCheckpoint(JSON.parse(lines[1] as string), [identity.signingPublicKey])).toMatchObject(
-      { ok: true },
-    );
+    expect(
+      parseAuditCheckpoint(JSON.parse(lines[1] as string), [identity.signingPublicKey]),
+    ).toMatchObject({ ok: true });
 
     // A torn last write (no newline) is skipped; the previous checkpoint still counts.
     await writeFile(path, `${lines.join('\n')}\n{"v":1,"seq":9`);
@@ -179,7 +186,10 @@ describeEachDatabase('audit log guard and checkpoints', (current) => {
     expect(state.error).toMatch(/does not trust/);
     await expect(restarted.checkpoint()).rejects.toThrow(/Audit checkpoint refused/);
     expect(
-      await verifyAuditLog(current().db, { checkpoint: state.checkpoint, checkpointError: state.error }),
+      await verifyAuditLog(current().db, {
+        checkpoint: state.checkpoint,
+        checkpointError: state.error,
+      }),
     ).toMatchObject({ ok: false, truncated: false });
 
     // A file rolled back to an older line while this process knows a newer checkpoint.
