@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
-  type BodyLimits,
   type AuditCheckpointer,
+  type BodyLimits,
   type ClusterBus,
   createAuditCheckpointer,
   createFieldlineApp,
