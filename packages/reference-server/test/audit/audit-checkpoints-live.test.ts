@@ -36,6 +36,7 @@ describe('audit checkpoints of a running server', () => {
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON answer, read only by assertions.
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   }
 

@@ -71,6 +71,7 @@ async function api(
   path: string,
   body?: unknown,
   token = ADMIN,
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON answer, read only by assertions.
 ): Promise<{ status: number; body: any }> {
   const response = await fetch(`${base}${path}`, {
     method,

@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/create-database.js';
-import { migrateToLatest, migrations } from '../../src/db/migrate.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
 import { openPGlite } from '../../src/db/open-pglite.js';
 import { PGLITE_SETTINGS } from '../../src/db/pglite-settings.js';
 import {
@@ -48,10 +48,9 @@ describe('the PGlite template', () => {
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     expect((await stat(join(dataDir, 'global', 'pg_control'))).mode & 0o777).toBe(0o600);
     expect((await readdir(join(scratch, 'nested'))).sort()).toEqual(['db']);
-    // Every migration runs, however many there are.
-    expect((await migrateToLatest(first.db)).results?.map((r) => r.status)).toEqual(
-      Object.keys(migrations).map(() => 'Success'),
-    );
+    const applied = (await migrateToLatest(first.db)).results ?? [];
+    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.every((result) => result.status === 'Success')).toBe(true);
     await first.db.insertInto('tenants').values({ id: 'acme' }).execute();
     await first.close();
 
