@@ -8,7 +8,7 @@ export interface AdminPrincipal {
   readonly tenant: string | null;
   /**
    * Who this admin is in the audit log: the credential's `name`, else `admin` for the operator
-   * and `admin@<tenant>` for a tenant's admin.
+   * and `admin:<tenant>` for a tenant's admin.
    */
   readonly actor: string;
 }
@@ -19,14 +19,14 @@ export interface AdminCredential {
   readonly tenant?: string;
   /**
    * Who holds the token, as the audit log names them (`actor`); never the token itself.
-   * @default 'admin' for the operator, 'admin@<tenant>' for a tenant's admin
+   * @default 'admin' for the operator, 'admin:<tenant>' for a tenant's admin
    */
   readonly name?: string;
 }
 
 function actorOf(credential: AdminCredential): string {
   if (credential.name !== undefined) return credential.name;
-  return credential.tenant === undefined ? 'admin' : `admin@${credential.tenant}`;
+  return credential.tenant === undefined ? 'admin' : `admin:${credential.tenant}`;
 }
 
 /** Authenticates admin requests. */

@@ -42,8 +42,8 @@ export async function createInstallToken(
   options: CreateInstallTokenOptions,
 ): Promise<{ readonly token: string; readonly expiresAt: string }> {
   const token = generateSecretToken('fl_install');
+  const id = `itk_${randomUUID()}`;
   const expiresAt = new Date(options.clock.now() + (options.ttlSeconds ?? 86_400) * 1000);
-  const id = randomUUID();
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('tenants')

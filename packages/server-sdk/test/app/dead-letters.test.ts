@@ -221,7 +221,7 @@ describeEachDatabase('dead letters over HTTP', (current) => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       tenant: 'acme',
-      actor: 'admin@acme',
+      actor: 'admin:acme',
       subject: `dead_letter:${letter.id}`,
       details: { deviceId: device.deviceId, accepted: 2, duplicates: 0 },
     });
