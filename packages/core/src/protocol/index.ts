@@ -12,9 +12,16 @@ export {
   createInstallTokenRequestSchema,
   createInstallTokenResponseSchema,
   createPolicyRequestSchema,
+  type DeadLetter,
+  deadLetterReplaySchema,
+  deadLetterSchema,
   deviceDetailSchema,
   deviceSummarySchema,
+  type ListDeadLettersResponse,
+  listDeadLettersResponseSchema,
   listDevicesResponseSchema,
+  type ReplayDeadLetterResponse,
+  replayDeadLetterResponseSchema,
   setConfigRequestSchema,
 } from './admin-api.js';
 export {

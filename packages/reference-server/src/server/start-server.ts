@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
+  type AuditCheckpointer,
   type BodyLimits,
   type ClusterBus,
+  createAuditCheckpointer,
   createFieldlineApp,
+  createFileCheckpointSink,
   createInstallToken,
   createMemoryBus,
   createPostgresBus,
@@ -103,6 +106,13 @@ export interface StartServerOptions {
    * @default [] (the peer's address is the source)
    */
   readonly trustedProxies?: readonly string[];
+  /**
+   * How often the audit chain's head is checkpointed (signed with the server key and appended
+   * to `<dataDir>/audit-checkpoints.jsonl`) when it moved, in milliseconds; also on `stop()`.
+   * Audit rows newer than the last checkpoint can be removed undetected.
+   * @default 10_000
+   */
+  readonly auditCheckpointIntervalMs?: number;
 }
 
 /** A server started by {@link startServer}. */
@@ -131,6 +141,8 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** The WebSocket gateway on `/v1/ws` (presence events, channels, `request`). */
   readonly gateway: RealtimeGateway;
+  /** Signs checkpoints of the audit chain's head into `<dataDir>/audit-checkpoints.jsonl`. */
+  readonly auditCheckpoints: AuditCheckpointer;
   /**
    * Requests received and not yet answered.
    *
@@ -271,7 +283,25 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         : undefined;
     const busInUse: ClusterBus = postgresBus ?? createMemoryBus();
     bus = busInUse;
+    // Kept in the data directory, not the database: whoever rewrites the audit table cannot
+    // also move the signed head this file records (docs: server-sdk README, "Audit log").
+    const auditCheckpoints = createAuditCheckpointer({
+      db: database.db,
+      identity: identity.identity,
+      sink: createFileCheckpointSink({ path: join(dataDir, 'audit-checkpoints.jsonl') }),
+      clock,
+      ...(options.auditCheckpointIntervalMs === undefined
+        ? {}
+        : { intervalMs: options.auditCheckpointIntervalMs }),
+      onError: (error) => logger.warn({ err: error }, 'audit checkpoint failed'),
+      onDiverged: ({ checkpoint, head }) =>
+        logger.error(
+          { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at }, head },
+          'audit log truncated or rewritten behind its last checkpoint; no new checkpoint is signed',
+        ),
+    });
     const app = createFieldlineApp({
+      auditCheckpoints,
       db: database.db,
       serverIdentity: identity.identity,
       adminCredentials: [{ token: admin.token }],
@@ -313,6 +343,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       });
     });
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
+    auditCheckpoints.start();
     const bound = (server.address() as AddressInfo).port;
     const url = `http://${urlHost(host)}:${bound}`;
     logger.info(
@@ -337,6 +368,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const { forced } = await closer.close(shutdownTimeoutMs);
       if (forced)
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
+      // Requests are done: the last audit rows are anchored before the database goes.
+      await auditCheckpoints.stop();
       await busInUse.close();
       await database.close();
       logger.info({ forced }, 'stopped');
@@ -356,6 +389,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       app,
       metrics,
       gateway,
+      auditCheckpoints,
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {
