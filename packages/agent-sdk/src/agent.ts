@@ -73,8 +73,10 @@ import {
   type StatePaths,
   seqFileSchema,
   statePaths,
+  tlsFileSchema,
 } from './state/state-files.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
+import { type AgentTlsOptions, createTlsConnectOptions } from './transport/tls-connect-options.js';
 
 /**
  * Options of {@link createAgent}.
@@ -95,9 +97,17 @@ export interface AgentOptions<M extends EventTypeMap = BuiltInEventMap> {
   readonly collectors?: readonly Collector[];
   /**
    * How the agent talks HTTP.
-   * @default createHttpTransport() (cross-fetch)
+   * @default createHttpTransport({ tls }) (undici's fetch on a keep-alive pool)
    */
   readonly transport?: Transport;
+  /**
+   * SPKI pins and CAs for HTTPS and WSS: checked on every request of the default transport and
+   * on every real-time connection (a custom `transport` must check them itself). `enroll()`
+   * keeps them in the state directory (`tls.json`), and an agent created without this option
+   * uses the kept ones, so pins given once at enrollment hold for every later run.
+   * @default the ones kept at enrollment, else none (Node's default roots, no pinning)
+   */
+  readonly tls?: AgentTlsOptions;
   /** @default systemClock */
   readonly clock?: Clock;
   /** @default systemRandom */
@@ -269,7 +279,8 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     // Widened to look types up by any name (trackUntyped, collectors); never registered into.
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
-    this.#transport = options.transport ?? createHttpTransport();
+    this.#transport =
+      options.transport ?? createHttpTransport(options.tls === undefined ? {} : { tls: options.tls });
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
       maxItems: options.maxQueuedEvents ?? 1_000,
@@ -280,6 +291,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       clock: this.#clock,
       random: this.#random,
       transport: this.#transport,
+      tls: createTlsConnectOptions(options.tls),
       ledgerPath: join(this.#paths.root, 'commands-seen.json'),
       enrollment: () => this.#enrollment,
       identity: () => this.#identity,
@@ -352,6 +364,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     const enrolled = await enrollDevice(this.#paths, options, {
       transport: this.#transport,
       clock: this.#clock,
+      ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
       ...(this.#options.agentVersion === undefined
         ? {}
         : { agentVersion: this.#options.agentVersion }),
@@ -1399,7 +1412,15 @@ export async function createAgent<M extends EventTypeMap = BuiltInEventMap>(
       ? {}
       : { maxFilesPerRun: options.spool.maxFilesPerRun }),
   });
-  const agent = new Agent<M>(options, spool);
+  // Pins kept at enrollment apply unless the caller gives its own.
+  const kept =
+    options.tls === undefined
+      ? await readStateFile(paths.tls, tlsFileSchema, { private: true })
+      : undefined;
+  const tls: AgentTlsOptions | undefined =
+    options.tls ??
+    (kept === undefined ? undefined : { pins: kept.pins, ...(kept.ca === undefined ? {} : { ca: kept.ca }) });
+  const agent = new Agent<M>(tls === undefined ? options : { ...options, tls }, spool);
   await agent.load();
   return agent;
 }

@@ -31,6 +31,7 @@ export {
   type ServerLogger,
 } from './logging/create-logger.js';
 export { metricsRoute } from './metrics/metrics-route.js';
+export { type LoadedTls, loadTlsFiles, type ServerTlsOptions } from './tls/load-tls-files.js';
 export {
   createServerMetrics,
   type IngestionCounts,
