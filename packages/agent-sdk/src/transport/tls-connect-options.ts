@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { isSpkiPin, spkiPinOf } from '@fieldline/core';
 import { AgentError } from '../agent-errors.js';
@@ -56,6 +57,12 @@ export function createTlsConnectOptions(tls: AgentTlsOptions | undefined): TlsCo
   };
 }
 
+// Not `cert.pubkey`: for EC keys Node gives the bare curve point there, not the SPKI that
+// pins (and openssl's pin pipeline) hash. The DER certificate yields the SPKI for every key type.
+function spkiOf(certificateDer: Uint8Array): Buffer {
+  return new X509Certificate(certificateDer).publicKey.export({ type: 'spki', format: 'der' });
+}
+
 function pinnedIdentityCheck(
   pins: readonly string[],
 ): (host: string, cert: PeerCertificate) => Error | undefined {
@@ -69,9 +76,9 @@ function pinnedIdentityCheck(
     const presented: string[] = [];
     const seen = new Set<PeerCertificate>();
     let current: PeerCertificate | undefined = cert;
-    while (current !== undefined && !seen.has(current) && current.pubkey !== undefined) {
+    while (current !== undefined && !seen.has(current) && current.raw !== undefined) {
       seen.add(current);
-      const pin = spkiPinOf(current.pubkey);
+      const pin = spkiPinOf(spkiOf(current.raw));
       if (expected.has(pin)) return undefined;
       presented.push(pin);
       current = (current as { issuerCertificate?: PeerCertificate }).issuerCertificate;
