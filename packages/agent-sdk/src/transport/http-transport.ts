@@ -1,4 +1,3 @@
-import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { AgentError } from '../agent-errors.js';
 import { type AgentTlsOptions, createTlsConnectOptions } from './tls-connect-options.js';
 import { findTlsPinError } from './tls-pin-error.js';
@@ -35,7 +34,7 @@ export interface HttpTransportOptions {
   /**
    * fetch implementation. Cannot be combined with `tls`: pins are enforced by the default
    * fetch's connection pool.
-   * @default undici's fetch on a connection pool of this transport's own
+   * @default Node's global fetch; with `tls`, the `undici` package's fetch on a pool of its own
    */
   readonly fetch?: FetchLike;
   /**
@@ -66,23 +65,44 @@ interface FetchInit {
   readonly signal: AbortSignal;
 }
 
+type FetchFunction = (url: string, init: FetchInit) => Promise<FetchResponseLike>;
+
 /**
- * The default fetch: undici's, with a connection pool owned by the transport. Not the global
- * fetch with an npm `undici` dispatcher: a dispatcher only works with the fetch of the undici
- * copy that made it, and Node bundles a different major per release line (6 in Node 20 and
- * 22, 7 in 24, 8 in 26). The pool keeps connections alive between flushes, opens as many as
- * there are concurrent requests (no fixed socket cap to queue or fail behind), unrefs idle
- * sockets so they never keep the process alive, and is where TLS pins are checked.
+ * Node's own fetch (undici inside Node). Its global connection pool keeps connections alive
+ * between flushes and opens as many as there are concurrent requests (no fixed socket cap to
+ * queue or fail behind), and its idle sockets never keep the process alive. It honours a
+ * dispatcher the host set with undici's `setGlobalDispatcher` (e.g. a proxy agent).
  */
-function createPooledFetch(tls: AgentTlsOptions | undefined): (url: string, init: FetchInit) => Promise<FetchResponseLike> {
+const nodeFetch: FetchFunction = (url, init) => fetch(url, init);
+
+/**
+ * With pins or CAs: the npm `undici` package's fetch on an `Agent` of this transport whose
+ * `connect` options carry them. Not Node's fetch with that `Agent` as dispatcher: a dispatcher
+ * works only with the fetch of the undici copy that made it, and Node bundles a different
+ * major per release line (6 in Node 20 and 22, 7 in 24, 8 in 26). Loaded on first use: it adds
+ * ~10 MB of RSS that agents without pins do not pay.
+ */
+function createPinnedFetch(tls: AgentTlsOptions): FetchFunction {
+  // Checked now, so a malformed pin fails createHttpTransport rather than the first request.
   const connect = createTlsConnectOptions(tls);
-  const dispatcher = new UndiciAgent({ connect: { ...connect } });
-  return (url, init) => undiciFetch(url, { ...init, dispatcher });
+  let loaded: Promise<FetchFunction> | undefined;
+  return async (url, init) => {
+    loaded ??= import('undici').then(({ Agent, fetch: undiciFetch }) => {
+      const dispatcher = new Agent({ connect: { ...connect } });
+      return (target, options) => undiciFetch(target, { ...options, dispatcher });
+    });
+    const pinnedFetch = await loaded;
+    return pinnedFetch(url, init);
+  };
+}
+
+function isEmptyTls(tls: AgentTlsOptions): boolean {
+  return (tls.pins === undefined || tls.pins.length === 0) && tls.ca === undefined;
 }
 
 /**
- * The default transport: undici's fetch (the implementation behind Node's own `fetch`) on a
- * keep-alive connection pool, with a per-request timeout and optional SPKI pinning. A timeout
+ * The default transport: Node's own fetch on its keep-alive connection pool (undici's fetch
+ * on a pool of the transport's own when `tls` sets pins or CAs), with a per-request timeout. A timeout
  * surfaces as an `AbortError`/`TimeoutError`, which core's `classifyError` treats as
  * retryable; a pin mismatch rejects with a {@link TlsPinError}, which it treats as fatal.
  *
@@ -101,8 +121,9 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
       'createHttpTransport takes fetch or tls, not both: pins are checked by the default fetch.',
     );
   }
-  const fetchImpl: (url: string, init: FetchInit) => Promise<FetchResponseLike> =
-    options.fetch ?? createPooledFetch(options.tls);
+  const fetchImpl: FetchFunction =
+    options.fetch ??
+    (options.tls === undefined || isEmptyTls(options.tls) ? nodeFetch : createPinnedFetch(options.tls));
   const timeoutMs = options.timeoutMs ?? 30_000;
   return {
     async request({ method, url, headers, body, signal }) {
