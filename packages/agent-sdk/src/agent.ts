@@ -280,7 +280,8 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
     this.#transport =
-      options.transport ?? createHttpTransport(options.tls === undefined ? {} : { tls: options.tls });
+      options.transport ??
+      createHttpTransport(options.tls === undefined ? {} : { tls: options.tls });
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
       maxItems: options.maxQueuedEvents ?? 1_000,
@@ -1419,7 +1420,9 @@ export async function createAgent<M extends EventTypeMap = BuiltInEventMap>(
       : undefined;
   const tls: AgentTlsOptions | undefined =
     options.tls ??
-    (kept === undefined ? undefined : { pins: kept.pins, ...(kept.ca === undefined ? {} : { ca: kept.ca }) });
+    (kept === undefined
+      ? undefined
+      : { pins: kept.pins, ...(kept.ca === undefined ? {} : { ca: kept.ca }) });
   const agent = new Agent<M>(tls === undefined ? options : { ...options, tls }, spool);
   await agent.load();
   return agent;

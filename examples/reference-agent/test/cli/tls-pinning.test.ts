@@ -23,9 +23,23 @@ describe('fieldline-agent over HTTPS with SPKI pins', () => {
     execFileSync(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', 'server.key', '-out', 'server.pem', '-days', '2', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'server.key',
+        '-out',
+        'server.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
       ],
       { cwd: dir, stdio: 'ignore' },
     );
@@ -35,7 +49,10 @@ describe('fieldline-agent over HTTPS with SPKI pins', () => {
       { cwd: dir, stdio: 'ignore' },
     );
     unusedPin = spkiPinOf(
-      createPublicKey(readFileSync(join(dir, 'backup.key'))).export({ type: 'spki', format: 'der' }),
+      createPublicKey(readFileSync(join(dir, 'backup.key'))).export({
+        type: 'spki',
+        format: 'der',
+      }),
     );
     server = await startServer({
       port: 0,
@@ -76,8 +93,17 @@ describe('fieldline-agent over HTTPS with SPKI pins', () => {
     const token = (await admin('/v1/admin/install-tokens', { tenant: 'acme' })).body.token;
 
     const refused = await runCli([
-      'enroll', '--server', server.url, '--token', token, '--state-dir', stateDir,
-      '--tls-ca', ca, '--tls-pin', unusedPin,
+      'enroll',
+      '--server',
+      server.url,
+      '--token',
+      token,
+      '--state-dir',
+      stateDir,
+      '--tls-ca',
+      ca,
+      '--tls-pin',
+      unusedPin,
     ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/matches none of the 1 pinned key.*\[tls_pin_mismatch\]/s);
@@ -85,8 +111,19 @@ describe('fieldline-agent over HTTPS with SPKI pins', () => {
     expect(refused.stderr).toMatch(/no backup/);
 
     const enrolled = await runCli([
-      'enroll', '--server', server.url, '--token', token, '--state-dir', stateDir,
-      '--tls-ca', ca, '--tls-pin', unusedPin, '--tls-pin', serverPin,
+      'enroll',
+      '--server',
+      server.url,
+      '--token',
+      token,
+      '--state-dir',
+      stateDir,
+      '--tls-ca',
+      ca,
+      '--tls-pin',
+      unusedPin,
+      '--tls-pin',
+      serverPin,
     ]);
     expect(enrolled.stderr).not.toMatch(/no backup/);
     expect(enrolled.code).toBe(0);
@@ -95,7 +132,12 @@ describe('fieldline-agent over HTTPS with SPKI pins', () => {
     await admin(`/v1/admin/devices/${deviceId}/consent`, { action: 'grant' });
 
     const tracked = await runCli([
-      'track', 'activity.app.launched', '--data', '{"app":"cli-over-tls"}', '--state-dir', stateDir,
+      'track',
+      'activity.app.launched',
+      '--data',
+      '{"app":"cli-over-tls"}',
+      '--state-dir',
+      stateDir,
     ]);
     expect(tracked.code).toBe(0);
     const events = await admin(`/v1/admin/devices/${deviceId}/events?limit=10`);
@@ -104,14 +146,28 @@ describe('fieldline-agent over HTTPS with SPKI pins', () => {
 
   it('refuses --tls-pin that is not a pin, and pins on a plain http server (exit 2)', async () => {
     const malformed = await runCli([
-      'enroll', '--server', server.url, '--token', 't', '--state-dir', join(dir, 'x'),
-      '--tls-pin', 'sha1/abc',
+      'enroll',
+      '--server',
+      server.url,
+      '--token',
+      't',
+      '--state-dir',
+      join(dir, 'x'),
+      '--tls-pin',
+      'sha1/abc',
     ]);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toMatch(/--tls-pin must be sha256\/<base64 of 32 bytes>/);
     const plain = await runCli([
-      'enroll', '--server', 'http://127.0.0.1:1', '--token', 't', '--state-dir', join(dir, 'y'),
-      '--tls-pin', unusedPin,
+      'enroll',
+      '--server',
+      'http://127.0.0.1:1',
+      '--token',
+      't',
+      '--state-dir',
+      join(dir, 'y'),
+      '--tls-pin',
+      unusedPin,
     ]);
     expect(plain.code).toBe(2);
     expect(plain.stderr).toMatch(/need an https:\/\/ --server/);

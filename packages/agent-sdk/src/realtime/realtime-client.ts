@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent } from 'node:https';
 import {
   acceptSessionOffer,
   type Clock,
@@ -12,7 +13,6 @@ import {
   realtimeFrameSchema,
   type SessionOpener,
 } from '@fieldline/core';
-import { Agent as HttpsAgent } from 'node:https';
 import type { RawData, WebSocket } from 'ws';
 import type { TlsConnectOptions } from '../transport/tls-connect-options.js';
 import { isTlsPinError } from '../transport/tls-pin-error.js';
@@ -104,7 +104,8 @@ export class RealtimeClient {
     this.#options = options;
     const tls = options.tls ?? {};
     this.#tlsAgent =
-      options.url.startsWith('wss:') && (tls.ca !== undefined || tls.checkServerIdentity !== undefined)
+      options.url.startsWith('wss:') &&
+      (tls.ca !== undefined || tls.checkServerIdentity !== undefined)
         ? new HttpsAgent({ ...tls })
         : undefined;
     this.#sinceMs = options.clock.now();

@@ -123,7 +123,9 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
   }
   const fetchImpl: FetchFunction =
     options.fetch ??
-    (options.tls === undefined || isEmptyTls(options.tls) ? nodeFetch : createPinnedFetch(options.tls));
+    (options.tls === undefined || isEmptyTls(options.tls)
+      ? nodeFetch
+      : createPinnedFetch(options.tls));
   const timeoutMs = options.timeoutMs ?? 30_000;
   return {
     async request({ method, url, headers, body, signal }) {

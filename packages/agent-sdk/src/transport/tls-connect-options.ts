@@ -46,7 +46,7 @@ export function createTlsConnectOptions(tls: AgentTlsOptions | undefined): TlsCo
       throw new AgentError(
         'invalid_options',
         `"${String(pin)}" is not an SPKI pin; expected sha256/ and the base64 SHA-256 of the key ` +
-          "(openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64).",
+          '(openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64).',
       );
     }
   }

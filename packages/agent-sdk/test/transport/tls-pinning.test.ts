@@ -124,9 +124,10 @@ describe.skipIf(!existsSync(SERVER_CLI))('TLS: HTTPS/WSS with SPKI pins', () => 
       realtime: { enabled: false },
     });
     const installToken = await server.installToken();
-    const refused = await agent
-      .enroll({ serverUrl: server.url, installToken })
-      .then(() => undefined, (error: unknown) => error);
+    const refused = await agent.enroll({ serverUrl: server.url, installToken }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(isTlsPinError(refused)).toBe(true);
     expect(refused).toMatchObject({
       code: 'tls_pin_mismatch',

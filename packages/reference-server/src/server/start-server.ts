@@ -28,10 +28,10 @@ import { trackInFlightRequests } from '../http/graceful-close.js';
 import { instrumentListener } from '../http/instrument-listener.js';
 import { createRouteLabeler } from '../http/route-labeler.js';
 import { loadServerIdentity } from '../identity/load-server-identity.js';
-import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
 import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
+import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
 
 /** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
 export interface StartServerOptions {

@@ -15,8 +15,11 @@ export interface ServerTlsOptions {
 
 /** The loaded, checked certificate and key. */
 export interface LoadedTls {
+  /** The certificate file, absolute. */
   readonly certFile: string;
+  /** Its PEM content. */
   readonly cert: Buffer;
+  /** The PEM private key. */
   readonly key: Buffer;
   /** The SPKI pin of the leaf certificate's key (`sha256/<base64>`). */
   readonly spkiPin: string;

@@ -20,9 +20,23 @@ function openssl(cwd: string, args: readonly string[]): void {
 
 function selfSigned(cwd: string, name: string): void {
   openssl(cwd, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
   ]);
 }
 
@@ -72,10 +86,12 @@ describe.skipIf(!existsSync(CLI))('the reference server over TLS', () => {
         .toMatch(/Press Ctrl\+C to stop/);
       const url = /listening on (https:\/\/\S+)/.exec(server.output.stdout)?.[1] as string;
       expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-      const pin = (await loadTlsFiles({
-        certFile: join(dir.path, 'server.pem'),
-        keyFile: join(dir.path, 'server.key'),
-      })).spkiPin;
+      const pin = (
+        await loadTlsFiles({
+          certFile: join(dir.path, 'server.pem'),
+          keyFile: join(dir.path, 'server.key'),
+        })
+      ).spkiPin;
       expect(server.output.stdout).toContain(`TLS pin:      ${pin}`);
       const ca = readFileSync(join(dir.path, 'server.pem'));
       const status = await new Promise<number | undefined>((resolve, reject) => {
@@ -135,9 +151,17 @@ describe.skipIf(!existsSync(CLI))('the reference server over TLS', () => {
     expect(garbage).toMatchObject({ code: 'invalid_tls_files' });
     expect((garbage as Error).message).toMatch(/is not a PEM certificate/);
 
-    const missing = run(
-      ['start', '--port', '0', '--data-dir', join(dir.path, 'data3'), '--tls-cert', join(dir.path, 'nope.pem'), '--tls-key', join(dir.path, 'server.key')],
-    );
+    const missing = run([
+      'start',
+      '--port',
+      '0',
+      '--data-dir',
+      join(dir.path, 'data3'),
+      '--tls-cert',
+      join(dir.path, 'nope.pem'),
+      '--tls-key',
+      join(dir.path, 'server.key'),
+    ]);
     expect(await missing.exit).toBe(1);
     expect(missing.output.stderr).toMatch(/Cannot read the TLS certificate .*nope\.pem/);
   }, 30_000);
