@@ -97,7 +97,7 @@ export interface AgentOptions<M extends EventTypeMap = BuiltInEventMap> {
   readonly collectors?: readonly Collector[];
   /**
    * How the agent talks HTTP.
-   * @default createHttpTransport({ tls }) (undici's fetch on a keep-alive pool)
+   * @default createHttpTransport({ tls }) (Node's fetch; the undici package's with pins or CAs)
    */
   readonly transport?: Transport;
   /**
@@ -617,7 +617,10 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
    * @returns counts of delivered, rejected and deferred events.
    */
   flush(options: { readonly signal?: AbortSignal } = {}): Promise<FlushResult> {
-    const run = this.#flushChain.then(() => this.#flushNow(options.signal));
+    // After any consent change under way: its purge must run before anything is sent.
+    const run = this.#flushChain
+      .then(() => this.#consentChain)
+      .then(() => this.#flushNow(options.signal));
     this.#flushChain = run.catch(() => undefined);
     return run;
   }
