@@ -74,6 +74,7 @@ import {
   type StatePaths,
   seqFileSchema,
   statePaths,
+  tlsFileSchema,
 } from './state/state-files.js';
 import {
   createStatusFileWriter,
@@ -81,6 +82,7 @@ import {
   type StatusWriteOptions,
 } from './state/status-file-writer.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
+import { type AgentTlsOptions, createTlsConnectOptions } from './transport/tls-connect-options.js';
 
 /**
  * Options of {@link createAgent}.
@@ -101,9 +103,17 @@ export interface AgentOptions<M extends EventTypeMap = BuiltInEventMap> {
   readonly collectors?: readonly Collector[];
   /**
    * How the agent talks HTTP.
-   * @default createHttpTransport() (cross-fetch)
+   * @default createHttpTransport({ tls }) (Node's fetch; the undici package's with pins or CAs)
    */
   readonly transport?: Transport;
+  /**
+   * SPKI pins and CAs for HTTPS and WSS: checked on every request of the default transport and
+   * on every real-time connection (a custom `transport` must check them itself). `enroll()`
+   * keeps them in the state directory (`tls.json`), and an agent created without this option
+   * uses the kept ones, so pins given once at enrollment hold for every later run.
+   * @default the ones kept at enrollment, else none (Node's default roots, no pinning)
+   */
+  readonly tls?: AgentTlsOptions;
   /** @default systemClock */
   readonly clock?: Clock;
   /** @default systemRandom */
@@ -276,7 +286,9 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     // Widened to look types up by any name (trackUntyped, collectors); never registered into.
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
-    this.#transport = options.transport ?? createHttpTransport();
+    this.#transport =
+      options.transport ??
+      createHttpTransport(options.tls === undefined ? {} : { tls: options.tls });
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
       maxItems: options.maxQueuedEvents ?? 1_000,
@@ -293,6 +305,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       clock: this.#clock,
       random: this.#random,
       transport: this.#transport,
+      tls: createTlsConnectOptions(options.tls),
       ledgerPath: join(this.#paths.root, 'commands-seen.json'),
       enrollment: () => this.#enrollment,
       identity: () => this.#identity,
@@ -364,6 +377,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     const enrolled = await enrollDevice(this.#paths, options, {
       transport: this.#transport,
       clock: this.#clock,
+      ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
       ...(this.#options.agentVersion === undefined
         ? {}
         : { agentVersion: this.#options.agentVersion }),
@@ -631,7 +645,10 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
    * @returns counts of delivered, rejected and deferred events.
    */
   flush(options: { readonly signal?: AbortSignal } = {}): Promise<FlushResult> {
-    const run = this.#flushChain.then(() => this.#flushNow(options.signal));
+    // After any consent change under way: its purge must run before anything is sent.
+    const run = this.#flushChain
+      .then(() => this.#consentChain)
+      .then(() => this.#flushNow(options.signal));
     this.#flushChain = run.catch(() => undefined);
     return run;
   }
@@ -1441,7 +1458,17 @@ export async function createAgent<M extends EventTypeMap = BuiltInEventMap>(
       ? {}
       : { maxFilesPerRun: options.spool.maxFilesPerRun }),
   });
-  const agent = new Agent<M>(options, spool);
+  // Pins kept at enrollment apply unless the caller gives its own.
+  const kept =
+    options.tls === undefined
+      ? await readStateFile(paths.tls, tlsFileSchema, { private: true })
+      : undefined;
+  const tls: AgentTlsOptions | undefined =
+    options.tls ??
+    (kept === undefined
+      ? undefined
+      : { pins: kept.pins, ...(kept.ca === undefined ? {} : { ca: kept.ca }) });
+  const agent = new Agent<M>(tls === undefined ? options : { ...options, tls }, spool);
   await agent.load();
   return agent;
 }

@@ -50,3 +50,5 @@ export {
   type Transport,
   type TransportResponse,
 } from './transport/http-transport.js';
+export type { AgentTlsOptions } from './transport/tls-connect-options.js';
+export { isTlsPinError, TlsPinError } from './transport/tls-pin-error.js';

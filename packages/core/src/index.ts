@@ -116,6 +116,7 @@ export {
   importIdentity,
   isKeyFormatError,
   isSealError,
+  isSpkiPin,
   KEY_BYTES,
   KEY_ID_BYTES,
   KeyFormatError,
@@ -156,6 +157,7 @@ export {
   sessionInfoBytes,
   sessionSignatureBytes,
   sign,
+  spkiPinOf,
   verify,
 } from './crypto/index.js';
 export {

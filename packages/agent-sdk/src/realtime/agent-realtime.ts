@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { AgentError } from '../agent-errors.js';
 import type { EnrollmentFile } from '../state/state-files.js';
 import type { Transport } from '../transport/http-transport.js';
+import type { TlsConnectOptions } from '../transport/tls-connect-options.js';
 import { type CommandDispatcher, createCommandDispatcher } from './command-dispatcher.js';
 import { type CommandLedger, loadCommandLedger } from './command-ledger.js';
 import { pollCommands, postCommandAck } from './http-commands.js';
@@ -40,6 +41,8 @@ export interface RealtimeHost {
   readonly clock: Clock;
   readonly random: Random;
   readonly transport: Transport;
+  /** CAs and the SPKI pin check for `wss://`, the same as the HTTP transport's. */
+  readonly tls: TlsConnectOptions;
   /** `<stateDir>/commands-seen.json`. */
   readonly ledgerPath: string;
   enrollment(): EnrollmentFile | undefined;
@@ -237,6 +240,8 @@ export class AgentRealtime {
     this.#client = new RealtimeClient({
       WebSocket,
       url: this.#options.url ?? realtimeUrl(enrollment.serverUrl),
+      tls: this.#host.tls,
+      onTlsError: (error) => this.#host.reportError(error),
       deviceId: enrollment.deviceId,
       identity,
       serverSigningPublicKey: enrollment.serverPublicKeys.signingPublicKey,

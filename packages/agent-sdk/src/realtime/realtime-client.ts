@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent } from 'node:https';
 import {
   acceptSessionOffer,
   type Clock,
@@ -13,6 +14,8 @@ import {
   type SessionOpener,
 } from '@fieldline/core';
 import type { RawData, WebSocket } from 'ws';
+import type { TlsConnectOptions } from '../transport/tls-connect-options.js';
+import { isTlsPinError } from '../transport/tls-pin-error.js';
 import { closeCodeAction } from './close-code-action.js';
 import type { RealtimeConnectionChange, RealtimeState, RealtimeStatus } from './realtime-types.js';
 import type { ReconnectBackoff } from './reconnect-backoff.js';
@@ -36,6 +39,10 @@ export interface RealtimeClientOptions {
   readonly WebSocket: typeof WebSocket;
   /** `ws(s)://…/v1/ws`. */
   readonly url: string;
+  /** CAs and the SPKI pin check for `wss://`. */
+  readonly tls?: TlsConnectOptions;
+  /** A connection refused by the pin check (then it backs off like any failed connect). */
+  readonly onTlsError?: (error: Error) => void;
   readonly deviceId: string;
   readonly identity: Identity;
   /** The server's Ed25519 key pinned at enrollment: it must sign each session offer. */
@@ -89,10 +96,19 @@ export class RealtimeClient {
   #connectTimer: NodeJS.Timeout | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> = Promise.resolve();
+  // ws hands an agent's options to tls.connect; its own typing of checkServerIdentity is not
+  // Node's, so the pin check travels in an https.Agent rather than in ws's options.
+  readonly #tlsAgent: HttpsAgent | undefined;
 
   /** @param options - URL, identity, timings and callbacks. */
   constructor(options: RealtimeClientOptions) {
     this.#options = options;
+    const tls = options.tls ?? {};
+    this.#tlsAgent =
+      options.url.startsWith('wss:') &&
+      (tls.ca !== undefined || tls.checkServerIdentity !== undefined)
+        ? new HttpsAgent({ ...tls })
+        : undefined;
     this.#sinceMs = options.clock.now();
   }
 
@@ -187,6 +203,7 @@ export class RealtimeClient {
       handshakeTimeout: this.#options.connectTimeoutMs,
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD_BYTES,
+      ...(this.#tlsAgent === undefined ? {} : { agent: this.#tlsAgent }),
     });
     this.#socket = socket;
     let markClosed: () => void = () => undefined;
@@ -205,7 +222,9 @@ export class RealtimeClient {
     socket.on('ping', () => this.#noteLife(socket));
     socket.on('pong', () => this.#noteLife(socket));
     // ws reports refused connections and protocol errors here, then always emits 'close'.
-    socket.on('error', () => undefined);
+    socket.on('error', (error) => {
+      if (isTlsPinError(error)) this.#options.onTlsError?.(error);
+    });
     socket.on('close', (code) => {
       markClosed();
       this.#onClose(socket, code);

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
@@ -34,6 +35,7 @@ import { loadServerIdentity } from '../identity/load-server-identity.js';
 import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
+import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
 
 /** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
 export interface StartServerOptions {
@@ -113,12 +115,22 @@ export interface StartServerOptions {
    * @default 10_000
    */
   readonly auditCheckpointIntervalMs?: number;
+  /**
+   * Serve HTTPS (and WSS on `/v1/ws`) with this certificate and key instead of plain HTTP.
+   * @default undefined (plain HTTP: put a TLS-terminating proxy in front)
+   */
+  readonly tls?: ServerTlsOptions;
 }
 
 /** A server started by {@link startServer}. */
 export interface RunningServer {
-  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL, e.g. `http://127.0.0.1:8080` (`https://` with `tls`). */
   readonly url: string;
+  /**
+   * With `tls`: the certificate file and the SPKI pin of its key, which agents give as
+   * `--tls-pin` (docs/security.md).
+   */
+  readonly tls?: { readonly certFile: string; readonly spkiPin: string };
   /** The port actually bound (useful with `port: 0`). */
   readonly port: number;
   /** The absolute data directory. */
@@ -252,6 +264,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   await ensurePrivateDir(dataDir);
   // The files come first: a bad one stops the start before anything is opened.
+  const tls = options.tls === undefined ? undefined : await loadTlsFiles(options.tls);
   const identity = await loadServerIdentity(join(dataDir, 'server-identity.json'));
   const admin = await resolveAdminToken({
     ...(options.adminToken === undefined ? {} : { token: options.adminToken }),
@@ -316,13 +329,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           'unexpected error',
         ),
     });
-    const server = createServer(
-      instrumentListener(toNodeListener(app, options.bodyLimits), {
-        labelRoute: createRouteLabeler(app.routes),
-        metrics,
-        logger,
-      }),
-    );
+    const listener = instrumentListener(toNodeListener(app, options.bodyLimits), {
+      labelRoute: createRouteLabeler(app.routes),
+      metrics,
+      logger,
+    });
+    // One server either way: the gateway upgrades /v1/ws on it, so WSS shares HTTPS's port.
+    const server =
+      tls === undefined
+        ? createServer(listener)
+        : createHttpsServer({ cert: tls.cert, key: tls.key }, listener);
     const trustedProxies = options.trustedProxies ?? [];
     const gateway = createRealtimeGateway(app, {
       ...(trustedProxies.length === 0 ? {} : { sourceOf: forwardedForSource({ trustedProxies }) }),
@@ -345,7 +361,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
     auditCheckpoints.start();
     const bound = (server.address() as AddressInfo).port;
-    const url = `http://${urlHost(host)}:${bound}`;
+    const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${bound}`;
     logger.info(
       {
         url,
@@ -378,6 +394,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
     return {
       url,
+      ...(tls === undefined ? {} : { tls: { certFile: tls.certFile, spkiPin: tls.spkiPin } }),
       port: bound,
       dataDir,
       databaseKind: database.kind,
