@@ -131,13 +131,10 @@ export async function enrollOutageDevice(base: string): Promise<OutageDevice> {
     async hello() {
       const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/ws`);
       socket.on('error', () => undefined);
-      await new Promise<void>((resolve, reject) => {
-        socket.once('open', () => resolve());
-        socket.once('error', reject);
-      });
       const client: OutageSocket = { socket, frames: [], closeCode: undefined };
       // The server speaks first: a challenge the hello must sign (protocol §4.2). The answer to
-      // the hello is its next frame, or the close.
+      // the hello is its next frame, or the close. Listeners go on before the socket opens: the
+      // challenge can arrive with the upgrade's answer and be emitted right after 'open'.
       let challenge!: (value: string | undefined) => void;
       const challenged = new Promise<string | undefined>((resolve) => {
         challenge = resolve;
@@ -159,6 +156,10 @@ export async function enrollOutageDevice(base: string): Promise<OutageDevice> {
         client.closeCode = code;
         challenge(undefined);
         answered();
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
       });
       const challengeText = await challenged;
       if (challengeText !== undefined) {
