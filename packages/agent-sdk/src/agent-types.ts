@@ -37,6 +37,26 @@ export interface FlushResult {
   readonly reason?: string;
 }
 
+/** Options of `agent.shutdown()`. */
+export interface ShutdownOptions {
+  /**
+   * How long `shutdown()` tries to deliver what the agent holds and waits for the acks of
+   * commands already being handled, side by side. What is still unsent then is written to the
+   * spool; an ack still under way is abandoned (the server redelivers the command to the next
+   * run, which answers it from its ledger without running it again). `shutdown()` resolves
+   * after this plus the time the spool writes take.
+   * @default 10_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Write `status.json` once stopped. A one-shot process beside a long-running agent on the
+   * same state directory turns this off, so its "stopped" snapshot does not replace the live
+   * agent's.
+   * @default true
+   */
+  readonly writeStatusFile?: boolean;
+}
+
 /** A job's outcome, as `runJob` reports it. */
 export type JobRecord = JobReport & { readonly delivered: boolean };
 

@@ -37,6 +37,7 @@ import type {
   DropReason,
   FlushResult,
   JobRecord,
+  ShutdownOptions,
   TrackResult,
 } from './agent-types.js';
 import type { Collector } from './collector.js';
@@ -73,8 +74,15 @@ import {
   type StatePaths,
   seqFileSchema,
   statePaths,
+  tlsFileSchema,
 } from './state/state-files.js';
+import {
+  createStatusFileWriter,
+  type StatusFileWriter,
+  type StatusWriteOptions,
+} from './state/status-file-writer.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
+import { type AgentTlsOptions, createTlsConnectOptions } from './transport/tls-connect-options.js';
 
 /**
  * Options of {@link createAgent}.
@@ -95,9 +103,17 @@ export interface AgentOptions<M extends EventTypeMap = BuiltInEventMap> {
   readonly collectors?: readonly Collector[];
   /**
    * How the agent talks HTTP.
-   * @default createHttpTransport() (cross-fetch)
+   * @default createHttpTransport({ tls }) (Node's fetch; the undici package's with pins or CAs)
    */
   readonly transport?: Transport;
+  /**
+   * SPKI pins and CAs for HTTPS and WSS: checked on every request of the default transport and
+   * on every real-time connection (a custom `transport` must check them itself). `enroll()`
+   * keeps them in the state directory (`tls.json`), and an agent created without this option
+   * uses the kept ones, so pins given once at enrollment hold for every later run.
+   * @default the ones kept at enrollment, else none (Node's default roots, no pinning)
+   */
+  readonly tls?: AgentTlsOptions;
   /** @default systemClock */
   readonly clock?: Clock;
   /** @default systemRandom */
@@ -256,6 +272,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   readonly #collectorStates = new Map<string, 'running' | 'stopped' | 'unsupported' | 'disabled'>();
   #jobs: Record<string, { status: string; finishedAt: string; durationMs: number }> = {};
   readonly #realtime: AgentRealtime;
+  readonly #statusFile: StatusFileWriter;
   #collectorSync: Promise<void> = Promise.resolve();
   #consentChain: Promise<void> = Promise.resolve();
 
@@ -269,22 +286,30 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     // Widened to look types up by any name (trackUntyped, collectors); never registered into.
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
-    this.#transport = options.transport ?? createHttpTransport();
+    this.#transport =
+      options.transport ??
+      createHttpTransport(options.tls === undefined ? {} : { tls: options.tls });
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
       maxItems: options.maxQueuedEvents ?? 1_000,
       overflow: 'reject',
       sizeOf: (item) => item.json.length,
     });
+    this.#statusFile = createStatusFileWriter(this.#paths.status, async () => {
+      // A one-shot `job` in another process records its run only in jobs/: pick it up, so the
+      // long-running agent's snapshot does not hide it.
+      await this.#loadJobs();
+      return this.status();
+    });
     this.#realtime = new AgentRealtime(options.realtime, {
       clock: this.#clock,
       random: this.#random,
       transport: this.#transport,
+      tls: createTlsConnectOptions(options.tls),
       ledgerPath: join(this.#paths.root, 'commands-seen.json'),
       enrollment: () => this.#enrollment,
       identity: () => this.#identity,
-      currentConsent: () => this.#consent,
-      applyConsent: (snapshot) => this.#applyConsent(snapshot),
+      applyConsent: (snapshot) => this.#applyConsent(snapshot, { unlessOlder: true }),
       refreshConfig: async () => {
         await this.refreshConfig();
         await this.#syncCollectors();
@@ -352,6 +377,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     const enrolled = await enrollDevice(this.#paths, options, {
       transport: this.#transport,
       clock: this.#clock,
+      ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
       ...(this.#options.agentVersion === undefined
         ? {}
         : { agentVersion: this.#options.agentVersion }),
@@ -471,18 +497,29 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   }
 
   /**
-   * Stops collectors and the timer, then delivers what it can within
-   * `timeoutMs`; whatever is left is written to the spool, never dropped.
+   * Stops collectors, timers and the real-time connection, then, within
+   * `timeoutMs`, delivers what it can and waits for the acks of commands
+   * already being handled; whatever is left is written to the spool, never
+   * dropped. Once it has resolved the agent emits nothing more: an ack still
+   * under way at the deadline is abandoned silently (the server redelivers the
+   * command to the next run, which answers it from its ledger).
    *
-   * @param options - how long to try delivering.
+   * @param options - how long to deliver and wait for acks; whether to write `status.json`.
+   * @returns the last flush's result.
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void agent.shutdown({ timeoutMs: 5_000 }));
+   * ```
    */
-  async shutdown(options: { readonly timeoutMs?: number } = {}): Promise<FlushResult> {
+  async shutdown(options: ShutdownOptions = {}): Promise<FlushResult> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
     this.#setLifecycle('stopping');
     await this.#realtime.stop();
+    // Handlers that were running when the socket closed ack over HTTP, beside the last flush.
+    const commandsSettled = this.#realtime.drain(timeoutMs);
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     await this.#stopAllCollectors();
-    const timeoutMs = options.timeoutMs ?? 10_000;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('shutdown timeout')), timeoutMs);
     let result: FlushResult;
@@ -495,8 +532,13 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     await Promise.allSettled([...this.#pendingWrites]);
     // Copies spilled while the last flush ran: on disk, or counted now if their write failed.
     for (const batch of this.#held.release()) this.#letGo(batch);
+    await commandsSettled;
     this.#setLifecycle('stopped');
-    await this.writeStatusFile();
+    try {
+      if (options.writeStatusFile !== false) await this.writeStatusFile();
+    } finally {
+      this.#realtime.close();
+    }
     return result;
   }
 
@@ -603,7 +645,10 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
    * @returns counts of delivered, rejected and deferred events.
    */
   flush(options: { readonly signal?: AbortSignal } = {}): Promise<FlushResult> {
-    const run = this.#flushChain.then(() => this.#flushNow(options.signal));
+    // After any consent change under way: its purge must run before anything is sent.
+    const run = this.#flushChain
+      .then(() => this.#consentChain)
+      .then(() => this.#flushNow(options.signal));
     this.#flushChain = run.catch(() => undefined);
     return run;
   }
@@ -1035,12 +1080,20 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     return this.#realtime.request(channel, type, body, options);
   }
 
-  /** Writes `status.json` in the state directory (for `fieldline-agent status`). */
-  async writeStatusFile(): Promise<void> {
-    // A one-shot `job` in another process records its run only in jobs/: pick it up, so the
-    // long-running agent's snapshot does not hide it.
-    await this.#loadJobs();
-    await writePrivateFile(this.#paths.status, `${JSON.stringify(this.status(), null, 2)}\n`);
+  /**
+   * Writes `status.json` in the state directory (for `fieldline-agent status`): atomically, in
+   * order (a snapshot never replaces a newer one this agent wrote), and under a lock shared with
+   * other processes on the state directory, where `skipIf` decides from the file as it is.
+   *
+   * @param options - `skipIf`: leave the file alone, e.g. when a live long-running agent owns it.
+   * @returns whether it was written; resolves once the file holds a snapshot taken after the call.
+   * @example
+   * ```ts
+   * await agent.writeStatusFile({ skipIf: (current) => current?.lifecycle === 'running' });
+   * ```
+   */
+  writeStatusFile(options?: StatusWriteOptions): Promise<boolean> {
+    return this.#statusFile.write(options);
   }
 
   // ── consent ─────────────────────────────────────────────────────────────
@@ -1220,6 +1273,12 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     if (this.#flushScheduled || this.#lifecycle !== 'running') return;
     this.#flushScheduled = true;
     setImmediate(() => {
+      // A shutdown that began meanwhile does the last flush itself; one queued behind it
+      // would run, and emit, after shutdown() resolved.
+      if (this.#lifecycle !== 'running') {
+        this.#flushScheduled = false;
+        return;
+      }
       this.flush().catch((error: unknown) => this.#reportError(error));
     });
   }
@@ -1399,7 +1458,17 @@ export async function createAgent<M extends EventTypeMap = BuiltInEventMap>(
       ? {}
       : { maxFilesPerRun: options.spool.maxFilesPerRun }),
   });
-  const agent = new Agent<M>(options, spool);
+  // Pins kept at enrollment apply unless the caller gives its own.
+  const kept =
+    options.tls === undefined
+      ? await readStateFile(paths.tls, tlsFileSchema, { private: true })
+      : undefined;
+  const tls: AgentTlsOptions | undefined =
+    options.tls ??
+    (kept === undefined
+      ? undefined
+      : { pins: kept.pins, ...(kept.ca === undefined ? {} : { ca: kept.ca }) });
+  const agent = new Agent<M>(tls === undefined ? options : { ...options, tls }, spool);
   await agent.load();
   return agent;
 }

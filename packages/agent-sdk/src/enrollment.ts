@@ -10,8 +10,10 @@ import {
 } from '@fieldline/core';
 import { AgentError } from './agent-errors.js';
 import { writePrivateFile } from './state/private-file.js';
-import type { EnrollmentFile, StatePaths } from './state/state-files.js';
+import type { EnrollmentFile, StatePaths, TlsFile } from './state/state-files.js';
 import type { Transport } from './transport/http-transport.js';
+import type { AgentTlsOptions } from './transport/tls-connect-options.js';
+import { findTlsPinError } from './transport/tls-pin-error.js';
 
 /** What `enroll` needs. */
 export interface EnrollOptions {
@@ -37,18 +39,25 @@ export interface Enrolled {
  * Enrolls the device: makes a new identity on the device, sends its public
  * keys with the install token, and only once the server has answered writes
  * the new identity and enrollment (both 0600, atomically) over any old ones,
- * so a failed or interrupted re-enrollment leaves the previous identity intact.
+ * so a failed or interrupted re-enrollment leaves the previous identity intact. The TLS pins
+ * and CAs it enrolled with (`deps.tls`) are kept beside them for later runs.
  *
  * @param paths - the state directory layout.
  * @param options - server, install token, host name.
- * @param deps - transport, clock, agent version.
+ * @param deps - transport, clock, agent version, the TLS trust to keep.
  * @returns the new identity, the enrollment record and the server's answer.
  * @throws {@link AgentError} `enrollment_failed` (with the server's error code) or `server_unreachable`.
+ * @throws {@link TlsPinError} when the server's certificate matches no pin (nothing was sent).
  */
 export async function enrollDevice(
   paths: StatePaths,
   options: EnrollOptions,
-  deps: { readonly transport: Transport; readonly clock: Clock; readonly agentVersion?: string },
+  deps: {
+    readonly transport: Transport;
+    readonly clock: Clock;
+    readonly agentVersion?: string;
+    readonly tls?: AgentTlsOptions;
+  },
 ): Promise<Enrolled> {
   const serverUrl = options.serverUrl.replace(/\/+$/, '');
   const identity = await generateIdentity();
@@ -67,6 +76,9 @@ export async function enrollDevice(
       }),
     });
   } catch (cause) {
+    // A pin mismatch is not "unreachable": the caller must see it as what it is.
+    const pinError = findTlsPinError(cause);
+    if (pinError !== undefined) throw pinError;
     throw new AgentError('server_unreachable', `Could not reach ${serverUrl} to enroll.`, {
       cause,
     });
@@ -97,6 +109,16 @@ export async function enrollDevice(
     enrolledAt: new Date(deps.clock.now()).toISOString(),
   };
   await writePrivateFile(paths.identity, `${JSON.stringify(exportIdentity(identity), null, 2)}\n`);
+  // Before the enrollment: an enrollment on disk is never without the pins it was made with.
+  if (deps.tls !== undefined) {
+    const ca = deps.tls.ca === undefined ? undefined : [deps.tls.ca].flat();
+    const tlsFile: TlsFile = {
+      version: 1,
+      pins: [...(deps.tls.pins ?? [])],
+      ...(ca === undefined ? {} : { ca }),
+    };
+    await writePrivateFile(paths.tls, `${JSON.stringify(tlsFile, null, 2)}\n`);
+  }
   await writePrivateFile(paths.enrollment, `${JSON.stringify(enrollment, null, 2)}\n`);
   return { identity, enrollment, response: parsed.data };
 }

@@ -11,6 +11,7 @@ export type {
   DropReason,
   FlushResult,
   JobRecord,
+  ShutdownOptions,
   TrackResult,
 } from './agent-types.js';
 export type {
@@ -41,6 +42,7 @@ export type {
 } from './realtime/realtime-types.js';
 export { readJobStates } from './state/read-job-states.js';
 export { type StatePaths, statePaths } from './state/state-files.js';
+export type { CurrentStatusFile, StatusWriteOptions } from './state/status-file-writer.js';
 export {
   createHttpTransport,
   type FetchLike,
@@ -48,3 +50,5 @@ export {
   type Transport,
   type TransportResponse,
 } from './transport/http-transport.js';
+export type { AgentTlsOptions } from './transport/tls-connect-options.js';
+export { isTlsPinError, TlsPinError } from './transport/tls-pin-error.js';

@@ -2,7 +2,7 @@
 // The `fieldline-server` command. The only module that reads the environment,
 // prints for people and exits the process; everything else is in startServer.
 import { formatStartBanner } from './cli/format-start-banner.js';
-import { parseCliArgs, USAGE } from './cli/parse-cli-args.js';
+import { type CliCommand, parseCliArgs, USAGE } from './cli/parse-cli-args.js';
 import { openDatabase } from './db/open-database.js';
 import { runMigrations } from './db/run-migrations.js';
 import { useBaselineWasmCompiler } from './db/use-baseline-wasm-compiler.js';
@@ -46,11 +46,34 @@ async function migrate(dataDir: string): Promise<number> {
   }
 }
 
-async function start(port: number, host: string, dataDir: string): Promise<number> {
+// Flags win over the environment; a certificate without its key (or the reverse) is a mistake.
+function tlsFiles(
+  command: Extract<CliCommand, { kind: 'start' }>,
+): { readonly certFile: string; readonly keyFile: string } | string | undefined {
+  const certFile = command.tlsCertFile ?? fromEnv('FIELDLINE_TLS_CERT');
+  const keyFile = command.tlsKeyFile ?? fromEnv('FIELDLINE_TLS_KEY');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    return 'TLS needs both a certificate and its key: give --tls-cert and --tls-key (or FIELDLINE_TLS_CERT and FIELDLINE_TLS_KEY).';
+  }
+  return { certFile, keyFile };
+}
+
+async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<number> {
+  const { port, host, dataDir } = command;
+  const tls = tlsFiles(command);
+  if (typeof tls === 'string') {
+    process.stderr.write(`fieldline-server: ${tls}\n\n${USAGE}`);
+    return 2;
+  }
   const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
   const databaseUrl = fromEnv('DATABASE_URL');
   const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');
   const busChannelPrefix = fromEnv('FIELDLINE_BUS_PREFIX');
+  const trustedProxies = (fromEnv('FIELDLINE_TRUSTED_PROXIES') ?? '')
+    .split(',')
+    .map((address) => address.trim())
+    .filter((address) => address !== '');
   limitPGliteCompiler(databaseUrl);
   const server = await startServer({
     port,
@@ -60,6 +83,8 @@ async function start(port: number, host: string, dataDir: string): Promise<numbe
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(busChannelPrefix === undefined ? {} : { busChannelPrefix }),
+    trustedProxies,
+    ...(tls === undefined ? {} : { tls }),
   });
   // Listening for signals before the banner says "Press Ctrl+C": a signal sent as soon as the
   // banner is read must find the handler in place, not Node's default (exit by signal).
@@ -102,7 +127,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'migrate':
       return migrate(command.dataDir);
     case 'start':
-      return start(command.port, command.host, command.dataDir);
+      return start(command);
   }
 }
 

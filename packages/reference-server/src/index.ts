@@ -39,3 +39,4 @@ export {
   type ServerMetricsOptions,
 } from './metrics/server-metrics.js';
 export { type RunningServer, type StartServerOptions, startServer } from './server/start-server.js';
+export { type LoadedTls, loadTlsFiles, type ServerTlsOptions } from './tls/load-tls-files.js';

@@ -15,6 +15,7 @@ export {
 export { adminAuditRoutes } from './app/admin-audit-routes.js';
 export { adminCommandRoutes } from './app/admin-command-routes.js';
 export { adminConsentRoutes } from './app/admin-consent-routes.js';
+export { adminDeadLetterRoutes } from './app/admin-dead-letter-routes.js';
 export { adminDeviceRoutes } from './app/admin-routes.js';
 export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
 export type { AppContext } from './app/app-context.js';
@@ -29,11 +30,36 @@ export { deviceRoutes } from './app/device-routes.js';
 export { healthRoutes } from './app/health-routes.js';
 export type { AppendAuditOptions } from './audit/append-audit.js';
 export { AUDIT_LOCK_KEY, appendAudit } from './audit/append-audit.js';
+export {
+  AUDIT_CHECKPOINT_DOMAIN,
+  type AuditCheckpoint,
+  type ParsedAuditCheckpoint,
+  parseAuditCheckpoint,
+  signAuditCheckpoint,
+} from './audit/audit-checkpoint.js';
+export type { AuditCheckpointSink } from './audit/audit-checkpoint-sink.js';
+export {
+  type AuditCheckpointer,
+  type AuditCheckpointerOptions,
+  type AuditCheckpointOutcome,
+  type AuditCheckpointState,
+  type AuditDivergence,
+  type AuditHead,
+  createAuditCheckpointer,
+} from './audit/audit-checkpointer.js';
 export type { AuditEntry, NewAuditEntry } from './audit/audit-entry.js';
 export type { AuditHashInput } from './audit/audit-hash.js';
 export { AUDIT_GENESIS_HASH, computeAuditHash } from './audit/audit-hash.js';
+export {
+  createFileCheckpointSink,
+  type FileCheckpointSinkOptions,
+} from './audit/file-checkpoint-sink.js';
 export type { ListAuditOptions } from './audit/list-audit.js';
 export { listAudit, MAX_AUDIT_PAGE } from './audit/list-audit.js';
+export {
+  createMemoryCheckpointSink,
+  type MemoryCheckpointSink,
+} from './audit/memory-checkpoint-sink.js';
 export type { AuditVerifyResult, VerifyAuditLogOptions } from './audit/verify-audit-log.js';
 export { verifyAuditLog } from './audit/verify-audit-log.js';
 export {
@@ -148,8 +174,23 @@ export type {
   TenantsTable,
   Timestamp,
 } from './db/database-schema.js';
+export {
+  DATABASE_RETRY_AFTER_SECONDS,
+  databaseUnavailable,
+  isDatabaseUnavailableError,
+} from './db/database-unavailable.js';
 export { migrateToLatest, migrations } from './db/migrate.js';
 export { PGliteDialect, type PGliteLike } from './db/pglite-dialect.js';
+export {
+  type DeadLetterStatusFilter,
+  type ListDeadLettersOptions,
+  listDeadLetters,
+  MAX_DEAD_LETTER_PAGE,
+} from './dead-letters/list-dead-letters.js';
+export {
+  type ReplayDeadLetterOptions,
+  replayDeadLetter,
+} from './dead-letters/replay-dead-letter.js';
 export {
   type DeviceSummary,
   deviceTenant,
@@ -265,15 +306,25 @@ export type { ChannelHandler, ChannelMessage, ChannelSender } from './realtime/c
 export {
   type ConnectionClosed,
   createRealtimeGateway,
+  type HandshakeRefused,
   type PresenceChange,
   type RealtimeGateway,
   type RealtimeGatewayEvents,
 } from './realtime/create-realtime-gateway.js';
 export type { RealtimeGatewayOptions } from './realtime/gateway-options.js';
+export type { HandshakeRefusal } from './realtime/handshake-admission.js';
 export {
   RealtimeRemoteError,
   RealtimeRequestError,
   type RealtimeRequestErrorCode,
 } from './realtime/realtime-errors.js';
+export {
+  addressSource,
+  type ForwardedForSourceOptions,
+  forwardedForSource,
+  type RequestSourceOf,
+  remoteAddressSource,
+  type UpgradeRequestLike,
+} from './realtime/request-source.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';

@@ -1,5 +1,4 @@
-import type { Agent } from '@fieldline/agent-sdk';
-import { readStatusFile } from '../commands/status-command.js';
+import type { Agent, CurrentStatusFile } from '@fieldline/agent-sdk';
 
 /**
  * How fresh a `running` status.json must be to belong to a live `run` process. `run` rewrites it
@@ -7,13 +6,8 @@ import { readStatusFile } from '../commands/status-command.js';
  */
 export const LIVE_RUN_STATUS_MS = 15_000;
 
-async function liveRunOwnsStatus(stateDir: string): Promise<boolean> {
-  const found = await readStatusFile(stateDir);
-  return (
-    found?.status.lifecycle === 'running' &&
-    found.source.kind === 'status-file' &&
-    found.source.ageMs < LIVE_RUN_STATUS_MS
-  );
+function liveRunOwns(current: CurrentStatusFile | undefined): boolean {
+  return current?.lifecycle === 'running' && current.ageMs < LIVE_RUN_STATUS_MS;
 }
 
 /**
@@ -21,18 +15,17 @@ async function liveRunOwnsStatus(stateDir: string): Promise<boolean> {
  * state directory owns that file: the long-running agent's view (lifecycle, real-time
  * connection, collectors) is the one `status` should show, and a one-shot process's snapshot
  * would replace it with "stopped" until the next rewrite. The one-shot's lasting effects are on
- * disk anyway (a job's outcome in jobs/, events in the spool or on the server).
+ * disk anyway (a job's outcome in jobs/, events in the spool or on the server). The check and
+ * the write happen under the agent's status lock, which the live run's writes take too, so a
+ * run that starts meanwhile is not overwritten.
  *
  * @param agent - the one-shot command's agent.
- * @param stateDir - its state directory.
  * @returns whether the file was written.
  * @example
  * ```ts
- * await writeOneShotStatus(agent, options.stateDir);
+ * await writeOneShotStatus(agent);
  * ```
  */
-export async function writeOneShotStatus(agent: Agent, stateDir: string): Promise<boolean> {
-  if (await liveRunOwnsStatus(stateDir)) return false;
-  await agent.writeStatusFile().catch(() => undefined);
-  return true;
+export async function writeOneShotStatus(agent: Agent): Promise<boolean> {
+  return agent.writeStatusFile({ skipIf: liveRunOwns }).catch(() => false);
 }

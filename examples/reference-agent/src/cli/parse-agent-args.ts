@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isSpkiPin } from '@fieldline/core';
 
 /** What `fieldline-agent`'s command line asked for. */
 export type AgentCliCommand =
@@ -8,6 +9,10 @@ export type AgentCliCommand =
       readonly serverUrl: string;
       readonly installToken: string;
       readonly hostname?: string;
+      /** `--tls-pin`, repeatable: SPKI pins (`sha256/<base64>`) kept for every later run. */
+      readonly tlsPins?: readonly string[];
+      /** `--tls-ca`: a PEM file of CA certificates to trust for the server. */
+      readonly tlsCaFile?: string;
     }
   | { readonly kind: 'run'; readonly stateDir: string; readonly once: boolean }
   | { readonly kind: 'status'; readonly stateDir: string; readonly json: boolean }
@@ -34,7 +39,9 @@ export const USAGE = `Usage: fieldline-agent <command> --state-dir <dir> [option
 
 Commands:
   enroll --server <url> --token <install token> [--hostname <name>]
-             enroll this device; prints its device id and tenant
+         [--tls-pin <pin>]... [--tls-ca <file>]
+             enroll this device; prints its device id and tenant. TLS pins and
+             CA are kept in the state dir and apply to every later command
   run [--once]
              run the agent: config, heartbeat, consented collectors, flushing,
              status.json kept current; Ctrl+C (SIGINT) or SIGTERM stops it.
@@ -53,6 +60,9 @@ Options:
   --server <url>      server base URL                                    (enroll)
   --token <token>     one-time install token from the server admin       (enroll)
   --hostname <name>   host name to report; default os.hostname()         (enroll)
+  --tls-pin <pin>     SPKI pin sha256/<base64> of the server's key or CA;
+                      repeat it: the current key and a backup key         (enroll)
+  --tls-ca <file>     PEM CA certificate(s) to trust for the server       (enroll)
   --once              run one cycle, then exit                           (run)
   --json              print the status as JSON                           (status)
   --data <json>       the event's data, a JSON object; default {}        (track)
@@ -66,6 +76,8 @@ const OPTION_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   server: ['enroll'],
   token: ['enroll'],
   hostname: ['enroll'],
+  'tls-pin': ['enroll'],
+  'tls-ca': ['enroll'],
   once: ['run'],
   json: ['status'],
   data: ['track'],
@@ -82,6 +94,8 @@ function parse(argv: readonly string[]) {
       server: { type: 'string' },
       token: { type: 'string' },
       hostname: { type: 'string' },
+      'tls-pin': { type: 'string', multiple: true },
+      'tls-ca': { type: 'string' },
       once: { type: 'boolean' },
       json: { type: 'boolean' },
       data: { type: 'string' },
@@ -166,12 +180,26 @@ export function parseAgentArgs(argv: readonly string[]): AgentCliCommand {
       if (values.hostname !== undefined && values.hostname.trim() === '') {
         return usageError('--hostname must not be empty.');
       }
+      const tlsPins = values['tls-pin'];
+      const badPin = tlsPins?.find((pin) => !isSpkiPin(pin));
+      if (badPin !== undefined) {
+        return usageError(`--tls-pin must be sha256/<base64 of 32 bytes>; got "${badPin}".`);
+      }
+      const tlsCaFile = values['tls-ca'];
+      if (tlsCaFile !== undefined && tlsCaFile.trim() === '') {
+        return usageError('--tls-ca must not be empty.');
+      }
+      if ((tlsPins !== undefined || tlsCaFile !== undefined) && !serverUrl.startsWith('https:')) {
+        return usageError('--tls-pin and --tls-ca need an https:// --server.');
+      }
       return {
         kind: 'enroll',
         stateDir,
         serverUrl,
         installToken,
         ...(values.hostname === undefined ? {} : { hostname: values.hostname }),
+        ...(tlsPins === undefined ? {} : { tlsPins }),
+        ...(tlsCaFile === undefined ? {} : { tlsCaFile }),
       };
     }
     case 'run': {

@@ -1,4 +1,4 @@
-import { isAgentError } from '@fieldline/agent-sdk';
+import { isAgentError, isTlsPinError } from '@fieldline/agent-sdk';
 
 /**
  * One line for people about a failure: the agent's own message (which says
@@ -12,6 +12,10 @@ import { isAgentError } from '@fieldline/agent-sdk';
  * ```
  */
 export function describeError(error: unknown): string {
+  if (isTlsPinError(error)) {
+    const presented = (error.details?.presented as readonly string[] | undefined) ?? [];
+    return `${error.message} The server presented ${presented.join(', ') || 'no key'}. [${error.code}]`;
+  }
   if (isAgentError(error)) {
     const cause = (error as { cause?: unknown }).cause;
     const detail =

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import type { AgentTlsOptions } from '@fieldline/agent-sdk';
 import {
   type EnrollmentSummary,
   type OpenCliAgentOptions,
@@ -19,6 +21,10 @@ export interface EnrollCommandOptions extends OpenCliAgentOptions {
    * @default os.hostname()
    */
   readonly hostname?: string;
+  /** SPKI pins of the server's key or CA; kept in the state dir for every later command. */
+  readonly tlsPins?: readonly string[];
+  /** A PEM file of CA certificates to trust; its content is kept in the state dir. */
+  readonly tlsCaFile?: string;
 }
 
 /** What {@link enrollCommand} did. */
@@ -46,7 +52,32 @@ export async function enrollCommand(
   options: EnrollCommandOptions,
   io: CommandIo,
 ): Promise<EnrollOutcome> {
-  const agent = await openCliAgent(options);
+  let tls: AgentTlsOptions | undefined;
+  if (options.tlsPins !== undefined || options.tlsCaFile !== undefined) {
+    let ca: string | undefined;
+    if (options.tlsCaFile !== undefined) {
+      try {
+        ca = await readFile(options.tlsCaFile, 'utf8');
+      } catch (error) {
+        io.err(`enroll failed: cannot read --tls-ca ${options.tlsCaFile}: ${describeError(error)}`);
+        return { exitCode: 1 };
+      }
+    }
+    tls = {
+      ...(options.tlsPins === undefined ? {} : { pins: options.tlsPins }),
+      ...(ca === undefined ? {} : { ca }),
+    };
+    if (options.tlsPins?.length === 1) {
+      io.err(
+        'warning: one --tls-pin and no backup: if the server ever changes its key, this device ' +
+          'stops reaching it until it is re-enrolled. Add a second --tls-pin for a backup key.',
+      );
+    }
+  }
+  const agent = await openCliAgent({
+    ...options,
+    ...(tls === undefined ? {} : { agentOptions: { ...options.agentOptions, tls } }),
+  });
   try {
     await agent.enroll({
       serverUrl: options.serverUrl,

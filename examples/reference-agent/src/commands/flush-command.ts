@@ -89,7 +89,7 @@ export async function flushCommand(
     return { exitCode: 1, ...empty, spoolFiles: agent.status().spool.files };
   }
   const totals = await drainSpool(agent, options.maxRounds ?? 50);
-  await writeOneShotStatus(agent, options.stateDir);
+  await writeOneShotStatus(agent);
   const spool = agent.status().spool;
   io.out(
     `delivered ${totals.delivered}, rejected ${totals.rejected}, deferred ${totals.deferred}; ` +

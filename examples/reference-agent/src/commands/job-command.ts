@@ -188,7 +188,7 @@ export async function jobCommand(options: JobCommandOptions, io: CommandIo): Pro
     }
     return metrics;
   });
-  await writeOneShotStatus(agent, options.stateDir);
+  await writeOneShotStatus(agent);
   const exitCode = exit?.exitCode ?? 1;
   io.err(
     `job ${options.name} ${record.status} (exit ${exitCode}, ${record.durationMs} ms); report ${

@@ -1,5 +1,6 @@
 import type { Agent, AgentStatus, Collector } from '@fieldline/agent-sdk';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
+import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
 import { linuxCollectors } from '../collectors/index.js';
 import { describeConsent } from '../format/describe-consent.js';
@@ -117,14 +118,16 @@ function keepStatusCurrent(agent: Agent, intervalMs: number): () => void {
   };
 }
 
-async function shutdownWithin(agent: Agent, timeoutMs: number): Promise<void> {
+async function shutdownWithin(agent: Agent, timeoutMs: number, once: boolean): Promise<void> {
   // shutdown() bounds its delivery by timeoutMs, then spools; the extra margin covers the disk.
   let timer: NodeJS.Timeout | undefined;
   const cap = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs + 5_000);
   });
   try {
-    await Promise.race([agent.shutdown({ timeoutMs }).then(() => undefined), cap]);
+    // `run --once` is a one-shot: its status is written at the end only if no live run owns it.
+    const stopped = agent.shutdown({ timeoutMs, writeStatusFile: !once });
+    await Promise.race([stopped.then(() => undefined), cap]);
   } finally {
     clearTimeout(timer);
   }
@@ -184,14 +187,18 @@ export async function runCommand(options: RunCommandOptions, io: CommandIo): Pro
     return { exitCode: 1 };
   }
   attachLog(agent, io);
-  const stopStatus = keepStatusCurrent(agent, options.statusIntervalMs ?? 5_000);
+  // Only a long-running `run` owns status.json; `run --once` writes it once, at the end, and
+  // only when no live `run` on the same state directory owns it.
+  const stopStatus = once
+    ? () => undefined
+    : keepStatusCurrent(agent, options.statusIntervalMs ?? 5_000);
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5_000;
   try {
     try {
       await agent.start();
     } catch (error) {
       io.err(`cannot start: ${describeError(error)}`);
-      await shutdownWithin(agent, shutdownTimeoutMs);
+      await shutdownWithin(agent, shutdownTimeoutMs, once);
       return { exitCode: 1, status: agent.status() };
     }
     const started = agent.status();
@@ -207,9 +214,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIo): Pro
     if (once) {
       const offline = agent.status().connection !== 'online';
       const drained = offline ? undefined : await drainSpool(agent);
-      await agent.writeStatusFile();
       // Offline, a second retry budget at shutdown would only delay the same answer.
-      await shutdownWithin(agent, offline ? 0 : shutdownTimeoutMs);
+      await shutdownWithin(agent, offline ? 0 : shutdownTimeoutMs, once);
       const status = agent.status();
       const failed = offline || (drained?.deferred ?? 0) > 0 || status.connection !== 'online';
       io.err(
@@ -221,12 +227,13 @@ export async function runCommand(options: RunCommandOptions, io: CommandIo): Pro
     }
     await waitForAbort(options.signal);
     io.err(`${stamp()} stopping`);
-    await shutdownWithin(agent, shutdownTimeoutMs);
+    await shutdownWithin(agent, shutdownTimeoutMs, once);
     const status = agent.status();
     io.err(`${stamp()} stopped; ${status.spool.files} spool file(s) kept`);
     return { exitCode: 0, status };
   } finally {
     stopStatus();
-    await agent.writeStatusFile().catch(() => undefined);
+    if (once) await writeOneShotStatus(agent);
+    else await agent.writeStatusFile().catch(() => undefined);
   }
 }

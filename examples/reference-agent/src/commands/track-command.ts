@@ -70,7 +70,7 @@ export async function trackCommand(
   const tracked = agent.trackUntyped(options.type, data);
   if (tracked.status === 'refused') {
     io.err(`refused (${tracked.reason}): ${tracked.message}`);
-    await writeOneShotStatus(agent, options.stateDir);
+    await writeOneShotStatus(agent);
     return { exitCode: 1, track: tracked, result: 'refused' };
   }
   let fate: EventResult | undefined;

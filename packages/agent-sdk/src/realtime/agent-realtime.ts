@@ -15,10 +15,11 @@ import { z } from 'zod';
 import { AgentError } from '../agent-errors.js';
 import type { EnrollmentFile } from '../state/state-files.js';
 import type { Transport } from '../transport/http-transport.js';
+import type { TlsConnectOptions } from '../transport/tls-connect-options.js';
 import { type CommandDispatcher, createCommandDispatcher } from './command-dispatcher.js';
 import { type CommandLedger, loadCommandLedger } from './command-ledger.js';
-import { isOlderConsent } from './consent-freshness.js';
 import { pollCommands, postCommandAck } from './http-commands.js';
+import { createInFlightWork } from './in-flight-work.js';
 import { createPendingRequests } from './pending-requests.js';
 import { type InboundFrame, type OpenedBody, RealtimeClient } from './realtime-client.js';
 import { RealtimeError } from './realtime-errors.js';
@@ -40,11 +41,13 @@ export interface RealtimeHost {
   readonly clock: Clock;
   readonly random: Random;
   readonly transport: Transport;
+  /** CAs and the SPKI pin check for `wss://`, the same as the HTTP transport's. */
+  readonly tls: TlsConnectOptions;
   /** `<stateDir>/commands-seen.json`. */
   readonly ledgerPath: string;
   enrollment(): EnrollmentFile | undefined;
   identity(): Identity | undefined;
-  currentConsent(): ConsentSnapshot;
+  /** Applies a pushed snapshot unless it is older than the one held (`isOlderConsent`). */
   applyConsent(snapshot: ConsentSnapshot): Promise<void>;
   refreshConfig(): Promise<void>;
   /** The server closed with 4403. */
@@ -79,6 +82,10 @@ export class AgentRealtime {
   #polling = false;
   // Bumped by stop(), so a start() still awaiting its imports does not open a socket after it.
   #generation = 0;
+  // Command handling and acks under way, which the agent's shutdown waits for (bounded).
+  readonly #inFlight = createInFlightWork();
+  // Set by close(): what is still running after the shutdown gave up waiting reports nothing.
+  #closed = false;
   readonly #createdAtMs: number;
 
   /**
@@ -222,6 +229,7 @@ export class AgentRealtime {
   /** Opens the socket, unless disabled or not enrolled. */
   async start(): Promise<void> {
     const generation = this.#generation;
+    this.#closed = false;
     await this.#getDispatcher();
     if (this.#options.enabled === false || this.#client !== undefined) return;
     const enrollment = this.#host.enrollment();
@@ -232,6 +240,8 @@ export class AgentRealtime {
     this.#client = new RealtimeClient({
       WebSocket,
       url: this.#options.url ?? realtimeUrl(enrollment.serverUrl),
+      tls: this.#host.tls,
+      onTlsError: (error) => this.#host.reportError(error),
       deviceId: enrollment.deviceId,
       identity,
       serverSigningPublicKey: enrollment.serverPublicKeys.signingPublicKey,
@@ -242,26 +252,50 @@ export class AgentRealtime {
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 15_000,
       onChange: (change) => this.#onChange(change),
       onFrame: (frame, body) => {
-        this.#onFrame(frame, body).catch((error: unknown) => this.#host.reportError(error));
+        this.#inFlight.add(
+          this.#onFrame(frame, body).catch((error: unknown) => this.#reportError(error)),
+        );
       },
       onDisconnect: () =>
         this.#pending.rejectAll(
           () => new RealtimeError('connection_closed', 'The connection closed before the reply.'),
         ),
       onRevoked: () => {
-        this.#host.revoked().catch((error: unknown) => this.#host.reportError(error));
+        this.#host.revoked().catch((error: unknown) => this.#reportError(error));
       },
     });
     this.#client.start();
   }
 
-  /** Closes the socket with 1000 and stops polling. */
+  /**
+   * Closes the socket with 1000 and stops polling. Commands already being handled go on, and
+   * their acks go over HTTP: wait for them with {@link AgentRealtime.drain}.
+   */
   async stop(): Promise<void> {
     this.#generation++;
     this.#stopPolling();
     const client = this.#client;
     this.#client = undefined;
     await client?.stop();
+  }
+
+  /**
+   * Waits for the commands being handled and their acks (socket frames, HTTP answers, polls).
+   *
+   * @param timeoutMs - how long to wait at most.
+   * @returns true when all settled, false when the time ran out first.
+   */
+  drain(timeoutMs: number): Promise<boolean> {
+    return this.#inFlight.settled(timeoutMs);
+  }
+
+  /**
+   * Ends reporting: work still running after the shutdown stopped waiting (a hung handler, an
+   * ack to an unreachable server) emits no `command` or `error` event, and applies nothing, once
+   * `shutdown()` has resolved. `start()` opens again.
+   */
+  close(): void {
+    this.#closed = true;
   }
 
   /** The status section. */
@@ -283,10 +317,15 @@ export class AgentRealtime {
    *
    * @param commands - the response's commands.
    */
-  async handleHttpCommands(commands: readonly Command[]): Promise<void> {
-    for (const command of commands) {
-      await this.#handleOverHttp(command);
-    }
+  handleHttpCommands(commands: readonly Command[]): Promise<void> {
+    const work = (async () => {
+      for (const command of commands) {
+        if (this.#closed) return;
+        await this.#handleOverHttp(command);
+      }
+    })();
+    this.#inFlight.add(work);
+    return work;
   }
 
   // ── internals ───────────────────────────────────────────────────────────
@@ -312,8 +351,9 @@ export class AgentRealtime {
     const applyConsent: CommandHandler = async (command) => {
       const body = consentBodySchema.safeParse(command.body);
       if (!body.success) throw new Error('invalid_body: expected { consent: ConsentSnapshot }');
-      // A redelivered old command must not undo a newer change (a grant after a withdrawal).
-      if (isOlderConsent(body.data.consent, this.#host.currentConsent())) return;
+      // The host skips a snapshot older than the one it holds (a command queued before the
+      // change the agent already learned from a fresher answer), checked in its consent queue
+      // so that two snapshots in flight cannot both pass the check against the same state.
       await this.#host.applyConsent(body.data.consent);
     };
     return new Map<string, CommandHandler>([
@@ -328,7 +368,15 @@ export class AgentRealtime {
     if (change.state === 'ready') this.#host.reachable();
     if (change.state === 'offline') this.#startPolling();
     else if (change.state === 'ready' || change.state === 'stopped') this.#stopPolling();
-    this.#host.emitConnection(change);
+    if (!this.#closed) this.#host.emitConnection(change);
+  }
+
+  #reportError(error: unknown): void {
+    if (!this.#closed) this.#host.reportError(error);
+  }
+
+  #emitCommand(handled: HandledCommand): void {
+    if (!this.#closed) this.#host.emitCommand(handled);
   }
 
   async #onFrame(frame: InboundFrame, body: Promise<OpenedBody> | undefined): Promise<void> {
@@ -346,7 +394,7 @@ export class AgentRealtime {
             new RealtimeError('remote_error', frame.message, { details: { code: frame.code } }),
           );
         } else {
-          this.#host.reportError(
+          this.#reportError(
             new RealtimeError(
               'remote_error',
               `The server reported ${frame.code}: ${frame.message}`,
@@ -369,7 +417,7 @@ export class AgentRealtime {
     const remembered = dispatcher.remembered(frame.id);
     if (remembered !== undefined) {
       await this.#ackOnSocket(frame.id, remembered.answer);
-      this.#host.emitCommand({
+      this.#emitCommand({
         id: frame.id,
         type: remembered.type,
         via: 'socket',
@@ -382,7 +430,7 @@ export class AgentRealtime {
     // An unopenable or inconsistent frame is not acked: it may not be the server's, and the
     // server redelivers what it really sent (the client has already dropped the connection).
     if (!opened.ok) {
-      this.#host.reportError(
+      this.#reportError(
         new RealtimeError('invalid_frame', `A command frame was refused: ${opened.code}.`, {
           details: { id: frame.id, code: opened.code },
         }),
@@ -391,7 +439,7 @@ export class AgentRealtime {
     }
     const command = commandSchema.safeParse(opened.body);
     if (!command.success || command.data.id !== frame.id) {
-      this.#host.reportError(
+      this.#reportError(
         new RealtimeError('invalid_frame', 'A command frame did not hold the command it named.', {
           details: { id: frame.id },
         }),
@@ -400,7 +448,7 @@ export class AgentRealtime {
     }
     const handled = await dispatcher.dispatch(command.data, 'socket');
     await this.#ackOnSocket(frame.id, handled.answer);
-    this.#host.emitCommand(handled);
+    this.#emitCommand(handled);
   }
 
   async #ackOnSocket(id: string, answer: CommandAnswer): Promise<void> {
@@ -419,7 +467,7 @@ export class AgentRealtime {
     if (enrollment === undefined) return;
     const result = await postCommandAck(this.#host.transport, enrollment, id, answer);
     if (!result.ok) {
-      this.#host.reportError(
+      this.#reportError(
         new RealtimeError(
           'ack_failed',
           `Could not ack command ${id} (${result.reason ?? 'no answer'}); the server will redeliver it.`,
@@ -434,9 +482,9 @@ export class AgentRealtime {
       const dispatcher = await this.#getDispatcher();
       const handled = await dispatcher.dispatch(command, 'http');
       await this.#ackOverHttp(command.id, handled.answer);
-      this.#host.emitCommand(handled);
+      this.#emitCommand(handled);
     } catch (error) {
-      this.#host.reportError(error);
+      this.#reportError(error);
     }
   }
 
@@ -507,7 +555,7 @@ export class AgentRealtime {
   #startPolling(): void {
     if (this.#pollTimer !== undefined) return;
     const poll = (): void => {
-      this.#pollOnce().catch((error: unknown) => this.#host.reportError(error));
+      this.#inFlight.add(this.#pollOnce().catch((error: unknown) => this.#reportError(error)));
     };
     this.#pollTimer = setInterval(poll, this.#options.pollIntervalMs ?? 30_000);
     this.#pollTimer.unref();

@@ -1,9 +1,10 @@
+import { Agent as HttpsAgent } from 'node:https';
 import {
   acceptSessionOffer,
   type Clock,
   commandBoxAad,
   createHelloFrame,
-  encodeBase64Url,
+  createResumeFrame,
   type Identity,
   messageBoxAad,
   type Random,
@@ -13,6 +14,8 @@ import {
   type SessionOpener,
 } from '@fieldline/core';
 import type { RawData, WebSocket } from 'ws';
+import type { TlsConnectOptions } from '../transport/tls-connect-options.js';
+import { isTlsPinError } from '../transport/tls-pin-error.js';
 import { closeCodeAction } from './close-code-action.js';
 import type { RealtimeConnectionChange, RealtimeState, RealtimeStatus } from './realtime-types.js';
 import type { ReconnectBackoff } from './reconnect-backoff.js';
@@ -36,6 +39,10 @@ export interface RealtimeClientOptions {
   readonly WebSocket: typeof WebSocket;
   /** `ws(s)://…/v1/ws`. */
   readonly url: string;
+  /** CAs and the SPKI pin check for `wss://`. */
+  readonly tls?: TlsConnectOptions;
+  /** A connection refused by the pin check (then it backs off like any failed connect). */
+  readonly onTlsError?: (error: Error) => void;
   readonly deviceId: string;
   readonly identity: Identity;
   /** The server's Ed25519 key pinned at enrollment: it must sign each session offer. */
@@ -77,7 +84,8 @@ export class RealtimeClient {
   #lastCloseCode: number | null = null;
   #session: { readonly token: string; readonly expiresAtMs: number } | undefined;
   #socket: WebSocket | undefined;
-  #phase: 'opening' | 'registering' | 'ready' = 'opening';
+  // `challenged`: the socket is open and waits for the server's challenge to sign.
+  #phase: 'opening' | 'challenged' | 'registering' | 'ready' = 'opening';
   // The nonce of this connection's hello or resume: the welcome's session is bound to it.
   #nonce = '';
   #opener: SessionOpener | undefined;
@@ -88,10 +96,19 @@ export class RealtimeClient {
   #connectTimer: NodeJS.Timeout | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> = Promise.resolve();
+  // ws hands an agent's options to tls.connect; its own typing of checkServerIdentity is not
+  // Node's, so the pin check travels in an https.Agent rather than in ws's options.
+  readonly #tlsAgent: HttpsAgent | undefined;
 
   /** @param options - URL, identity, timings and callbacks. */
   constructor(options: RealtimeClientOptions) {
     this.#options = options;
+    const tls = options.tls ?? {};
+    this.#tlsAgent =
+      options.url.startsWith('wss:') &&
+      (tls.ca !== undefined || tls.checkServerIdentity !== undefined)
+        ? new HttpsAgent({ ...tls })
+        : undefined;
     this.#sinceMs = options.clock.now();
   }
 
@@ -186,6 +203,7 @@ export class RealtimeClient {
       handshakeTimeout: this.#options.connectTimeoutMs,
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD_BYTES,
+      ...(this.#tlsAgent === undefined ? {} : { agent: this.#tlsAgent }),
     });
     this.#socket = socket;
     let markClosed: () => void = () => undefined;
@@ -204,7 +222,9 @@ export class RealtimeClient {
     socket.on('ping', () => this.#noteLife(socket));
     socket.on('pong', () => this.#noteLife(socket));
     // ws reports refused connections and protocol errors here, then always emits 'close'.
-    socket.on('error', () => undefined);
+    socket.on('error', (error) => {
+      if (isTlsPinError(error)) this.#options.onTlsError?.(error);
+    });
     socket.on('close', (code) => {
       markClosed();
       this.#onClose(socket, code);
@@ -213,20 +233,28 @@ export class RealtimeClient {
 
   #onOpen(socket: WebSocket): void {
     if (socket !== this.#socket) return;
+    // The hello or resume must sign the challenge the server sends first (§4.2).
+    this.#phase = 'challenged';
     this.#progress('connected');
+  }
+
+  #onChallenge(socket: WebSocket, challenge: string): void {
     const session = this.#session;
     const now = this.#options.clock.now();
     // A token about to expire would only earn a 4401 and a second round trip.
     this.#usedResume = session !== undefined && session.expiresAtMs - now > 60_000;
     const first =
       this.#usedResume && session !== undefined
-        ? {
-            kind: 'resume' as const,
-            deviceId: this.#options.deviceId,
-            sessionToken: session.token,
-            nonce: encodeBase64Url(this.#options.random.bytes(16)),
-          }
-        : createHelloFrame(this.#options.deviceId, this.#options.identity, {
+        ? createResumeFrame(
+            this.#options.deviceId,
+            this.#options.identity,
+            session.token,
+            challenge,
+            {
+              random: this.#options.random,
+            },
+          )
+        : createHelloFrame(this.#options.deviceId, this.#options.identity, challenge, {
             clock: this.#options.clock,
             random: this.#options.random,
           });
@@ -248,6 +276,10 @@ export class RealtimeClient {
       // Not JSON: ignored, like any frame this version does not understand.
     }
     if (frame === undefined) return;
+    if (frame.kind === 'challenge') {
+      if (this.#phase === 'challenged') this.#onChallenge(socket, frame.challenge);
+      return;
+    }
     if (frame.kind === 'welcome') {
       if (this.#phase === 'registering') this.#onWelcome(socket, frame);
       return;

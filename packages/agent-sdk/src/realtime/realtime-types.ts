@@ -2,7 +2,7 @@
  * Where the agent's real-time connection stands (docs/protocol.md §4.10).
  *
  * - `connecting`: opening the WebSocket;
- * - `connected`: upgraded, the hello or resume not sent yet;
+ * - `connected`: upgraded, waiting for the server's challenge (the hello or resume not sent yet);
  * - `registering`: hello or resume sent, waiting for the welcome;
  * - `ready`: welcomed; pushes arrive and requests can be sent;
  * - `retrying`: waiting a backoff before the next attempt;

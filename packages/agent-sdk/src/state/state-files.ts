@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   consentSnapshotSchema,
   deviceConfigSchema,
+  isSpkiPin,
   publicKeysSchema,
   tenantSchema,
 } from '@fieldline/core';
@@ -20,6 +21,19 @@ export const enrollmentFileSchema = z.strictObject({
 
 /** The enrollment state file. */
 export type EnrollmentFile = z.infer<typeof enrollmentFileSchema>;
+
+/**
+ * The TLS trust the device enrolled with (0600): later runs use the same pins and CAs without
+ * being told again, as they use the server keys pinned in the enrollment.
+ */
+export const tlsFileSchema = z.strictObject({
+  version: z.literal(1),
+  pins: z.array(z.string().refine(isSpkiPin, 'not an SPKI pin (sha256/<base64>)')),
+  ca: z.array(z.string().min(1)).optional(),
+});
+
+/** The TLS state file. */
+export type TlsFile = z.infer<typeof tlsFileSchema>;
 
 /** The last good config and its ETag. */
 export const cachedConfigSchema = z.strictObject({
@@ -55,6 +69,7 @@ export interface StatePaths {
   readonly root: string;
   readonly identity: string;
   readonly enrollment: string;
+  readonly tls: string;
   readonly config: string;
   readonly consent: string;
   readonly seq: string;
@@ -74,6 +89,7 @@ export function statePaths(root: string): StatePaths {
     root,
     identity: join(root, 'identity.json'),
     enrollment: join(root, 'enrollment.json'),
+    tls: join(root, 'tls.json'),
     config: join(root, 'config.cached.json'),
     consent: join(root, 'consent.json'),
     seq: join(root, 'seq.json'),

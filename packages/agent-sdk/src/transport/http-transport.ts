@@ -1,6 +1,6 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import crossFetch from 'cross-fetch';
+import { AgentError } from '../agent-errors.js';
+import { type AgentTlsOptions, createTlsConnectOptions } from './tls-connect-options.js';
+import { findTlsPinError } from './tls-pin-error.js';
 
 /** One HTTP exchange as the agent sees it. */
 export interface TransportResponse {
@@ -26,14 +26,15 @@ export interface Transport {
   }): Promise<TransportResponse>;
 }
 
-/** The fetch function the transport uses (cross-fetch by default). */
+/** A fetch function to use instead of the default (e.g. one that goes through a proxy). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Options of {@link createHttpTransport}. */
 export interface HttpTransportOptions {
   /**
-   * fetch implementation.
-   * @default cross-fetch
+   * fetch implementation. Cannot be combined with `tls`: pins are enforced by the default
+   * fetch's connection pool.
+   * @default Node's global fetch; with `tls`, the `undici` package's fetch on a pool of its own
    */
   readonly fetch?: FetchLike;
   /**
@@ -43,47 +44,110 @@ export interface HttpTransportOptions {
   readonly timeoutMs?: number;
   /** Sent as user-agent. */
   readonly userAgent?: string;
+  /**
+   * SPKI pins and CA certificates for HTTPS (see {@link AgentTlsOptions}).
+   * @default Node's default roots, no pinning
+   */
+  readonly tls?: AgentTlsOptions;
+}
+
+/** The subset of a fetch response the transport reads (undici's and the global one). */
+interface FetchResponseLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+interface FetchInit {
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  readonly signal: AbortSignal;
+}
+
+type FetchFunction = (url: string, init: FetchInit) => Promise<FetchResponseLike>;
+
+/**
+ * Node's own fetch (undici inside Node). Its global connection pool keeps connections alive
+ * between flushes and opens as many as there are concurrent requests (no fixed socket cap to
+ * queue or fail behind), and its idle sockets never keep the process alive. It honours a
+ * dispatcher the host set with undici's `setGlobalDispatcher` (e.g. a proxy agent).
+ */
+const nodeFetch: FetchFunction = (url, init) => fetch(url, init);
+
+/**
+ * With pins or CAs: the npm `undici` package's fetch on an `Agent` of this transport whose
+ * `connect` options carry them. Not Node's fetch with that `Agent` as dispatcher: a dispatcher
+ * works only with the fetch of the undici copy that made it, and Node bundles a different
+ * major per release line (6 in Node 20 and 22, 7 in 24, 8 in 26). Loaded on first use: it adds
+ * ~10 MB of RSS that agents without pins do not pay.
+ */
+function createPinnedFetch(tls: AgentTlsOptions): FetchFunction {
+  // Checked now, so a malformed pin fails createHttpTransport rather than the first request.
+  const connect = createTlsConnectOptions(tls);
+  let loaded: Promise<FetchFunction> | undefined;
+  return async (url, init) => {
+    loaded ??= import('undici').then(({ Agent, fetch: undiciFetch }) => {
+      const dispatcher = new Agent({ connect: { ...connect } });
+      return (target, options) => undiciFetch(target, { ...options, dispatcher });
+    });
+    const pinnedFetch = await loaded;
+    return pinnedFetch(url, init);
+  };
+}
+
+function isEmptyTls(tls: AgentTlsOptions): boolean {
+  return (tls.pins === undefined || tls.pins.length === 0) && tls.ca === undefined;
 }
 
 /**
- * The default transport: cross-fetch with a per-request timeout. A timeout
- * surfaces as an `AbortError`/`TimeoutError`, which core's `classifyError`
- * treats as retryable.
+ * The default transport: Node's own fetch on its keep-alive connection pool (undici's fetch
+ * on a pool of the transport's own when `tls` sets pins or CAs), with a per-request timeout. A timeout
+ * surfaces as an `AbortError`/`TimeoutError`, which core's `classifyError` treats as
+ * retryable; a pin mismatch rejects with a {@link TlsPinError}, which it treats as fatal.
  *
- * @param options - fetch, timeout, user agent.
+ * @param options - fetch, timeout, user agent, TLS pins and CAs.
+ * @returns the transport.
+ * @throws {@link AgentError} `invalid_options` for a malformed pin, or `fetch` with `tls`.
+ * @example
+ * ```ts
+ * const transport = createHttpTransport({ tls: { pins: [currentPin, backupPin] } });
+ * ```
  */
 export function createHttpTransport(options: HttpTransportOptions = {}): Transport {
-  const fetchImpl: FetchLike = options.fetch ?? (crossFetch as unknown as FetchLike);
+  if (options.fetch !== undefined && options.tls !== undefined) {
+    throw new AgentError(
+      'invalid_options',
+      'createHttpTransport takes fetch or tls, not both: pins are checked by the default fetch.',
+    );
+  }
+  const fetchImpl: FetchFunction =
+    options.fetch ??
+    (options.tls === undefined || isEmptyTls(options.tls)
+      ? nodeFetch
+      : createPinnedFetch(options.tls));
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // Flushes and heartbeats go to one server every few seconds: reusing the
-  // connection saves a TCP (and TLS) handshake each time. cross-fetch on Node
-  // is node-fetch, which takes the agent in its options; idle sockets are
-  // unref'd by Node, so they never keep the process alive.
-  const keepAlive =
-    options.fetch === undefined
-      ? {
-          http: new HttpAgent({ keepAlive: true, maxSockets: 4 }),
-          https: new HttpsAgent({ keepAlive: true, maxSockets: 4 }),
-        }
-      : undefined;
   return {
     async request({ method, url, headers, body, signal }) {
       const timeout = AbortSignal.timeout(timeoutMs);
       const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
-      const response = await fetchImpl(url, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(options.userAgent === undefined ? {} : { 'user-agent': options.userAgent }),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        ...(body === undefined ? {} : { body }),
-        signal: combined,
-        ...(keepAlive === undefined
-          ? {}
-          : { agent: url.startsWith('https:') ? keepAlive.https : keepAlive.http }),
-      } as RequestInit);
+      let response: FetchResponseLike;
+      try {
+        response = await fetchImpl(url, {
+          method,
+          headers: {
+            accept: 'application/json',
+            ...(options.userAgent === undefined ? {} : { 'user-agent': options.userAgent }),
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...headers,
+          },
+          ...(body === undefined ? {} : { body }),
+          signal: combined,
+        });
+      } catch (error) {
+        // fetch wraps it in "fetch failed"; callers match the typed error itself.
+        throw findTlsPinError(error) ?? error;
+      }
       const text = await response.text();
       let parsed: unknown;
       if (text !== '') {

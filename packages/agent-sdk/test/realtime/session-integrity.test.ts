@@ -46,6 +46,8 @@ async function startHostileServer(
   const closeCodes: number[] = [];
   wss.on('connection', (socket) => {
     socket.on('close', (code) => closeCodes.push(code));
+    // Like the real server: the challenge first, which this one does not check.
+    socket.send(JSON.stringify({ kind: 'challenge', challenge: 'C'.repeat(43) }));
     socket.once('message', async (data) => {
       const first = JSON.parse(data.toString()) as RealtimeFrame;
       firstFrames.push(first);

@@ -66,3 +66,4 @@ export {
   sessionInfoBytes,
   sessionSignatureBytes,
 } from './session.js';
+export { isSpkiPin, spkiPinOf } from './spki-pin.js';

@@ -138,12 +138,82 @@ export const auditEntrySchema = z.strictObject({
   hash: z.string(),
 });
 
-/** `GET /v1/admin/audit/verify` response. */
+const auditHeadSchema = z.strictObject({
+  seq: z.number().int().positive(),
+  hash: z.string(),
+});
+
+/**
+ * `GET /v1/admin/audit/verify` response. `ok` is true only when every link and hash holds,
+ * the chain still holds the latest signed checkpoint's row unchanged (else `truncated`), and the
+ * checkpoint store raised no problem (`checkpointError`).
+ */
 export const auditVerifyResponseSchema = z.strictObject({
   ok: z.boolean(),
   checked: z.number().int().nonnegative(),
   firstBrokenSeq: z.number().int().positive().nullable(),
+  truncated: z.boolean(),
+  head: auditHeadSchema.nullable(),
+  checkpoint: auditHeadSchema.extend({ at: timestampSchema }).nullable(),
+  checkpointError: z.string().nullable(),
 });
+
+/** Where a dead letter's replay stands (`POST /v1/admin/dead-letters/:id/replay`). */
+export const deadLetterReplaySchema = z.strictObject({
+  /** `replaying` while one runs; `replayed` once its events are stored; `failed` may be retried. */
+  status: z.enum(['replaying', 'replayed', 'failed']),
+  attempts: z.number().int().nonnegative(),
+  startedAt: timestampSchema.nullable(),
+  finishedAt: timestampSchema.nullable(),
+  /** The last replay's per-event counts (`duplicate`: already stored, e.g. resent by the device). */
+  result: z
+    .strictObject({
+      accepted: z.number().int().nonnegative(),
+      duplicates: z.number().int().nonnegative(),
+      rejected: z.number().int().nonnegative(),
+    })
+    .nullable(),
+  /** Why the last replay failed, or null. */
+  error: z.string().nullable(),
+});
+
+/** One dead letter: an accepted batch the server could not store, kept for replay. */
+export const deadLetterSchema = z.strictObject({
+  /** The dead letter's id (a decimal number, increasing). */
+  id: z.string().regex(/^[1-9][0-9]*$/),
+  tenant: tenantSchema,
+  deviceId: idSchema.nullable(),
+  /** What was kept; `events` is the only kind the server writes. */
+  kind: z.string(),
+  /** Why storing failed (the error's message). */
+  reason: z.string(),
+  createdAt: timestampSchema,
+  batchId: z.string().nullable(),
+  eventCount: z.number().int().nonnegative(),
+  replay: deadLetterReplaySchema.nullable(),
+});
+
+/** One dead letter, as the admin API shows it. */
+export type DeadLetter = z.infer<typeof deadLetterSchema>;
+
+/** `GET /v1/admin/dead-letters` response: oldest first; `nextCursor` is null on the last page. */
+export const listDeadLettersResponseSchema = z.strictObject({
+  deadLetters: z.array(deadLetterSchema),
+  nextCursor: z.string().nullable(),
+});
+
+/** `GET /v1/admin/dead-letters` response. */
+export type ListDeadLettersResponse = z.infer<typeof listDeadLettersResponseSchema>;
+
+/** `POST /v1/admin/dead-letters/:id/replay` response. */
+export const replayDeadLetterResponseSchema = z.strictObject({
+  deadLetter: deadLetterSchema,
+  /** True when an earlier replay had already stored it: nothing was run again. */
+  alreadyReplayed: z.boolean(),
+});
+
+/** `POST /v1/admin/dead-letters/:id/replay` response. */
+export type ReplayDeadLetterResponse = z.infer<typeof replayDeadLetterResponseSchema>;
 
 /** `GET /v1/reports/activity` response: active/idle time per app per day. */
 export const activityReportSchema = z.strictObject({

@@ -12,9 +12,16 @@ export {
   createInstallTokenRequestSchema,
   createInstallTokenResponseSchema,
   createPolicyRequestSchema,
+  type DeadLetter,
+  deadLetterReplaySchema,
+  deadLetterSchema,
   deviceDetailSchema,
   deviceSummarySchema,
+  type ListDeadLettersResponse,
+  listDeadLettersResponseSchema,
   listDevicesResponseSchema,
+  type ReplayDeadLetterResponse,
+  replayDeadLetterResponseSchema,
   setConfigRequestSchema,
 } from './admin-api.js';
 export {
@@ -77,8 +84,10 @@ export { protocolJsonSchema, protocolSchemas } from './json-schema.js';
 export {
   type AckFrame,
   ackFrameSchema,
+  type ChallengeFrame,
   type ChannelMessageFrame,
   type CommandFrame,
+  challengeFrameSchema,
   channelMessageFrameSchema,
   commandFrameSchema,
   type ErrorFrame,
@@ -98,8 +107,11 @@ export { REALTIME_CLOSE_CODES, type RealtimeCloseCode } from './realtime-close-c
 export {
   type CreateHelloOptions,
   createHelloFrame,
+  createResumeFrame,
   HELLO_SIGNATURE_DOMAIN,
   helloSigningBytes,
+  RESUME_SIGNATURE_DOMAIN,
+  resumeSigningBytes,
   verifyHelloSignature,
 } from './realtime-hello.js';
 export { PROTOCOL_VERSION, ROUTES, type RouteName } from './routes.js';

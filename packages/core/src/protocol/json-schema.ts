@@ -13,8 +13,11 @@ import {
   createInstallTokenRequestSchema,
   createInstallTokenResponseSchema,
   createPolicyRequestSchema,
+  deadLetterSchema,
   deviceDetailSchema,
+  listDeadLettersResponseSchema,
   listDevicesResponseSchema,
+  replayDeadLetterResponseSchema,
   setConfigRequestSchema,
 } from './admin-api.js';
 import { sealedBodySchema } from './common.js';
@@ -64,6 +67,9 @@ export const protocolSchemas = {
   CommandRecord: commandRecordSchema,
   AuditEntry: auditEntrySchema,
   AuditVerifyResponse: auditVerifyResponseSchema,
+  DeadLetter: deadLetterSchema,
+  ListDeadLettersResponse: listDeadLettersResponseSchema,
+  ReplayDeadLetterResponse: replayDeadLetterResponseSchema,
   ActivityReport: activityReportSchema,
   RealtimeFrame: realtimeFrameSchema,
 } as const;

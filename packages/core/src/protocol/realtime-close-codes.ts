@@ -9,6 +9,12 @@ export const REALTIME_CLOSE_CODES = Object.freeze({
   goingAway: 1001,
   /** A frame was larger than the server's `maxPayload`. */
   tooLarge: 1009,
+  /**
+   * Try again later: the server was full of pending handshakes and gave this one's slot, still
+   * waiting for its hello, to a source holding fewer (§4.1), or a dependency of the server (its
+   * database) is away. Reconnect with backoff.
+   */
+  tryAgainLater: 1013,
   /** A newer connection of the same device replaced this one. Reconnect only after the backoff cap. */
   replaced: 4000,
   /** No sign of life within the heartbeat timeout. */

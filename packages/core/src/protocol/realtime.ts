@@ -5,21 +5,37 @@ const nonceSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16–64 base64url characters');
 
+const signatureSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{86}$/, 'must be a 64-byte signature as base64url');
+
+/**
+ * The first frame on `GET /v1/ws`, sent by the server as soon as the socket opens: 32 fresh
+ * random bytes that the device's hello or resume signature must cover, so a signed frame
+ * recorded on one connection is worthless on any other (docs/protocol.md §4.2).
+ */
+export const challengeFrameSchema = z.strictObject({
+  kind: z.literal('challenge'),
+  challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes as base64url'),
+});
+
 /**
  * The first frame a device sends on `GET /v1/ws`: its id, a timestamp, a
- * one-time nonce and an Ed25519 signature over the canonical hello bytes.
+ * one-time nonce and an Ed25519 signature over the canonical hello bytes, which
+ * include the connection's challenge.
  */
 export const helloFrameSchema = z.strictObject({
   kind: z.literal('hello'),
   deviceId: idSchema,
   ts: z.number().int().nonnegative(),
   nonce: nonceSchema,
-  sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a 64-byte signature as base64url'),
+  sig: signatureSchema,
 });
 
 /**
- * Instead of a hello, a reconnecting device may present the session token of
- * an earlier welcome (cheaper for the server after a restart: no signature).
+ * Instead of a hello, a reconnecting device may continue the session of an earlier welcome:
+ * its token plus the device's signature over the connection's challenge (the token alone
+ * never authenticates, since it crosses `ws://` in clear).
  */
 export const resumeFrameSchema = z.strictObject({
   kind: z.literal('resume'),
@@ -27,6 +43,8 @@ export const resumeFrameSchema = z.strictObject({
   sessionToken: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte token as base64url'),
   /** Fresh per connection, like a hello's: binds the connection's session key (§4.2). */
   nonce: nonceSchema,
+  /** The device's Ed25519 signature over the resume bytes (`resumeSigningBytes`). */
+  sig: signatureSchema,
 });
 
 const base64UrlSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be unpadded base64url');
@@ -38,7 +56,7 @@ const base64UrlSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be unpadded b
  */
 export const sessionOfferSchema = z.strictObject({
   enc: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte key as base64url'),
-  sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a 64-byte signature as base64url'),
+  sig: signatureSchema,
 });
 
 /** The server's answer to a valid hello or resume. */
@@ -105,6 +123,7 @@ export const errorFrameSchema = z.strictObject({
 
 /** Any frame on the real-time channel, discriminated on `kind`. */
 export const realtimeFrameSchema = z.discriminatedUnion('kind', [
+  challengeFrameSchema,
   helloFrameSchema,
   resumeFrameSchema,
   welcomeFrameSchema,
@@ -118,6 +137,8 @@ export const realtimeFrameSchema = z.discriminatedUnion('kind', [
 /** Any frame on the real-time channel. */
 export type RealtimeFrame = z.infer<typeof realtimeFrameSchema>;
 
+/** The server's first frame: the connection's challenge. */
+export type ChallengeFrame = z.infer<typeof challengeFrameSchema>;
 /** The first frame of a device: a signed hello or a resume. */
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
 /** A resume with an earlier session token. */

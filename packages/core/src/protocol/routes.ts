@@ -21,6 +21,8 @@ export const ROUTES = {
   adminCommand: '/v1/admin/commands/:id',
   adminAudit: '/v1/admin/audit',
   adminAuditVerify: '/v1/admin/audit/verify',
+  adminDeadLetters: '/v1/admin/dead-letters',
+  adminDeadLetterReplay: '/v1/admin/dead-letters/:id/replay',
   adminStream: '/v1/admin/stream',
   activityReport: '/v1/reports/activity',
   health: '/healthz',

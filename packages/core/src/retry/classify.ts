@@ -87,6 +87,8 @@ const FATAL_CODES: ReadonlySet<string> = new Set([
   'ERR_INVALID_URL',
   'ERR_INVALID_ARG_TYPE',
   'ERR_INVALID_ARG_VALUE',
+  // The agent's SPKI pin check refused the server's key: a new connection meets the same key.
+  'tls_pin_mismatch',
 ]);
 
 /**

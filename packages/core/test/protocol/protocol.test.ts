@@ -103,10 +103,15 @@ describe('protocol schemas', () => {
     const command = { kind: 'command', id: 'cmd_1' };
     expect(realtimeFrameSchema.safeParse({ ...command, box: 'AAAA' }).success).toBe(true);
     expect(realtimeFrameSchema.safeParse({ ...command, sealed: 'AAAA' }).success).toBe(false);
-    // A resume names a fresh nonce, like a hello, to bind the connection's session.
+    // A resume names a fresh nonce, like a hello, to bind the connection's session, and is
+    // signed: the token alone is not enough.
     const resume = { kind: 'resume', deviceId: 'dev_1', sessionToken: 't'.repeat(43) };
     expect(realtimeFrameSchema.safeParse(resume).success).toBe(false);
-    expect(realtimeFrameSchema.safeParse({ ...resume, nonce: 'n'.repeat(22) }).success).toBe(true);
+    expect(realtimeFrameSchema.safeParse({ ...resume, nonce: 'n'.repeat(22) }).success).toBe(false);
+    expect(
+      realtimeFrameSchema.safeParse({ ...resume, nonce: 'n'.repeat(22), sig: 's'.repeat(86) })
+        .success,
+    ).toBe(true);
   });
 
   it('build error bodies that parse, with a status for every documented code', () => {

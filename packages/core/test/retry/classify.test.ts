@@ -100,6 +100,8 @@ describe('classifyError', () => {
     expect(classifyError(new TypeError('fetch failed'))).toBe('fatal');
     expect(classifyError(fetchFailed(withCode('CERT_HAS_EXPIRED')))).toBe('fatal');
     expect(classifyError(fetchFailed(withCode('ERR_TLS_CERT_ALTNAME_INVALID')))).toBe('fatal');
+    // agent-sdk's SPKI pin check: the same path presents the same key on the next try.
+    expect(classifyError(fetchFailed(withCode('tls_pin_mismatch')))).toBe('fatal');
   });
 
   it('retries a per-request timeout but not the caller abort', () => {

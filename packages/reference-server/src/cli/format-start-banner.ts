@@ -6,7 +6,13 @@ export interface StartBannerInput {
   /** The running server. */
   readonly server: Pick<
     RunningServer,
-    'url' | 'dataDir' | 'databaseKind' | 'adminToken' | 'adminTokenSource' | 'migrationsApplied'
+    | 'url'
+    | 'dataDir'
+    | 'databaseKind'
+    | 'adminToken'
+    | 'adminTokenSource'
+    | 'migrationsApplied'
+    | 'tls'
   >;
   /** A fresh install token for the `default` tenant. */
   readonly installToken: { readonly token: string; readonly expiresAt: string };
@@ -45,6 +51,13 @@ export function formatStartBanner(input: StartBannerInput): string {
     `  database:     ${database}`,
     `  migrations:   ${server.migrationsApplied.length === 0 ? 'up to date' : `applied ${server.migrationsApplied.join(', ')}`}`,
     ...admin,
+    ...(server.tls === undefined
+      ? []
+      : [
+          `  TLS:          ${server.tls.certFile}`,
+          `  TLS pin:      ${server.tls.spkiPin}`,
+          '                (agents: fieldline-agent enroll --tls-pin <this pin> --tls-pin <backup pin>)',
+        ]),
     '',
     `Install token for tenant "default" (one device, expires ${installToken.expiresAt}):`,
     `  ${installToken.token}`,

@@ -7,6 +7,10 @@ export type CliCommand =
       readonly port: number;
       readonly host: string;
       readonly dataDir: string;
+      /** `--tls-cert`; the CLI falls back to `FIELDLINE_TLS_CERT`. */
+      readonly tlsCertFile?: string;
+      /** `--tls-key`; the CLI falls back to `FIELDLINE_TLS_KEY`. */
+      readonly tlsKeyFile?: string;
     }
   | { readonly kind: 'migrate'; readonly dataDir: string }
   | { readonly kind: 'help' }
@@ -23,13 +27,21 @@ Options:
   --port <n>         port to listen on; 0 picks a free one      (start; default 8080)
   --host <address>   interface to listen on                      (start; default 127.0.0.1)
   --data-dir <dir>   identity, admin token and PGlite database   (default .fieldline)
+  --tls-cert <file>  PEM certificate chain: serve HTTPS and WSS  (start; with --tls-key)
+  --tls-key <file>   PEM private key of that certificate         (start; with --tls-cert)
   -h, --help         show this help
 
 Environment:
   DATABASE_URL            PostgreSQL connection string; unset: embedded PGlite in <data-dir>/db
   FIELDLINE_ADMIN_TOKEN   admin token; unset: generated once, kept in <data-dir>/admin-token
+  FIELDLINE_TLS_CERT, FIELDLINE_TLS_KEY
+                          the same as --tls-cert and --tls-key (the flags win); unset: plain HTTP
   FIELDLINE_BUS_PREFIX    prefix of the LISTEN/NOTIFY channels instances share (PostgreSQL only;
                           default: "<schema>_" when DATABASE_URL sets a search_path, else none)
+  FIELDLINE_TRUSTED_PROXIES
+                          comma-separated addresses of reverse proxies in front of the server:
+                          their X-Forwarded-For names the client whose WebSocket handshakes are
+                          capped (default none: the peer address is the client)
   FIELDLINE_PGLITE_OPTIMIZE
                           1: let V8 optimize PGlite's WebAssembly (a few % faster, 50-100 MB more
                           memory); unset: V8's baseline compiler only, for a small footprint
@@ -64,8 +76,16 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   const dataDir = values['data-dir'] ?? '.fieldline';
   if (dataDir === '') return { kind: 'usage-error', message: '--data-dir must not be empty.' };
   if (command === 'migrate') {
-    if (values.port !== undefined || values.host !== undefined) {
-      return { kind: 'usage-error', message: '--port and --host only apply to "start".' };
+    if (
+      values.port !== undefined ||
+      values.host !== undefined ||
+      values['tls-cert'] !== undefined ||
+      values['tls-key'] !== undefined
+    ) {
+      return {
+        kind: 'usage-error',
+        message: '--port, --host, --tls-cert and --tls-key only apply to "start".',
+      };
     }
     return { kind: 'migrate', dataDir };
   }
@@ -80,7 +100,19 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   }
   const host = values.host ?? '127.0.0.1';
   if (host === '') return { kind: 'usage-error', message: '--host must not be empty.' };
-  return { kind: 'start', port, host, dataDir };
+  const tlsCertFile = values['tls-cert'];
+  const tlsKeyFile = values['tls-key'];
+  if (tlsCertFile === '' || tlsKeyFile === '') {
+    return { kind: 'usage-error', message: '--tls-cert and --tls-key must not be empty.' };
+  }
+  return {
+    kind: 'start',
+    port,
+    host,
+    dataDir,
+    ...(tlsCertFile === undefined ? {} : { tlsCertFile }),
+    ...(tlsKeyFile === undefined ? {} : { tlsKeyFile }),
+  };
 }
 
 function parse(argv: readonly string[]) {
@@ -92,6 +124,8 @@ function parse(argv: readonly string[]) {
       port: { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -7,6 +7,11 @@ export interface OpenDatabaseOptions {
   readonly databaseUrl?: string;
   /** The data directory; PGlite keeps its files in `<dataDir>/db`. */
   readonly dataDir: string;
+  /**
+   * Receives PostgreSQL connection errors that belong to no query (a dropped idle connection).
+   * @default ignore
+   */
+  readonly onConnectionError?: (error: Error) => void;
 }
 
 /**
@@ -32,7 +37,10 @@ export function pgliteDirectory(dataDir: string): string {
  */
 export function openDatabase(options: OpenDatabaseOptions): Promise<FieldlineDb> {
   if (options.databaseUrl !== undefined && options.databaseUrl !== '') {
-    return createDatabase({ connectionString: options.databaseUrl });
+    return createDatabase({
+      connectionString: options.databaseUrl,
+      ...(options.onConnectionError === undefined ? {} : { onError: options.onConnectionError }),
+    });
   }
   return createDatabase({ dataDir: pgliteDirectory(options.dataDir) });
 }

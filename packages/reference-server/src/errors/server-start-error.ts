@@ -5,7 +5,8 @@ export type ServerStartErrorCode =
   | 'invalid_identity_file'
   | 'invalid_admin_token'
   | 'insecure_file_permissions'
-  | 'invalid_option';
+  | 'invalid_option'
+  | 'invalid_tls_files';
 
 /**
  * Thrown by {@link startServer} when its files or options cannot be used
@@ -32,6 +33,7 @@ const CODES: ReadonlySet<string> = new Set<ServerStartErrorCode>([
   'invalid_admin_token',
   'insecure_file_permissions',
   'invalid_option',
+  'invalid_tls_files',
 ]);
 
 /**

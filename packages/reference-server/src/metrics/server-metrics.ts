@@ -100,11 +100,22 @@ export interface ServerMetrics {
    */
   observeRealtimeConnections(source: () => number): void;
   /**
-   * Counts a closed real-time connection in `fieldline_realtime_closed_total{code}`.
+   * Counts a closed real-time connection in `fieldline_realtime_closed_total{code,initiator}`.
    *
-   * @param code - the WebSocket close code.
+   * @param code - the close code of the side that closed first: the one the server sent when
+   *   it closed (hello timeout, oversized frame, protocol violation…), even if the peer never
+   *   answered; else the one the peer sent (1006 when none).
+   * @param initiator - which side closed first.
+   * @default initiator 'client'
    */
-  recordRealtimeClose(code: number): void;
+  recordRealtimeClose(code: number, initiator?: 'server' | 'client'): void;
+  /**
+   * Counts an upgrade refused before it became a socket in
+   * `fieldline_realtime_handshakes_refused_total{reason}`.
+   *
+   * @param reason - `source_full` (429) or `server_full` (503).
+   */
+  recordHandshakeRefused(reason: 'source_full' | 'server_full'): void;
   /**
    * Renders every metric in the Prometheus text exposition format.
    *
@@ -193,8 +204,14 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
   });
   const realtimeClosed = new Counter({
     name: 'fieldline_realtime_closed_total',
-    help: 'Closed WebSocket connections, by close code (docs/protocol.md §4.6).',
-    labelNames: ['code'] as const,
+    help: 'Closed WebSocket connections, by the close code of the side that closed first (docs/protocol.md §4.6) and that side.',
+    labelNames: ['code', 'initiator'] as const,
+    registers: [registry],
+  });
+  const handshakesRefused = new Counter({
+    name: 'fieldline_realtime_handshakes_refused_total',
+    help: 'WebSocket upgrades refused while too many handshakes were pending: source_full (429, one source over its cap) or server_full (503).',
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
   return {
@@ -206,8 +223,11 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     observeRealtimeConnections(source) {
       realtimeSource = source;
     },
-    recordRealtimeClose(code) {
-      realtimeClosed.inc({ code: String(code) });
+    recordRealtimeClose(code, initiator = 'client') {
+      realtimeClosed.inc({ code: String(code), initiator });
+    },
+    recordHandshakeRefused(reason) {
+      handshakesRefused.inc({ reason });
     },
     observeRequest(sample) {
       const labels = {

@@ -1,17 +1,22 @@
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
+  type AuditCheckpointer,
   type BodyLimits,
   type ClusterBus,
+  createAuditCheckpointer,
   createFieldlineApp,
+  createFileCheckpointSink,
   createInstallToken,
   createMemoryBus,
   createPostgresBus,
   createRealtimeGateway,
   type FieldlineApp,
   type FieldlineDb,
+  forwardedForSource,
   type PostgresBus,
   type RealtimeGateway,
   type RealtimeGatewayOptions,
@@ -30,6 +35,7 @@ import { loadServerIdentity } from '../identity/load-server-identity.js';
 import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
+import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
 
 /** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
 export interface StartServerOptions {
@@ -94,12 +100,37 @@ export interface StartServerOptions {
    * @default the server-sdk defaults (ping 25 s, timeout 60 s, 1 MiB messages)
    */
   readonly realtime?: RealtimeGatewayOptions;
+  /**
+   * Addresses of the reverse proxies in front of this server. Pending WebSocket handshakes are
+   * capped per source address (docs/protocol.md §4.1); behind a proxy every peer is the proxy,
+   * so for requests from these addresses the client is read from `X-Forwarded-For` instead.
+   * Ignored when `realtime.sourceOf` is given.
+   * @default [] (the peer's address is the source)
+   */
+  readonly trustedProxies?: readonly string[];
+  /**
+   * How often the audit chain's head is checkpointed (signed with the server key and appended
+   * to `<dataDir>/audit-checkpoints.jsonl`) when it moved, in milliseconds; also on `stop()`.
+   * Audit rows newer than the last checkpoint can be removed undetected.
+   * @default 10_000
+   */
+  readonly auditCheckpointIntervalMs?: number;
+  /**
+   * Serve HTTPS (and WSS on `/v1/ws`) with this certificate and key instead of plain HTTP.
+   * @default undefined (plain HTTP: put a TLS-terminating proxy in front)
+   */
+  readonly tls?: ServerTlsOptions;
 }
 
 /** A server started by {@link startServer}. */
 export interface RunningServer {
-  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL, e.g. `http://127.0.0.1:8080` (`https://` with `tls`). */
   readonly url: string;
+  /**
+   * With `tls`: the certificate file and the SPKI pin of its key, which agents give as
+   * `--tls-pin` (docs/security.md).
+   */
+  readonly tls?: { readonly certFile: string; readonly spkiPin: string };
   /** The port actually bound (useful with `port: 0`). */
   readonly port: number;
   /** The absolute data directory. */
@@ -122,6 +153,8 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** The WebSocket gateway on `/v1/ws` (presence events, channels, `request`). */
   readonly gateway: RealtimeGateway;
+  /** Signs checkpoints of the audit chain's head into `<dataDir>/audit-checkpoints.jsonl`. */
+  readonly auditCheckpoints: AuditCheckpointer;
   /**
    * Requests received and not yet answered.
    *
@@ -174,6 +207,28 @@ async function waitForBus(bus: PostgresBus, logger: ServerLogger): Promise<void>
   if (late) logger.warn({ timeoutMs: BUS_READY_TIMEOUT_MS }, 'cluster bus not listening yet');
 }
 
+/** Least time between two log lines about one database outage. */
+const DATABASE_LOG_INTERVAL_MS = 5_000;
+
+// During an outage every request fails the same way; one line per interval says so.
+function throttledWarn(
+  logger: ServerLogger,
+  intervalMs: number,
+): (error: unknown, message: string) => void {
+  let lastMs = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  return (error, message) => {
+    const nowMs = Date.now();
+    if (nowMs - lastMs < intervalMs) {
+      suppressed += 1;
+      return;
+    }
+    lastMs = nowMs;
+    logger.warn({ err: error, suppressed }, message);
+    suppressed = 0;
+  };
+}
+
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
   return host.includes(':') ? `[${host}]` : host;
@@ -209,15 +264,20 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   await ensurePrivateDir(dataDir);
   // The files come first: a bad one stops the start before anything is opened.
+  const tls = options.tls === undefined ? undefined : await loadTlsFiles(options.tls);
   const identity = await loadServerIdentity(join(dataDir, 'server-identity.json'));
   const admin = await resolveAdminToken({
     ...(options.adminToken === undefined ? {} : { token: options.adminToken }),
     path: join(dataDir, 'admin-token'),
   });
 
+  // A dropped connection is not fatal: the pool opens another when the database is back, and
+  // requests meanwhile answer 503 `unavailable` (a log line per outage, not per request).
+  const outageLog = throttledWarn(logger, DATABASE_LOG_INTERVAL_MS);
   const database = await openDatabase({
     dataDir,
     ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+    onConnectionError: (error) => outageLog(error, 'database connection lost'),
   });
   let bus: ClusterBus | undefined;
   try {
@@ -236,7 +296,25 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         : undefined;
     const busInUse: ClusterBus = postgresBus ?? createMemoryBus();
     bus = busInUse;
+    // Kept in the data directory, not the database: whoever rewrites the audit table cannot
+    // also move the signed head this file records (docs: server-sdk README, "Audit log").
+    const auditCheckpoints = createAuditCheckpointer({
+      db: database.db,
+      identity: identity.identity,
+      sink: createFileCheckpointSink({ path: join(dataDir, 'audit-checkpoints.jsonl') }),
+      clock,
+      ...(options.auditCheckpointIntervalMs === undefined
+        ? {}
+        : { intervalMs: options.auditCheckpointIntervalMs }),
+      onError: (error) => logger.warn({ err: error }, 'audit checkpoint failed'),
+      onDiverged: ({ checkpoint, head }) =>
+        logger.error(
+          { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at }, head },
+          'audit log truncated or rewritten behind its last checkpoint; no new checkpoint is signed',
+        ),
+    });
     const app = createFieldlineApp({
+      auditCheckpoints,
       db: database.db,
       serverIdentity: identity.identity,
       adminCredentials: [{ token: admin.token }],
@@ -244,24 +322,33 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       bus: busInUse,
       extraRoutes: () => [metricsRoute(metrics)],
       onIngested: (summary) => metrics.recordIngestion(summary),
+      onUnavailable: (error) => outageLog(error, 'database unavailable; answering 503'),
       onError: (error, request) =>
         logger.error(
           { err: error, method: request.method, path: request.path },
           'unexpected error',
         ),
     });
-    const server = createServer(
-      instrumentListener(toNodeListener(app, options.bodyLimits), {
-        labelRoute: createRouteLabeler(app.routes),
-        metrics,
-        logger,
-      }),
-    );
-    const gateway = createRealtimeGateway(app, options.realtime);
+    const listener = instrumentListener(toNodeListener(app, options.bodyLimits), {
+      labelRoute: createRouteLabeler(app.routes),
+      metrics,
+      logger,
+    });
+    // One server either way: the gateway upgrades /v1/ws on it, so WSS shares HTTPS's port.
+    const server =
+      tls === undefined
+        ? createServer(listener)
+        : createHttpsServer({ cert: tls.cert, key: tls.key }, listener);
+    const trustedProxies = options.trustedProxies ?? [];
+    const gateway = createRealtimeGateway(app, {
+      ...(trustedProxies.length === 0 ? {} : { sourceOf: forwardedForSource({ trustedProxies }) }),
+      ...options.realtime,
+    });
     gateway.on('error', (error) => logger.error({ err: error }, 'realtime gateway error'));
     gateway.attach(server);
     metrics.observeRealtimeConnections(() => gateway.connectedDevices);
-    gateway.on('closed', ({ code }) => metrics.recordRealtimeClose(code));
+    gateway.on('closed', ({ code, initiator }) => metrics.recordRealtimeClose(code, initiator));
+    gateway.on('refused', ({ reason }) => metrics.recordHandshakeRefused(reason));
     const closer = trackInFlightRequests(server);
     if (postgresBus !== undefined) await waitForBus(postgresBus, logger);
     await new Promise<void>((resolveListen, rejectListen) => {
@@ -272,8 +359,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       });
     });
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
+    auditCheckpoints.start();
     const bound = (server.address() as AddressInfo).port;
-    const url = `http://${urlHost(host)}:${bound}`;
+    const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${bound}`;
     logger.info(
       {
         url,
@@ -296,6 +384,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const { forced } = await closer.close(shutdownTimeoutMs);
       if (forced)
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
+      // Requests are done: the last audit rows are anchored before the database goes.
+      await auditCheckpoints.stop();
       await busInUse.close();
       await database.close();
       logger.info({ forced }, 'stopped');
@@ -304,6 +394,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
     return {
       url,
+      ...(tls === undefined ? {} : { tls: { certFile: tls.certFile, spkiPin: tls.spkiPin } }),
       port: bound,
       dataDir,
       databaseKind: database.kind,
@@ -315,6 +406,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       app,
       metrics,
       gateway,
+      auditCheckpoints,
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {

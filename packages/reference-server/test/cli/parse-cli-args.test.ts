@@ -22,6 +22,19 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('reads the TLS certificate and key files of start', () => {
+    expect(
+      parseCliArgs(['start', '--tls-cert', '/etc/fl/cert.pem', '--tls-key=/etc/fl/key.pem']),
+    ).toEqual({
+      kind: 'start',
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: '.fieldline',
+      tlsCertFile: '/etc/fl/cert.pem',
+      tlsKeyFile: '/etc/fl/key.pem',
+    });
+  });
+
   it('asks for help with --help or -h, whatever else is given', () => {
     expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseCliArgs(['start', '-h'])).toEqual({ kind: 'help' });
@@ -37,6 +50,8 @@ describe('parseCliArgs', () => {
     [['start', '--verbose'], /--verbose/],
     [['migrate', '--port', '1'], /only apply to "start"/],
     [['start', '--data-dir='], /--data-dir must not be empty/],
+    [['migrate', '--tls-cert', 'cert.pem'], /only apply to "start"/],
+    [['start', '--tls-key='], /--tls-cert and --tls-key must not be empty/],
   ])('refuses %j', (argv, message) => {
     const parsed = parseCliArgs(argv);
     expect(parsed.kind).toBe('usage-error');

@@ -25,15 +25,19 @@ interface DeviceSocket {
   send(frame: unknown): void;
 }
 
-function connect(baseUrl: string, hello: unknown): Promise<DeviceSocket> {
+// Opens a socket and answers the server's challenge with the hello `helloFor` signs for it.
+function connect(baseUrl: string, helloFor: (challenge: string) => unknown): Promise<DeviceSocket> {
   const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`);
   const frames: RealtimeFrame[] = [];
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as RealtimeFrame));
+  socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as RealtimeFrame;
+    frames.push(frame);
+    if (frame.kind === 'challenge') socket.send(JSON.stringify(helloFor(frame.challenge)));
+  });
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.once('open', () => {
-      socket.send(JSON.stringify(hello));
       resolve({ frames, closed, send: (frame) => socket.send(JSON.stringify(frame)) });
     });
   });
@@ -66,7 +70,9 @@ describe.skipIf(!clusterTestsEnabled)('two reference servers and a device socket
     const stream = await openStream(`${urlB}/v1/admin/stream`);
     try {
       await expect.poll(() => stream.text(), { timeout: 1000 }).toMatch(/^: connected\n/);
-      const onA = await connect(urlA, createHelloFrame(deviceId, identity));
+      const onA = await connect(urlA, (challenge) =>
+        createHelloFrame(deviceId, identity, challenge),
+      );
       await expect.poll(() => onA.frames.map((f) => f.kind)).toContain('welcome');
       const online = new RegExp(
         `event: presence\\ndata: \\{[^\\n]*"deviceId":"${deviceId}"[^\\n]*"online":true`,
@@ -95,7 +101,9 @@ describe.skipIf(!clusterTestsEnabled)('two reference servers and a device socket
         .toBe('acked');
 
       // The same device connecting to B replaces its socket on A.
-      const onB = await connect(urlB, createHelloFrame(deviceId, identity));
+      const onB = await connect(urlB, (challenge) =>
+        createHelloFrame(deviceId, identity, challenge),
+      );
       expect(await onA.closed).toBe(4000);
       await expect.poll(() => onB.frames.map((f) => f.kind)).toContain('welcome');
       const detail = await getJson(`${urlA}/v1/admin/devices/${encodeURIComponent(deviceId)}`);

@@ -174,7 +174,9 @@ export interface AdminEventHub {
    *
    * @param filter - the tenant to follow, or `null` for all.
    * @param listener - called per event.
-   * @param onClose - called if the hub closes while subscribed (the server is stopping).
+   * @param onClose - called if the hub closes while subscribed (the server is stopping), or
+   *   when the bus was deaf for a while and events may have been missed (the subscriber
+   *   re-reads current state).
    * @returns a function that ends the subscription (idempotent).
    * @example
    * ```ts
@@ -245,6 +247,14 @@ export function createAdminEventHub(bus: ClusterBus): AdminEventHub {
       }
     }
   });
+  // Events published while the bus was deaf are lost to these streams: end them, so
+  // dashboards reconnect and re-read current state, as after a slow-reader disconnect (§4.8).
+  const endAll = (): void => {
+    const ending = [...subscriptions];
+    subscriptions.clear();
+    for (const subscription of ending) subscription.onClose?.();
+  };
+  const unsubscribeReconnect = bus.onReconnect?.(endAll) ?? (() => undefined);
   return {
     publish: (event) => bus.publish(BUS_TOPICS.adminEvents, event),
     subscribe(filter, listener, onClose) {
@@ -264,9 +274,8 @@ export function createAdminEventHub(bus: ClusterBus): AdminEventHub {
       if (closed) return;
       closed = true;
       unsubscribeBus();
-      const ending = [...subscriptions];
-      subscriptions.clear();
-      for (const subscription of ending) subscription.onClose?.();
+      unsubscribeReconnect();
+      endAll();
     },
   };
 }

@@ -18,7 +18,8 @@ function integerParam(value: string | null, name: string): number | undefined {
 /**
  * `GET /v1/admin/audit` (a tenant admin sees its tenant's rows; the operator
  * all) and `GET /v1/admin/audit/verify` (operator only: the chain spans every
- * tenant).
+ * tenant), which compares the chain with the newest signed checkpoint when the
+ * app has a checkpointer.
  *
  * @param context - the shared context.
  */
@@ -51,7 +52,14 @@ export function adminAuditRoutes(context: AppContext): Route[] {
             'Verifying the audit chain needs the operator token: it spans every tenant.',
           );
         }
-        return json(200, await verifyAuditLog(db));
+        const state = await context.auditCheckpoints?.latest();
+        return json(
+          200,
+          await verifyAuditLog(db, {
+            checkpoint: state?.checkpoint ?? null,
+            checkpointError: state?.error ?? null,
+          }),
+        );
       },
     },
   ];

@@ -25,8 +25,9 @@ export function adminCommandRoutes(context: AppContext): Route[] {
       async handle(request, params) {
         const deviceId = params.id ?? '';
         await ownedDevice(request, deviceId);
+        const { actor } = authenticateAdmin(request);
         const body = readJsonBody(request, createCommandRequestSchema);
-        const record = await commands.create(deviceId, body, 'admin');
+        const record = await commands.create(deviceId, body, actor);
         return json(201, { id: record.id, status: record.status });
       },
     },
@@ -39,7 +40,7 @@ export function adminCommandRoutes(context: AppContext): Route[] {
         if (admin.tenant !== null && admin.tenant !== tenant) {
           throw new HttpError('forbidden', `This admin token manages tenant ${admin.tenant} only.`);
         }
-        const created = await commands.broadcast(tenant, command, 'admin');
+        const created = await commands.broadcast(tenant, command, admin.actor);
         return json(200, { count: created.count, ids: created.ids });
       },
     },

@@ -61,6 +61,7 @@ export function adminConsentRoutes(context: AppContext): Route[] {
               scopes: body.scopes,
               text: body.text,
               ...(body.url === undefined ? {} : { url: body.url }),
+              actor: admin.actor,
             },
             options,
           );
@@ -81,8 +82,9 @@ export function adminConsentRoutes(context: AppContext): Route[] {
       async handle(request, params) {
         const deviceId = params.id ?? '';
         const tenantId = await ownedDevice(request, deviceId);
+        const { actor } = authenticateAdmin(request);
         const body = readJsonBody(request, consentActionRequestSchema);
-        const common = { tenantId, deviceId, method: 'admin-api' as const, actor: 'admin' };
+        const common = { tenantId, deviceId, method: 'admin-api' as const, actor };
         const snapshot =
           body.action === 'grant'
             ? await grantConsent(

@@ -4,6 +4,7 @@ import {
   ROUTES,
   setConfigRequestSchema,
 } from '@fieldline/core';
+import { appendAudit } from '../audit/append-audit.js';
 import { announceConfigChange } from '../commands/built-in-commands.js';
 import { resolveDeviceConfig, setConfig } from '../config/config-service.js';
 import {
@@ -55,6 +56,7 @@ export function adminDeviceRoutes(context: AppContext): Route[] {
         const created = await createInstallToken(db, {
           tenantId: body.tenant,
           clock,
+          actor: admin.actor,
           ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }),
         });
         return json(201, created);
@@ -130,7 +132,22 @@ export function adminDeviceRoutes(context: AppContext): Route[] {
           .where('tenant_id', '=', body.tenant)
           .where('device_id', '=', body.deviceId ?? '')
           .executeTakeFirst();
-        await setConfig(db, scope, body.config);
+        // The audit row commits with the change: a config nobody can account for never exists.
+        await db.transaction().execute(async (trx) => {
+          await setConfig(trx, scope, body.config);
+          await appendAudit(
+            trx,
+            {
+              tenantId: body.tenant,
+              actor: admin.actor,
+              action: 'config.changed',
+              subject:
+                body.deviceId === undefined ? `tenant:${body.tenant}` : `device:${body.deviceId}`,
+              details: { config: body.config },
+            },
+            { clock },
+          );
+        });
         // Only a real change sends devices to refetch: rewriting the same config is a no-op.
         if (
           previous === undefined ||

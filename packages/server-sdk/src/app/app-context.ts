@@ -1,6 +1,7 @@
 import type { Clock, Identity, ReplayGuard } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { AdminEventHub } from '../admin-stream/admin-event-hub.js';
+import type { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 import type { AdminAuthenticator } from '../auth/admin-auth.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
 import type { CommandOutbox } from '../commands/command-outbox.js';
@@ -25,4 +26,6 @@ export interface AppContext {
   readonly commands: CommandOutbox;
   /** Controller and purpose texts for consent records. */
   readonly consentOptions: ConsentServiceOptions;
+  /** Signed checkpoints of the audit chain's head, which audit verification compares with. */
+  readonly auditCheckpoints?: AuditCheckpointer;
 }

@@ -2,6 +2,7 @@ import { type Clock, type EventRegistry, type Identity, systemClock } from '@fie
 import type { Kysely } from 'kysely';
 import { createAdminEventHub } from '../admin-stream/admin-event-hub.js';
 import { appendAudit } from '../audit/append-audit.js';
+import type { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 import { type AdminCredential, createAdminAuthenticator } from '../auth/admin-auth.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
 import { createMemoryBus } from '../cluster/memory-bus.js';
@@ -26,6 +27,7 @@ import type { IngestionSummary } from '../ingestion/steps/measure-ingestion.js';
 import { adminAuditRoutes } from './admin-audit-routes.js';
 import { adminCommandRoutes } from './admin-command-routes.js';
 import { adminConsentRoutes } from './admin-consent-routes.js';
+import { adminDeadLetterRoutes } from './admin-dead-letter-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
 import type { AppContext } from './app-context.js';
@@ -79,10 +81,23 @@ export interface FieldlineAppOptions {
    * @default { ttlSeconds: 3600, maxAttempts: 3, ackTimeoutMs: 30000 }
    */
   readonly commands?: CommandOutboxDefaults;
+  /**
+   * Signed checkpoints of the audit chain's head, kept apart from the database:
+   * `GET /v1/admin/audit/verify` reports `truncated` when the chain lost or changed the
+   * checkpoint's row. The app only reads them; start and stop the checkpointer yourself.
+   * @default none (verification checks the links only, and cannot see truncation)
+   */
+  readonly auditCheckpoints?: AuditCheckpointer;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
   readonly onError?: (error: unknown, request: FieldlineRequest) => void;
+  /**
+   * Receives the errors of requests that failed because the database is away
+   * (the client gets 503 `unavailable` with `retry-after`).
+   * @default ignore
+   */
+  readonly onUnavailable?: (error: unknown, request: FieldlineRequest) => void;
 }
 
 /** The whole Fieldline API as one handler, plus the pieces it was built from. */
@@ -128,6 +143,9 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
       ...(options.commands === undefined ? {} : { defaults: options.commands }),
     }),
     consentOptions: { ...options.consent },
+    ...(options.auditCheckpoints === undefined
+      ? {}
+      : { auditCheckpoints: options.auditCheckpoints }),
   };
   const defaults = defaultIngestionSteps({
     ...options.ingestion,
@@ -168,11 +186,12 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminAuditRoutes(context),
     ...adminStreamRoutes(context, options.adminStream),
     ...adminCommandRoutes(context),
+    ...adminDeadLetterRoutes(context, ingestion),
     ...(options.extraRoutes?.(context) ?? []),
   ];
-  const router = createRouter(
-    routes,
-    options.onError === undefined ? {} : { onError: options.onError },
-  );
+  const router = createRouter(routes, {
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.onUnavailable === undefined ? {} : { onUnavailable: options.onUnavailable }),
+  });
   return { routes, context, ingestion, handle: (request) => router.handle(request) };
 }

@@ -1,16 +1,32 @@
 import type { Kysely } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import type { AuditCheckpoint } from './audit-checkpoint.js';
+import { chainHoldsCheckpoint } from './audit-checkpointer.js';
 import type { AuditRow } from './audit-entry.js';
 import { AUDIT_GENESIS_HASH, computeAuditHash } from './audit-hash.js';
 
 /** The result of {@link verifyAuditLog}, protocol v1's `AuditVerifyResponse`. */
 export interface AuditVerifyResult {
-  /** True when every row's hash and link check out. */
+  /**
+   * True when every row's hash and link check out, the chain still holds the checkpoint's row
+   * unchanged, and the checkpoint store raised no problem.
+   */
   readonly ok: boolean;
-  /** Rows examined: all of them when `ok`, else up to and including the first broken one. */
+  /** Rows examined: all of them when the chain holds, else up to and including the first broken one. */
   readonly checked: number;
-  /** `seq` of the first row whose hash or link is wrong, or null when `ok`. */
+  /** `seq` of the first row whose hash or link is wrong, or null when the links hold. */
   readonly firstBrokenSeq: number | null;
+  /**
+   * True when the chain lost or changed the row the checkpoint names: rows at or before the
+   * checkpoint were deleted (the head is behind it) or rewritten. Always false without a checkpoint.
+   */
+  readonly truncated: boolean;
+  /** The newest row, or null for an empty log. */
+  readonly head: { readonly seq: number; readonly hash: string } | null;
+  /** The checkpoint compared with, or null when there is none. */
+  readonly checkpoint: { readonly seq: number; readonly hash: string; readonly at: string } | null;
+  /** Why the checkpoint store cannot be trusted, or null; when set, `ok` is false. */
+  readonly checkpointError: string | null;
 }
 
 /** Options of {@link verifyAuditLog}. */
@@ -21,6 +37,17 @@ export interface VerifyAuditLogOptions {
    * @default 1000
    */
   readonly pageSize?: number;
+  /**
+   * The newest trusted checkpoint (from `AuditCheckpointer.latest`): the chain must still hold
+   * its row with its hash, or the result says `truncated`.
+   * @default null
+   */
+  readonly checkpoint?: AuditCheckpoint | null;
+  /**
+   * A problem with the checkpoint store, reported as `checkpointError` (and `ok: false`).
+   * @default null
+   */
+  readonly checkpointError?: string | null;
 }
 
 /**
@@ -29,17 +56,20 @@ export interface VerifyAuditLogOptions {
  * `hash` must equal the hash recomputed from its fields. An edited row breaks
  * its own hash; a re-hashed edit, a deleted row, a reordered or inserted row
  * break the next link. Stops at the first broken row. Removing rows from the
- * end leaves a valid, shorter chain: compare the last `hash` with one kept
- * elsewhere to detect truncation.
+ * end leaves a valid, shorter chain: that is what `checkpoint` catches, a signed
+ * `{ seq, hash }` kept apart from the database; the chain must still hold that
+ * row with that hash (the hash commits to every earlier row). Rows newer than
+ * the checkpoint are covered by the links only.
  *
  * @param db - the database.
- * @param options - page size.
- * @returns whether the chain holds, how many rows were checked and the first broken `seq`.
+ * @param options - page size, checkpoint.
+ * @returns whether the chain holds, how many rows were checked, the first broken `seq`,
+ *   and whether it was truncated behind the checkpoint.
  * @throws the database error when a query fails.
  * @example
  * ```ts
- * const { ok, firstBrokenSeq } = await verifyAuditLog(db);
- * if (!ok) alert(`audit log altered at seq ${firstBrokenSeq}`);
+ * const { checkpoint, error } = await checkpointer.latest();
+ * const { ok, truncated } = await verifyAuditLog(db, { checkpoint, checkpointError: error });
  * ```
  */
 export async function verifyAuditLog(
@@ -47,6 +77,34 @@ export async function verifyAuditLog(
   options: VerifyAuditLogOptions = {},
 ): Promise<AuditVerifyResult> {
   const pageSize = options.pageSize ?? 1000;
+  const chain = await verifyLinks(db, pageSize);
+  const head = await db
+    .selectFrom('audit_log')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const checkpoint = options.checkpoint ?? null;
+  const truncated = checkpoint !== null && !(await chainHoldsCheckpoint(db, checkpoint));
+  const checkpointError = options.checkpointError ?? null;
+  return {
+    ok: chain.ok && !truncated && checkpointError === null,
+    checked: chain.checked,
+    firstBrokenSeq: chain.firstBrokenSeq,
+    truncated,
+    head: head ?? null,
+    checkpoint:
+      checkpoint === null
+        ? null
+        : { seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at },
+    checkpointError,
+  };
+}
+
+async function verifyLinks(
+  db: Kysely<FieldlineDatabase>,
+  pageSize: number,
+): Promise<{ ok: boolean; checked: number; firstBrokenSeq: number | null }> {
   let expectedPrev = AUDIT_GENESIS_HASH;
   let afterSeq = 0;
   let checked = 0;

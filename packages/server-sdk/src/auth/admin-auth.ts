@@ -6,12 +6,27 @@ import { bearerToken, secretsEqual } from './secret-tokens.js';
 export interface AdminPrincipal {
   /** The tenant this admin may see and change; `null` for the operator (all tenants). */
   readonly tenant: string | null;
+  /**
+   * Who this admin is in the audit log: the credential's `name`, else `admin` for the operator
+   * and `admin:<tenant>` for a tenant's admin.
+   */
+  readonly actor: string;
 }
 
 /** An admin credential: a token, and the tenant it is limited to (none: all tenants). */
 export interface AdminCredential {
   readonly token: string;
   readonly tenant?: string;
+  /**
+   * Who holds the token, as the audit log names them (`actor`); never the token itself.
+   * @default 'admin' for the operator, 'admin:<tenant>' for a tenant's admin
+   */
+  readonly name?: string;
+}
+
+function actorOf(credential: AdminCredential): string {
+  if (credential.name !== undefined) return credential.name;
+  return credential.tenant === undefined ? 'admin' : `admin:${credential.tenant}`;
 }
 
 /** Authenticates admin requests. */
@@ -41,7 +56,7 @@ export function createAdminAuthenticator(
     let principal: AdminPrincipal | undefined;
     for (const credential of list) {
       if (secretsEqual(token, credential.token) && principal === undefined) {
-        principal = { tenant: credential.tenant ?? null };
+        principal = { tenant: credential.tenant ?? null, actor: actorOf(credential) };
       }
     }
     if (principal === undefined)

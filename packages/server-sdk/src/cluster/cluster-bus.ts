@@ -48,6 +48,16 @@ export interface ClusterBus {
    * @returns a function that stops listening.
    */
   subscribe(topic: BusTopic, listener: BusListener): () => void;
+  /**
+   * Optional: tells when the bus listens again after it could not for a while (a dropped
+   * connection came back), so messages published meanwhile may have been missed. Subscribers
+   * then re-read from the database what those messages would have pointed at. Buses that
+   * never miss messages (the memory bus) leave it out.
+   *
+   * @param listener - called after each such gap; must not throw.
+   * @returns a function that stops the calls.
+   */
+  onReconnect?(listener: () => void): () => void;
   /** Stops listening and releases connections. */
   close(): Promise<void>;
 }

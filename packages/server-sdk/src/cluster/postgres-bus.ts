@@ -57,6 +57,19 @@ export interface PostgresBusOptions {
 /** A {@link ClusterBus} over PostgreSQL `LISTEN`/`NOTIFY`. */
 export interface PostgresBus extends ClusterBus {
   /**
+   * Calls `listener` each time the listener connection is back after a drop (a database
+   * restart, `pg_terminate_backend`), once every topic is listened to again: messages
+   * published during the gap were missed, so the subscriber re-reads its state.
+   *
+   * @param listener - called after each gap; an exception goes to `onError`.
+   * @returns a function that stops the calls.
+   * @example
+   * ```ts
+   * bus.onReconnect(() => void rescanOpenCommands());
+   * ```
+   */
+  onReconnect(listener: () => void): () => void;
+  /**
    * Resolves once the listener connection is up and every topic subscribed so
    * far is being listened to: a message published after that reaches this
    * bus. Waits through reconnects; resolves at once after {@link close}.
@@ -70,6 +83,10 @@ export interface PostgresBus extends ClusterBus {
    */
   ready(): Promise<void>;
 }
+
+// A database that does not answer at all must not leave a connect pending forever: the
+// listener would never retry, and publishes would queue behind it.
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Longest channel name PostgreSQL keeps (NAMEDATALEN - 1). */
 const MAX_CHANNEL_BYTES = 63;
@@ -116,7 +133,8 @@ function checkOptions(options: PostgresBusOptions, prefix: string): void {
  * next one (up to 50), so a burst of publishes costs a few round trips. A process
  * hears its own messages, as with the memory bus. Messages sent while the listener
  * is reconnecting are missed (the bus is best effort: state that matters is in the
- * database first).
+ * database first); once it listens again, `onReconnect` listeners are called so they
+ * can re-read that state.
  *
  * `publish` rejects only for programmer errors (a payload that is not JSON or over 7 000 bytes:
  * {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError}); a database failure is
@@ -169,13 +187,19 @@ export async function createPostgresBusWith(
     Object.values(BUS_TOPICS).map((topic) => [prefix + topic, topic]),
   );
   const listeners = new Map<BusTopic, Set<BusListener>>();
+  const reconnectListeners = new Set<() => void>();
+  // Set once the listener connection was up; a later successful connect closes a gap.
+  let listenedBefore = false;
   const publisher = new pg.Pool({
     connectionString: options.connectionString,
     max: 1,
     idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: `${applicationName}-publish`,
   });
   publisher.on('error', report);
+  // A pooled client cut between statements emits `error` too; unheard, it would end the process.
+  publisher.on('connect', (pooled) => pooled.on('error', report));
   // One statement, one transaction: a batch's notifications are delivered together, in order.
   const outbox = createNotifyQueue(async (batch) => {
     const calls = batch.map((_, index) => `pg_notify($${2 * index + 1}, $${2 * index + 2})`);
@@ -270,6 +294,7 @@ export async function createPostgresBusWith(
       const next = new pg.Client({
         connectionString: options.connectionString,
         application_name: applicationName,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       });
       next.on('notification', dispatch);
       // Both fire when the server ends the session (e.g. pg_terminate_backend); `dropped` runs once.
@@ -290,6 +315,16 @@ export async function createPostgresBusWith(
         if (client !== next) return;
         failures = 0;
         flushWaiters();
+        if (listenedBefore) {
+          for (const listener of [...reconnectListeners]) {
+            try {
+              listener();
+            } catch (error) {
+              report(error);
+            }
+          }
+        }
+        listenedBefore = true;
       } catch (error) {
         if (client === next) dropped(next, error);
         else if (!adopted) {
@@ -329,6 +364,12 @@ export async function createPostgresBusWith(
         if (set.size === 0 && client !== undefined && !closed) listen(client, topic, false);
       };
     },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => {
+        reconnectListeners.delete(listener);
+      };
+    },
     async ready() {
       for (;;) {
         if (closed) return;
@@ -351,6 +392,7 @@ export async function createPostgresBusWith(
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       retryTimer = undefined;
       listeners.clear();
+      reconnectListeners.clear();
       flushWaiters();
       // What was published before close() still goes out.
       await outbox.drain();

@@ -1,7 +1,12 @@
 import type { CommandAckRequest } from '@fieldline/core';
 import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
-import { type CommandRecord, OPEN_COMMAND_STATUSES, toCommandRecord } from './command-record.js';
+import {
+  type CommandRecord,
+  LATE_ACK_STATUSES,
+  OPEN_COMMAND_STATUSES,
+  toCommandRecord,
+} from './command-record.js';
 import { type CommandStatusChange, statusChange } from './command-status-change.js';
 
 /** What an ack did. */
@@ -14,8 +19,9 @@ export interface AckOutcome {
 
 /**
  * Records a device's answer to one of its commands (docs/protocol.md §4.7):
- * an open command (pending or sent) becomes `acked` or `rejected` with
- * `acked_at` and the reason; a final one is left as it is.
+ * an open command (pending or sent), or a `failed` or `expired` one that was
+ * delivered at least once (a late answer), becomes `acked` or `rejected` with
+ * `acked_at` and the reason; an answered one (`acked`, `rejected`) is left as it is.
  *
  * @param db - the database (one conditional update; a read only when it changed nothing).
  * @param deviceId - the device answering; another device's command is not found.
@@ -38,13 +44,18 @@ export async function ackCommand(
     .set({ status: answer.status, acked_at: new Date(nowMs), reason: answer.reason ?? null })
     .where('id', '=', commandId)
     .where('device_id', '=', deviceId)
-    .where('status', 'in', OPEN_COMMAND_STATUSES)
+    .where((eb) =>
+      eb.or([
+        eb('status', 'in', OPEN_COMMAND_STATUSES),
+        eb.and([eb('status', 'in', LATE_ACK_STATUSES), eb('attempts', '>', 0)]),
+      ]),
+    )
     .returningAll()
     .executeTakeFirst();
   if (updated !== undefined) {
     return { record: toCommandRecord(updated), change: statusChange(updated, answer.status) };
   }
-  // Final already, another device's, or unknown: answer with what is there.
+  // Answered already, another device's, or unknown: answer with what is there.
   const row = await db
     .selectFrom('commands')
     .selectAll()
@@ -63,9 +74,9 @@ export interface DeviceAck {
 }
 
 /**
- * Records many acks in one statement: each open command named by its device
- * becomes `acked` or `rejected`; acks of final, foreign or unknown commands
- * change nothing. The gateway gathers socket acks for a few milliseconds and
+ * Records many acks in one statement: each command named by its device that
+ * {@link ackCommand} would record becomes `acked` or `rejected`; acks of answered,
+ * foreign or unknown commands change nothing. The gateway gathers socket acks for a few milliseconds and
  * writes them together, because a broadcast's acks arrive by the thousand.
  *
  * @param db - the database.
@@ -99,7 +110,8 @@ export async function ackCommands(
        from (values ${values}) as answers (id, device_id, status, reason)
        where commands.id = answers.id
          and commands.device_id = answers.device_id
-         and commands.status in ('pending', 'sent')
+         and (commands.status in ('pending', 'sent')
+           or (commands.status in ('failed', 'expired') and commands.attempts > 0))
        returning commands.id, commands.device_id, commands.tenant_id, commands.type, commands.status`.execute(
     db,
   );

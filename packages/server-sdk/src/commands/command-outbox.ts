@@ -19,6 +19,7 @@ import { type CommandRecord, type TenantCommandRecord, toCommandRecord } from '.
 import { type CommandStatusChange, statusChange } from './command-status-change.js';
 import { expireCommands } from './expire-commands.js';
 import { insertCommands, type NewCommandRow, newCommandId } from './insert-commands.js';
+import { returnUndelivered } from './return-undelivered.js';
 import { runDeliveryRound } from './take-for-delivery.js';
 
 /** Defaults of the commands an outbox creates and of its redelivery. */
@@ -221,6 +222,22 @@ export interface CommandOutbox {
   ): Promise<Map<string, Command[]>>;
 
   /**
+   * Takes back the delivery counted for commands a round handed over that never reached the
+   * device (its socket closed before they were sent), so `attempts` counts real deliveries
+   * only: one delivery less, and `pending` again when it was the only one.
+   *
+   * @param deviceId - the device of the round.
+   * @param commandIds - the commands taken and not sent.
+   * @example
+   * ```ts
+   * const commands = await outbox.takeForDelivery(deviceId);
+   * const unsent = commands.filter((command) => !send(command)).map((command) => command.id);
+   * await outbox.returnUndelivered(deviceId, unsent);
+   * ```
+   */
+  returnUndelivered(deviceId: string, commandIds: readonly string[]): Promise<void>;
+
+  /**
    * Sweeps every device: open commands past their TTL become `expired`, each
    * announced as an admin event. The gateway runs it periodically.
    *
@@ -233,7 +250,7 @@ export interface CommandOutbox {
   expireDue(): Promise<number>;
 
   /**
-   * Records many socket acks in one statement (see `ack`); acks of final,
+   * Records many socket acks in one statement (see `ack`); acks of answered,
    * foreign or unknown commands change nothing.
    *
    * @param acks - device, command, answer.
@@ -247,8 +264,9 @@ export interface CommandOutbox {
 
   /**
    * Records a device's ack: an open command becomes `acked` or `rejected`
-   * (with `ackedAt` and the reason); a command already final is left as it is
-   * and returned.
+   * (with `ackedAt` and the reason), and so does a `failed` or `expired` one that
+   * was delivered at least once (the device's late answer says what it did); a
+   * command already answered is left as it is and returned.
    *
    * @param deviceId - the device answering.
    * @param commandId - the command.
@@ -506,6 +524,11 @@ export function createCommandOutbox(options: CommandOutboxOptions): CommandOutbo
     },
 
     takeForDeliveryMany,
+
+    async returnUndelivered(deviceId, commandIds) {
+      const nowMs = clock.now();
+      await publishChanges(await returnUndelivered(db, deviceId, commandIds), nowMs);
+    },
 
     async expireDue() {
       const nowMs = clock.now();

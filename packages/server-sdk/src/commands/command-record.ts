@@ -18,6 +18,13 @@ export const OPEN_COMMAND_STATUSES = [
   'sent',
 ] as const satisfies readonly CommandStatus[];
 
+/**
+ * The final statuses a late ack may still replace: the server gave up on the command (its
+ * attempts ran out, or its TTL passed) but the device may have run a delivery anyway, and its
+ * answer is the truth about what happened. Only for commands delivered at least once.
+ */
+export const LATE_ACK_STATUSES = ['failed', 'expired'] as const satisfies readonly CommandStatus[];
+
 /** A command record with the tenant it belongs to, for routes that scope by tenant. */
 export interface TenantCommandRecord {
   /** The tenant of the command's device. */

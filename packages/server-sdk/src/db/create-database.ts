@@ -14,8 +14,25 @@ export type DatabaseOptions =
        * @default 10
        */
       readonly maxConnections?: number;
+      /**
+       * Longest wait for a connection, in ms: opening one (a database that does not answer at
+       * all, e.g. behind a dropped route) or waiting for a free one in a full pool. The query
+       * then fails, and the request is answered 503 `unavailable`, instead of hanging.
+       * @default 10000
+       */
+      readonly connectTimeoutMs?: number;
       /** Schema to use (`search_path`); created by the caller. Tests use one per suite. */
       readonly schema?: string;
+      /**
+       * Receives connection errors that belong to no query: an idle pooled
+       * connection the server ended (a restart, `pg_terminate_backend`, an idle
+       * reaper), or a checked-out one cut between statements. The pool drops
+       * such a connection and opens a new one on demand, so the process keeps
+       * running; queries that fail meanwhile reject (see
+       * `isDatabaseUnavailableError`).
+       * @default ignore
+       */
+      readonly onError?: (error: Error) => void;
     }
   | {
       /**
@@ -79,6 +96,7 @@ export async function createDatabaseWith(
     const pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
       types: {
         getTypeParser: (oid, format) => {
@@ -88,6 +106,18 @@ export async function createDatabaseWith(
         },
       },
     });
+    // Without a listener, `pg` rethrows an `error` event and the process dies: on the pool
+    // for idle connections, and on a checked-out client (Kysely holds one per transaction)
+    // when the server ends the session between two statements.
+    const report = (error: Error): void => {
+      try {
+        options.onError?.(error);
+      } catch {
+        // An error sink that throws must not take the process down either.
+      }
+    };
+    pool.on('error', report);
+    pool.on('connect', (client) => client.on('error', report));
     const db = new Kysely<FieldlineDatabase>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

@@ -15,6 +15,7 @@ export interface PgConnectionConfig {
   readonly application_name?: string;
   readonly max?: number;
   readonly idleTimeoutMillis?: number;
+  readonly connectionTimeoutMillis?: number;
   /** Startup options, e.g. `-c search_path=…`. */
   readonly options?: string;
   readonly types?: {
@@ -28,6 +29,12 @@ export interface PgPoolLike extends PostgresPool {
   readonly idleCount: number;
   readonly waitingCount: number;
   query(text: string, values: unknown[]): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'connect', listener: (client: PgErrorSource) => void): unknown;
+}
+
+/** Anything of `pg` that emits `error` (a pooled client). @internal */
+export interface PgErrorSource {
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 

@@ -157,6 +157,16 @@ export interface DeadLettersTable {
   payload: AnyJson;
   reason: string;
   created_at: CreatedAt;
+  /** Where a replay stands: null before the first one (migration 0005). */
+  replay_status: 'replaying' | 'replayed' | 'failed' | null;
+  /** When the current or last replay started. */
+  replay_started_at: Timestamp | null;
+  /** When the last replay finished. */
+  replayed_at: Timestamp | null;
+  /** Replays started so far. */
+  replay_attempts: Generated<number>;
+  /** The last replay's outcome (counts, or the error). */
+  replay_result: AnyJson | null;
 }
 
 /** The append-only, hash-chained audit log. */

@@ -8,6 +8,7 @@ import {
   publicKeysOf,
 } from '@fieldline/core';
 import type { Kysely } from 'kysely';
+import { appendAudit } from '../audit/append-audit.js';
 import { generateSecretToken, hashSecretToken } from '../auth/secret-tokens.js';
 import { resolveDeviceConfig } from '../config/config-service.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
@@ -32,7 +33,9 @@ export interface EnrollDeviceOptions {
  * Enrolls a device with a one-time install token. The token is claimed with a
  * single conditional update (unused and unexpired), so two concurrent
  * enrollments with one token yield one device; the loser gets
- * `install_token_used`.
+ * `install_token_used`. The enrollment is audited (`device.enrolled`, by the
+ * install token's id, with the device's metadata and signing key) in the same
+ * transaction.
  *
  * @param db - the database.
  * @param installToken - the bearer install token.
@@ -59,7 +62,7 @@ export async function enrollDevice(
       .where('token_hash', '=', tokenHash)
       .where('used_at', 'is', null)
       .where('expires_at', '>', now)
-      .returning(['tenant_id'])
+      .returning(['tenant_id', 'id'])
       .executeTakeFirst();
     if (claimed === undefined) return undefined;
     await trx
@@ -87,6 +90,22 @@ export async function enrollDevice(
     const consent =
       (await options.initialConsent?.(trx, { id: deviceId, tenantId: claimed.tenant_id })) ??
       (await defaultConsent(trx, claimed.tenant_id));
+    await appendAudit(
+      trx,
+      {
+        tenantId: claimed.tenant_id,
+        actor: `install_token:${claimed.id}`,
+        action: 'device.enrolled',
+        subject: `device:${deviceId}`,
+        details: {
+          hostname: request.hostname,
+          os: request.os,
+          arch: request.arch,
+          signingPublicKey: request.publicKeys.signingPublicKey,
+        },
+      },
+      { clock: options.clock },
+    );
     return { tenantId: claimed.tenant_id, consent };
   });
 

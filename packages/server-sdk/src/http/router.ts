@@ -1,4 +1,5 @@
 import { type ErrorBody, errorBody } from '@fieldline/core';
+import { databaseUnavailable, isDatabaseUnavailableError } from '../db/database-unavailable.js';
 import { HttpError, isHttpError } from './http-error.js';
 import { isFieldlineStream } from './stream-body.js';
 import type {
@@ -31,10 +32,18 @@ function compile(route: Route): CompiledRoute {
 /** Options of {@link createRouter}. */
 export interface RouterOptions {
   /**
-   * Called with every unexpected error (a bug or an outage, never bad
-   * input); the client only sees a 500 `internal_error`.
+   * Called with every unexpected error (a bug, never bad input); the client
+   * only sees a 500 `internal_error`. A database outage is not reported here:
+   * the client gets 503 `unavailable` with `retry-after` (see
+   * `isDatabaseUnavailableError`), and the outage reaches `onUnavailable`.
    */
   readonly onError?: (error: unknown, request: FieldlineRequest) => void;
+  /**
+   * Called when a request failed because the database is away (it was
+   * answered 503 `unavailable`).
+   * @default ignore
+   */
+  readonly onUnavailable?: (error: unknown, request: FieldlineRequest) => void;
 }
 
 function errorResponse(
@@ -71,9 +80,10 @@ function allowedMethods(methods: ReadonlySet<string>): string {
  * Combines routes into one handler: matches method and path, decodes path
  * parameters, and turns thrown errors into the protocol's JSON error body
  * (404 for an unknown path, 405 with an `Allow` header for a known path with
- * another method). `HEAD` is answered for every `GET` route: the GET handler
- * runs (it sees `request.method === 'HEAD'`, so one with side effects can skip
- * them) and the answer keeps its status and headers but no body.
+ * another method, 503 `unavailable` with `retry-after` when the database is
+ * away, 500 for the rest). `HEAD` is answered for every `GET` route: the GET
+ * handler runs (it sees `request.method === 'HEAD'`, so one with side effects
+ * can skip them) and the answer keeps its status and headers but no body.
  *
  * @param routes - the routes, in any order; the first match wins.
  * @param options - where unexpected errors are reported.
@@ -114,6 +124,13 @@ export function createRouter(
             400,
             errorBody('invalid_request', 'The path is not valid percent-encoding.'),
           );
+        }
+        if (isDatabaseUnavailableError(error)) {
+          options.onUnavailable?.(error, request);
+          const unavailable = databaseUnavailable(error);
+          return errorResponse(unavailable.status, unavailable.toBody(), {
+            ...unavailable.headers,
+          });
         }
         options.onError?.(error, request);
         return errorResponse(

@@ -54,14 +54,18 @@ const failure = (
 
 /**
  * Checks a socket's first frame in the order docs/protocol.md §4.2 gives and,
- * for a hello, issues a session.
+ * for a hello, issues a session. Both a hello and a resume must be signed by the device over
+ * the challenge of the connection they arrived on, so a frame recorded elsewhere (or a session
+ * token read off a `ws://` wire) authenticates nothing.
  *
  * @param frame - a schema-valid hello or resume.
+ * @param challenge - the challenge this connection sent.
  * @param deps - database, clock, replay guard, limits.
  * @returns the device, or the documented failure.
  */
 export async function authenticateSocket(
   frame: HelloFrame | ResumeFrame,
+  challenge: string,
   deps: SocketAuthDeps,
 ): Promise<{ ok: true; device: SocketDevice } | { ok: false; failure: SocketAuthFailure }> {
   const row = await deps.db
@@ -90,6 +94,20 @@ export async function authenticateSocket(
     signingPublicKey: row.signing_public_key,
     encryptionPublicKey: row.encryption_public_key,
   };
+  if (frame.kind === 'hello' && Math.abs(now - frame.ts) > deps.maxSkewMs) {
+    return failure(
+      'stale_hello',
+      REALTIME_CLOSE_CODES.unauthenticated,
+      `The hello's ts is more than ${deps.maxSkewMs} ms from the server clock; fix the device clock.`,
+    );
+  }
+  if (!verifyHelloSignature(frame, challenge, row.signing_public_key)) {
+    return failure(
+      'bad_signature',
+      REALTIME_CLOSE_CODES.unauthenticated,
+      `The ${frame.kind}'s signature does not verify with this device's key for this connection's challenge.`,
+    );
+  }
   if (frame.kind === 'resume') {
     const expiresAt = await findSession(deps.db, row.id, frame.sessionToken, new Date(now));
     if (expiresAt === undefined) {
@@ -103,20 +121,6 @@ export async function authenticateSocket(
       ok: true,
       device: { ...base, sessionToken: frame.sessionToken, sessionExpiresAt: expiresAt },
     };
-  }
-  if (Math.abs(now - frame.ts) > deps.maxSkewMs) {
-    return failure(
-      'stale_hello',
-      REALTIME_CLOSE_CODES.unauthenticated,
-      `The hello's ts is more than ${deps.maxSkewMs} ms from the server clock; fix the device clock.`,
-    );
-  }
-  if (!verifyHelloSignature(frame, row.signing_public_key)) {
-    return failure(
-      'bad_signature',
-      REALTIME_CLOSE_CODES.unauthenticated,
-      "The hello's signature does not verify with this device's key.",
-    );
   }
   // Namespaced so a nonce can never collide with a sealed frame's message id.
   const fresh = await deps.replayGuard.checkAndRemember(`hello:${row.id}:${frame.nonce}`, frame.ts);

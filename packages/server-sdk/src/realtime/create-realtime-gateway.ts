@@ -1,32 +1,39 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type Command,
   commandBoxAad,
   createSessionSealer,
-  exceedsJsonDepth,
   InvalidArgumentError,
   REALTIME_CLOSE_CODES,
   type RealtimeFrame,
   ROUTES,
-  realtimeFrameSchema,
 } from '@fieldline/core';
 import { EventEmitter } from 'eventemitter3';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { FieldlineApp } from '../app/create-fieldline-app.js';
 import { BUS_TOPICS } from '../cluster/cluster-bus.js';
 import { parseCommandNotice } from '../commands/command-notice.js';
+import { isDatabaseUnavailableError } from '../db/database-unavailable.js';
 import { createAckBatcher } from './ack-batcher.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
 import { DeviceConnection } from './device-connection.js';
 import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
 import { createGatheredRounds } from './gathered-rounds.js';
+import {
+  createHandshakeAdmission,
+  type HandshakeRefusal,
+  type HandshakeSlot,
+} from './handshake-admission.js';
 import { createMessageExchange, isDeviceMessage } from './message-exchange.js';
-import { createPresenceStore } from './presence-store.js';
+import { parseDeviceFrame } from './parse-device-frame.js';
+import { createPresenceStore, type DeviceSeen } from './presence-store.js';
+import { remoteAddressSource } from './request-source.js';
 import { parseSessionNotice } from './session-notice.js';
 import { deleteExpiredSessions } from './session-store.js';
+import { wsErrorCloseCode } from './ws-error-close-code.js';
 
 /** A device came online or went offline on this instance (§4.3). */
 export interface PresenceChange {
@@ -40,8 +47,22 @@ export interface PresenceChange {
 /** Why a device connection ended. */
 export interface ConnectionClosed {
   readonly deviceId: string | undefined;
+  /**
+   * The close code of the side that closed first: the one the server sent when it closed (even
+   * if the peer never answered), else the one the peer sent (1006 when it sent none).
+   */
   readonly code: number;
   readonly reason: string;
+  /** Which side closed first. */
+  readonly initiator: 'server' | 'client';
+}
+
+/** An upgrade refused before it became a socket (docs/protocol.md §4.1). */
+export interface HandshakeRefused {
+  /** `source_full` (429: the source's cap) or `server_full` (503: the instance's cap). */
+  readonly reason: HandshakeRefusal;
+  /** The source key the upgrade was counted under. */
+  readonly source: string;
 }
 
 /** Events of {@link RealtimeGateway}. */
@@ -50,6 +71,8 @@ export interface RealtimeGatewayEvents {
   presence: (change: PresenceChange) => void;
   /** A connection closed, authenticated or not. */
   closed: (closed: ConnectionClosed) => void;
+  /** An upgrade was refused because too many handshakes were pending. */
+  refused: (refused: HandshakeRefused) => void;
   /** An unexpected error (database down, a bug); the connection involved is closed. */
   error: (error: unknown) => void;
 }
@@ -115,6 +138,8 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const SEND_CHUNK = 64;
+// Devices per statement when re-reading presence after a bus gap.
+const RESCAN_CHUNK = 1000;
 const utf8 = new TextEncoder();
 
 /**
@@ -147,8 +172,13 @@ export function createRealtimeGateway(
   const byDevice = new Map<string, DeviceConnection>();
   // Every open socket, authenticated or not, so shutdown reaches them all.
   const open = new Set<DeviceConnection>();
-  // Sockets not yet welcomed: capped, since each costs memory before anyone is authenticated.
-  const handshaking = new Set<DeviceConnection>();
+  // Sockets not yet welcomed: capped per source and in all, since each costs memory before
+  // anyone is authenticated.
+  const admission = createHandshakeAdmission({
+    maxPending: settings.maxPendingHandshakes,
+    maxPendingPerSource: settings.maxPendingHandshakesPerSource,
+  });
+  const slots = new WeakMap<DeviceConnection, HandshakeSlot>();
   const emitter = new EventEmitter<RealtimeGatewayEvents>();
   const wss = new WebSocketServer({
     noServer: true,
@@ -183,13 +213,18 @@ export function createRealtimeGateway(
   const sendCommands = async (connection: DeviceConnection, commands: readonly Command[]) => {
     const device = connection.device;
     if (device === undefined) return;
-    for (const command of commands) {
+    for (const [index, command] of commands.entries()) {
       const sent = await connection.sendBoxed(
         utf8.encode(JSON.stringify(command)),
         commandBoxAad(command.id),
         (box) => ({ kind: 'command', id: command.id, box }),
       );
-      if (!sent) return;
+      if (!sent) {
+        // The socket closed under the round: what did not go out was not a delivery.
+        const unsent = commands.slice(index).map((rest) => rest.id);
+        await context.commands.returnUndelivered(device.id, unsent).catch(reportError);
+        return;
+      }
       connection.unackedCommands.add(command.id);
     }
   };
@@ -217,7 +252,8 @@ export function createRealtimeGateway(
     const ids = connections.flatMap((connection) =>
       connection.device === undefined ? [] : [connection.device.id],
     );
-    const taken = await context.commands.takeForDeliveryMany(ids);
+    // Due commands only: a sent one still inside its ack timeout is the device's to answer.
+    const taken = await context.commands.takeForDeliveryMany(ids, { onlyDue: true });
     const deliveries = connections.flatMap((connection) => {
       const commands = taken.get(connection.device?.id ?? '');
       return commands === undefined ? [] : [{ connection, commands }];
@@ -254,7 +290,9 @@ export function createRealtimeGateway(
       return;
     }
     connection.phase = 'authenticating';
-    const result = await authenticateSocket(frame, {
+    // Its hello is in: from now on the slot is no longer one to hand to someone else.
+    slots.get(connection)?.setEvictable(undefined);
+    const result = await authenticateSocket(frame, connection.challenge, {
       db,
       clock,
       replayGuard: context.replayGuard,
@@ -279,7 +317,7 @@ export function createRealtimeGateway(
     connection.session = session.sealer;
     connection.device = device;
     connection.phase = 'ready';
-    handshaking.delete(connection);
+    slots.get(connection)?.release();
     const previous = byDevice.get(device.id);
     byDevice.set(device.id, connection);
     if (previous !== undefined) previous.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
@@ -305,6 +343,7 @@ export function createRealtimeGateway(
     });
     connection.openOutbound();
     if (previous === undefined) publishPresence(device.id, device.tenantId, true);
+    // A new session: whatever the old socket carried may be lost, so every open command goes.
     await deliverCommands(connection, false);
   }
 
@@ -358,23 +397,13 @@ export function createRealtimeGateway(
       connection.close(REALTIME_CLOSE_CODES.rateLimited, 'rate_limited');
       return;
     }
-    let frame: RealtimeFrame | undefined;
-    // Nesting is bounded before parsing, as for HTTP bodies (docs/protocol.md §2).
-    const text = isBinary ? undefined : data.toString();
-    if (text !== undefined && !exceedsJsonDepth(text)) {
-      try {
-        const parsed = realtimeFrameSchema.safeParse(JSON.parse(text));
-        if (parsed.success) frame = parsed.data;
-      } catch {
-        // Not JSON: handled below like any other invalid frame.
-      }
-    }
+    const frame = parseDeviceFrame(data, isBinary);
     if (frame === undefined) {
       fail(
         connection,
         'invalid_frame',
         REALTIME_CLOSE_CODES.invalidFrame,
-        'Send text frames holding one JSON object of docs/protocol.md §4.',
+        'Send text frames holding one JSON object of docs/protocol.md §4 (no U+0000, no unpaired surrogates).',
       );
       return;
     }
@@ -393,7 +422,13 @@ export function createRealtimeGateway(
             );
     handled.catch((error: unknown) => {
       reportError(error);
-      connection.close(1011, 'internal_error');
+      // The device backs off and reconnects either way; 1013 tells it (and the metrics) that
+      // the database was away rather than that the server broke.
+      if (isDatabaseUnavailableError(error)) {
+        connection.close(REALTIME_CLOSE_CODES.tryAgainLater, 'unavailable');
+      } else {
+        connection.close(1011, 'internal_error');
+      }
     });
   }
 
@@ -401,23 +436,47 @@ export function createRealtimeGateway(
     connection.phase = 'closed';
     connection.openOutbound();
     open.delete(connection);
-    handshaking.delete(connection);
+    slots.get(connection)?.release();
     exchange.connectionClosed(connection);
     const device = connection.device;
-    emitter.emit('closed', { deviceId: device?.id, code, reason: reason.toString() });
+    const sent = connection.sentClose;
+    emitter.emit(
+      'closed',
+      sent === undefined
+        ? { deviceId: device?.id, code, reason: reason.toString(), initiator: 'client' }
+        : { deviceId: device?.id, code: sent.code, reason: sent.reason, initiator: 'server' },
+    );
     if (device === undefined || byDevice.get(device.id) !== connection) return;
     byDevice.delete(device.id);
     if (closing) return;
+    // A close frame from the device is a sign of life; a timeout or a dropped line is not, and
+    // last_seen must say when the device was last actually heard from.
+    const heardAtClose = sent === undefined && code !== 1006;
     presence
-      .markDisconnected(device.id, new Date(clock.now()))
+      .markDisconnected(
+        device.id,
+        new Date(heardAtClose ? clock.now() : connection.lastSignOfLifeMs),
+      )
       .then(() => publishPresence(device.id, device.tenantId, false))
       .catch(reportError);
   }
 
-  function onConnection(socket: WebSocket): void {
-    const connection = new DeviceConnection(randomUUID(), socket, clock.now(), settings);
+  function onConnection(socket: WebSocket, slot: HandshakeSlot): void {
+    const challenge = randomBytes(32).toString('base64url');
+    const connection = new DeviceConnection(randomUUID(), challenge, socket, clock.now(), settings);
     open.add(connection);
-    handshaking.add(connection);
+    slots.set(connection, slot);
+    // Until its hello arrives, a fairer share may take this slot back.
+    slot.setEvictable(() =>
+      fail(
+        connection,
+        'try_again_later',
+        REALTIME_CLOSE_CODES.tryAgainLater,
+        'The server is full of pending handshakes and gave this one to a smaller source; reconnect after a backoff.',
+      ),
+    );
+    // The hello or resume must sign this: a frame recorded on another connection cannot pass.
+    connection.send({ kind: 'challenge', challenge });
     const helloTimer = setTimeout(() => {
       if (connection.phase === 'awaiting_hello') {
         fail(
@@ -436,23 +495,28 @@ export function createRealtimeGateway(
       clearTimeout(helloTimer);
       onClose(connection, code, reason);
     });
-    // ws reports protocol violations (oversized, bad UTF-8) here and then closes with 1009/1007.
-    socket.on('error', () => undefined);
+    // ws reports protocol violations (oversized, bad UTF-8) here and closes with 1009/1007/1002.
+    socket.on('error', (error) => {
+      const code = wsErrorCloseCode(error);
+      if (code !== undefined) connection.noteSentClose(code);
+    });
   }
 
   const heartbeat = setInterval(() => {
     const nowMs = clock.now();
-    const alive: string[] = [];
+    const alive: DeviceSeen[] = [];
     for (const [deviceId, connection] of byDevice) {
       if (nowMs - connection.lastSignOfLifeMs > settings.heartbeatTimeoutMs) {
         connection.close(REALTIME_CLOSE_CODES.heartbeatTimeout, 'heartbeat_timeout');
         continue;
       }
-      if (connection.aliveSinceRefresh) alive.push(deviceId);
+      if (connection.aliveSinceRefresh) {
+        alive.push({ deviceId, at: new Date(connection.lastSignOfLifeMs) });
+      }
       connection.aliveSinceRefresh = false;
       connection.socket.ping();
     }
-    if (alive.length > 0) presence.refresh(alive, new Date(nowMs)).catch(reportError);
+    if (alive.length > 0) presence.refresh(alive).catch(reportError);
   }, settings.heartbeatIntervalMs);
   heartbeat.unref();
 
@@ -476,8 +540,10 @@ export function createRealtimeGateway(
       const connection = byDevice.get(deviceId);
       return connection === undefined || connection.phase !== 'ready' ? [] : [connection];
     });
+    // A notice means "something new": only due commands go out, so commands still awaiting
+    // their ack are not delivered (and counted) again because another one was created.
     if (held.length === 1 && held[0] !== undefined) {
-      deliverCommands(held[0], false).catch(reportError);
+      deliverCommands(held[0], true).catch(reportError);
     } else if (held.length > 1) {
       broadcastRounds.add(held);
     }
@@ -491,17 +557,60 @@ export function createRealtimeGateway(
     }
   });
 
+  // The bus was deaf for a while (its database connection dropped): command notices and
+  // session takeovers sent meanwhile were missed, so read what they would have said. Due
+  // commands of every device held here go out, and a device that authenticated on another
+  // instance since then loses its connection here, as the missed notice would have done.
+  const rescanAfterGap = async (): Promise<void> => {
+    const held = [...byDevice.values()].filter((connection) => connection.phase === 'ready');
+    if (held.length === 0) return;
+    broadcastRounds.add(held);
+    const ids = held.flatMap((connection) => (connection.device ? [connection.device.id] : []));
+    for (let start = 0; start < ids.length; start += RESCAN_CHUNK) {
+      const elsewhere = await db
+        .selectFrom('devices')
+        .select('id')
+        .where('id', 'in', ids.slice(start, start + RESCAN_CHUNK))
+        .where('connected_instance', 'is not', null)
+        .where('connected_instance', '<>', settings.instanceId)
+        .execute();
+      for (const { id } of elsewhere) {
+        byDevice.get(id)?.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+      }
+    }
+  };
+  const unsubscribeReconnect =
+    bus.onReconnect?.(() => {
+      rescanAfterGap().catch(reportError);
+    }) ?? (() => undefined);
+
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
     if (path !== ROUTES.realtime || closing) {
       socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`);
       return;
     }
-    if (handshaking.size >= settings.maxPendingHandshakes) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\r\n');
+    let source: string;
+    try {
+      source = settings.sourceOf(request);
+    } catch (error) {
+      // An integrator's sourceOf that throws must not take the upgrade listener down with it.
+      reportError(error);
+      source = remoteAddressSource(request);
+    }
+    const slot = admission.admit(source);
+    if (typeof slot === 'string') {
+      socket.end(
+        slot === 'source_full'
+          ? 'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\n\r\n'
+          : 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\r\n',
+      );
+      emitter.emit('refused', { reason: slot, source });
       return;
     }
-    wss.handleUpgrade(request, socket, head, onConnection);
+    // ws drops an upgrade it cannot complete without calling back: the slot must not leak.
+    socket.once('close', () => slot.release());
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, slot));
   }
 
   const gateway = Object.assign(emitter, {
@@ -539,6 +648,7 @@ export function createRealtimeGateway(
       clearInterval(redelivery);
       unsubscribeCommands();
       unsubscribeSessions();
+      unsubscribeReconnect();
       const held = [...byDevice.values()].flatMap((connection) =>
         connection.device === undefined ? [] : [connection.device],
       );

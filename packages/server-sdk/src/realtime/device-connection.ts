@@ -2,6 +2,12 @@ import { REALTIME_CLOSE_CODES, type SessionSealer } from '@fieldline/core';
 import type { WebSocket } from 'ws';
 import type { SocketDevice } from './authenticate-socket.js';
 
+/** A close code the server sent on a connection, and why. */
+export interface SentClose {
+  readonly code: number;
+  readonly reason: string;
+}
+
 /** Where a connection stands in the §4.2 handshake. */
 export type ConnectionPhase = 'awaiting_hello' | 'authenticating' | 'ready' | 'closed';
 
@@ -24,6 +30,11 @@ export class DeviceConnection {
   commandDelivery: Promise<void> = Promise.resolve();
   /** The connection's session (§4.2), set just before the welcome. */
   session: SessionSealer | undefined;
+  /**
+   * The close this side sent first, if it did: what metrics count, since a peer that never
+   * answers the close frame is only seen to end with 1006.
+   */
+  sentClose: SentClose | undefined;
   // Boxes are numbered by their order on the wire, so they are sent in the order sealed, and
   // none before the welcome: the device drops frames that precede it, which would skip a number.
   private outbound: Promise<unknown>;
@@ -31,8 +42,16 @@ export class DeviceConnection {
   private tokens: number;
   private lastRefillMs: number;
 
+  /**
+   * @param id - the connection's id (in session notices).
+   * @param challenge - the challenge sent on this connection; the hello or resume must sign it.
+   * @param socket - the socket.
+   * @param nowMs - when it opened.
+   * @param limits - buffer and rate caps.
+   */
   constructor(
     readonly id: string,
+    readonly challenge: string,
     readonly socket: WebSocket,
     nowMs: number,
     private readonly limits: {
@@ -125,12 +144,22 @@ export class DeviceConnection {
   }
 
   /**
+   * Records a close that ws sent on its own (a protocol violation it detected).
+   *
+   * @param code - the close code ws sent.
+   */
+  noteSentClose(code: number): void {
+    this.sentClose ??= { code, reason: '' };
+  }
+
+  /**
    * Closes with a code and reason; destroys the socket if the peer does not
    * complete the close in time.
    */
   close(code: number, reason: string): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.sentClose ??= { code, reason };
     this.releaseOutbound();
     try {
       this.socket.close(code, reason);

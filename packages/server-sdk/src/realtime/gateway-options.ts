@@ -1,3 +1,5 @@
+import { type RequestSourceOf, remoteAddressSource } from './request-source.js';
+
 /** Tuning of the real-time gateway; every field has the documented default. */
 export interface RealtimeGatewayOptions {
   /**
@@ -16,11 +18,26 @@ export interface RealtimeGatewayOptions {
    */
   readonly helloTimeoutMs?: number;
   /**
-   * Most sockets that may be between the upgrade and the welcome at once; further upgrades are
-   * answered `503` with `Retry-After: 1`, so a flood of silent sockets costs bounded memory.
+   * Most sockets that may be between the upgrade and the welcome at once, all sources together.
+   * When full, an upgrade from a source holding fewer than the largest holder takes that
+   * holder's oldest socket still waiting for its hello (closed with 1013); otherwise it is
+   * answered `503` with `Retry-After: 1`. A flood of silent sockets costs bounded memory.
    * @default 1_000
    */
   readonly maxPendingHandshakes?: number;
+  /**
+   * Most sockets one source (see `sourceOf`) may hold between the upgrade and the welcome;
+   * further upgrades from it are answered `429` with `Retry-After: 1`, so one client cannot
+   * keep everyone else out.
+   * @default 64
+   */
+  readonly maxPendingHandshakesPerSource?: number;
+  /**
+   * Names the source of an upgrade request, the key of `maxPendingHandshakesPerSource`. Behind
+   * a reverse proxy every peer is the proxy: pass `forwardedForSource({ trustedProxies })`.
+   * @default remoteAddressSource (the peer's IP address; its /64 for IPv6)
+   */
+  readonly sourceOf?: RequestSourceOf;
   /**
    * Largest accepted difference between a hello's `ts` and the server clock.
    * @default 60_000
@@ -92,6 +109,8 @@ export function resolveGatewayOptions(
     maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     maxPendingHandshakes: options.maxPendingHandshakes ?? 1_000,
+    maxPendingHandshakesPerSource: options.maxPendingHandshakesPerSource ?? 64,
+    sourceOf: options.sourceOf ?? remoteAddressSource,
     maxSkewMs: options.maxSkewMs ?? 60_000,
     sessionTtlMs: options.sessionTtlMs ?? 86_400_000,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 25_000,

@@ -9,6 +9,7 @@ import {
 } from '@fieldline/core';
 import type { FieldlineApp } from '../app/create-fieldline-app.js';
 import { currentConsent } from '../consent/current-consent.js';
+import { databaseUnavailable, isDatabaseUnavailableError } from '../db/database-unavailable.js';
 import { isHttpError } from '../http/http-error.js';
 import { runIngestion } from '../ingestion/pipeline.js';
 import { openDeviceSealedBody } from '../sealing/open-device-frame.js';
@@ -80,6 +81,17 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
   function sendError(connection: DeviceConnection, error: unknown, replyTo: string): void {
     if (isHttpError(error) || isFieldlineError(error)) {
       connection.send({ kind: 'error', code: error.code, message: error.message, replyTo });
+      return;
+    }
+    if (isDatabaseUnavailableError(error)) {
+      // Nothing was stored: the device keeps the batch and sends it again later.
+      const unavailable = databaseUnavailable(error);
+      connection.send({
+        kind: 'error',
+        code: unavailable.code,
+        message: unavailable.message,
+        replyTo,
+      });
       return;
     }
     deps.onError(error);

@@ -168,9 +168,15 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
     const publisher = await bus();
     const commands = collect(listener);
     const sessions = collect(listener, BUS_TOPICS.sessions);
+    let gaps = 0;
+    listener.onReconnect(() => {
+      gaps += 1;
+    });
     await Promise.all([listener.ready(), publisher.ready()]);
     await publisher.publish(BUS_TOPICS.commands, { deviceId: 'before' });
     await expect.poll(() => commands.length, { timeout: 1000 }).toBe(1);
+    // The first connect closes no gap.
+    expect(gaps).toBe(0);
 
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -184,6 +190,8 @@ describe.skipIf(!availableDatabases().includes('postgres'))('createPostgresBus [
       await admin.query('select pg_terminate_backend($1)', [killed.rows[0]?.pid]);
       await expect.poll(() => errors.length, { timeout: 2000 }).toBeGreaterThan(0);
       await listener.ready();
+      // Back and listening: subscribers are told to re-read what they may have missed.
+      await expect.poll(() => gaps, { timeout: 2000 }).toBe(1);
       const after = await admin.query<{ pid: number }>(
         'select pid from pg_stat_activity where application_name = $1',
         [applicationName],

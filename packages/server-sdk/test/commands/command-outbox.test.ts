@@ -165,10 +165,12 @@ describeEachDatabase('command outbox', (current) => {
       }
       expect(await outbox.takeForDelivery(deviceId)).toEqual([]);
       expect(await status(id)).toMatchObject({ status: 'failed', attempts: 3 });
-      // Final: an ack now changes nothing.
+      // The server gave up, but the device's late answer is what happened: it is recorded.
+      clock.advance(1000);
       expect(await outbox.ack(deviceId, id, { status: 'acked' })).toMatchObject({
-        status: 'failed',
-        ackedAt: null,
+        status: 'acked',
+        attempts: 3,
+        ackedAt: new Date(START + 1000).toISOString(),
       });
     });
 
@@ -213,10 +215,41 @@ describeEachDatabase('command outbox', (current) => {
       clock.advance(1);
       expect((await outbox.takeForDelivery(deviceId)).map((c) => c.id)).toEqual([long.id]);
       expect(await status(short.id)).toMatchObject({ status: 'expired', attempts: 2 });
-      // Expiry wins over failure: both are final, TTL is checked first.
-      expect(await outbox.ack(deviceId, short.id, { status: 'acked' })).toMatchObject({
-        status: 'expired',
+      // A late answer to a delivered command is recorded even after it expired.
+      expect(await outbox.ack(deviceId, short.id, { status: 'rejected' })).toMatchObject({
+        status: 'rejected',
+        attempts: 2,
       });
+    });
+
+    it('ignores an ack of an expired command that was never delivered', async () => {
+      const { id } = await outbox.create(deviceId, { type: 'ping', ttlSeconds: 60 });
+      clock.advance(60_000);
+      expect(await outbox.expireDue()).toBe(1);
+      expect(await outbox.ack(deviceId, id, { status: 'acked' })).toMatchObject({
+        status: 'expired',
+        attempts: 0,
+        ackedAt: null,
+      });
+    });
+
+    it('takes back deliveries that never left the server, leaving answered commands alone', async () => {
+      const first = await outbox.create(deviceId, { type: 'ping' });
+      const second = await outbox.create(deviceId, { type: 'ping' });
+      await outbox.takeForDelivery(deviceId);
+      await outbox.ack(deviceId, second.id, { status: 'acked' });
+      await outbox.returnUndelivered(deviceId, [first.id, second.id]);
+      expect(await status(first.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(await status(second.id)).toMatchObject({ status: 'acked', attempts: 1 });
+      // Pending again, so it is due at once; a second delivery taken back leaves the first.
+      await outbox.takeForDelivery(deviceId, { onlyDue: true });
+      await outbox.takeForDelivery(deviceId);
+      expect(await status(first.id)).toMatchObject({ status: 'sent', attempts: 2 });
+      await outbox.returnUndelivered(deviceId, [first.id]);
+      expect(await status(first.id)).toMatchObject({ status: 'sent', attempts: 1 });
+      // Another device's command is not touched.
+      await outbox.returnUndelivered(otherDeviceId, [first.id]);
+      expect(await status(first.id)).toMatchObject({ status: 'sent', attempts: 1 });
     });
 
     it('sweeps expired commands of every device with expireDue', async () => {

@@ -7,9 +7,12 @@ export const KEY = 'A'.repeat(43);
 
 /** Empties every table the consent service touches. */
 export async function resetConsentTables(db: Kysely<FieldlineDatabase>): Promise<void> {
+  // The audit log refuses TRUNCATE (migration 0005); a test resetting its schema may lift that.
+  await sql`alter table audit_log disable trigger user`.execute(db);
   await sql`truncate audit_log, consent_ledger, policies, devices, tenants restart identity cascade`.execute(
     db,
   );
+  await sql`alter table audit_log enable trigger user`.execute(db);
 }
 
 /** Inserts a tenant and its devices. */

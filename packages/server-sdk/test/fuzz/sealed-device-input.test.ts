@@ -660,7 +660,9 @@ describeEachDatabase('sealed device routes refuse bad input', (current) => {
         const frame = await sealFrame(device, SealKind.JobReport, payload);
         const answer = await post('/v1/reports', device, sealedBodyText(frame));
         const after = await countRows(db);
-        if (jobReportSchema.safeParse(payload).success) {
+        // The model judges what travels: JSON drops `undefined` members, so `{ "": undefined }`
+        // arrives as `{}`.
+        if (jobReportSchema.safeParse(JSON.parse(JSON.stringify(payload))).success) {
           seen.valid += 1;
           expect(answer.status, JSON.stringify(answer.body)).toBe(200);
           expect(reportResponseSchema.safeParse(answer.body).success).toBe(true);

@@ -48,7 +48,7 @@ describe('DeviceConnection', () => {
       nonce,
       deviceEncryptionPublicKey: publicKeysOf(device).encryptionPublicKey,
     });
-    const connection = new DeviceConnection('c1', serverSide, Date.now(), limits);
+    const connection = new DeviceConnection('c1', 'C'.repeat(43), serverSide, Date.now(), limits);
     connection.session = session.sealer;
     // A large body first, then small ones: sealing takes longer for the first.
     const bodies = ['x'.repeat(300_000), 'a', 'b'];
@@ -94,7 +94,7 @@ describe('DeviceConnection', () => {
       nonce: 'bm9uY2Utbm9uY2Utbm9uY2U',
       deviceEncryptionPublicKey: publicKeysOf(device).encryptionPublicKey,
     });
-    const connection = new DeviceConnection('c2', serverSide, Date.now(), limits);
+    const connection = new DeviceConnection('c2', 'C'.repeat(43), serverSide, Date.now(), limits);
     connection.session = session.sealer;
     const pending = connection.sendBoxed(new Uint8Array(1), commandBoxAad('c0'), (box) => ({
       kind: 'command',

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   createHelloFrame,
+  createResumeFrame,
   generateIdentity,
   REALTIME_CLOSE_CODES,
   type WelcomeFrame,
@@ -13,6 +14,7 @@ import { type GatewayServer, startGatewayServer } from '../support/gateway-serve
 import { describeEachDatabase } from '../support/test-databases.js';
 import {
   acceptSession,
+  challengeOf,
   connectDevice,
   type EnrolledDevice,
   enrollDevice,
@@ -77,13 +79,14 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
     const first = await connectDevice(server.url, device);
     await first.client.close();
     const resumed = await openSocket(server.url);
-    const nonce = randomBytes(16).toString('base64url');
-    resumed.sendFrame({
-      kind: 'resume',
-      deviceId: device.deviceId,
-      sessionToken: first.welcome.sessionToken,
-      nonce,
-    });
+    const resume = createResumeFrame(
+      device.deviceId,
+      device.identity,
+      first.welcome.sessionToken,
+      await challengeOf(resumed),
+    );
+    const nonce = resume.nonce;
+    resumed.sendFrame(resume);
     const welcome = await resumed.next((frame): frame is WelcomeFrame => frame.kind === 'welcome');
     expect(welcome).toMatchObject({
       sessionToken: first.welcome.sessionToken,
@@ -98,17 +101,14 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
     await resumed.close();
 
     const other = await enrollDevice(server.url);
-    for (const [deviceId, token] of [
-      [device.deviceId, randomBytes(32).toString('base64url')],
-      [other.deviceId, first.welcome.sessionToken],
+    for (const [owner, token] of [
+      [device, randomBytes(32).toString('base64url')],
+      [other, first.welcome.sessionToken],
     ] as const) {
       const client = await openSocket(server.url);
-      client.sendFrame({
-        kind: 'resume',
-        deviceId,
-        sessionToken: token,
-        nonce: randomBytes(16).toString('base64url'),
-      });
+      client.sendFrame(
+        createResumeFrame(owner.deviceId, owner.identity, token, await challengeOf(client)),
+      );
       expect(await client.closed).toEqual({
         code: REALTIME_CLOSE_CODES.unauthenticated,
         reason: 'session_invalid',
@@ -132,39 +132,68 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
 
   it('closes each hostile first frame with its documented code and error', async () => {
     const stranger = await generateIdentity();
-    const fresh = createHelloFrame(device.deviceId, device.identity);
-    const cases: Array<{ frame: unknown; code: number; error?: string }> = [
-      { frame: 'not json at all', code: 4400, error: 'invalid_frame' },
-      { frame: { kind: 'hello' }, code: 4400, error: 'invalid_frame' },
-      { frame: { kind: 'heartbeat', ts: 1 }, code: 4400, error: 'invalid_frame' },
+    const cases: Array<{ frame: (challenge: string) => unknown; code: number; error?: string }> = [
+      { frame: () => 'not json at all', code: 4400, error: 'invalid_frame' },
+      { frame: () => ({ kind: 'hello' }), code: 4400, error: 'invalid_frame' },
+      { frame: () => ({ kind: 'heartbeat', ts: 1 }), code: 4400, error: 'invalid_frame' },
       {
-        frame: createHelloFrame('no_such_device', device.identity),
+        // U+0000 and an unpaired surrogate cannot reach the database: a coded 4400, no 1011.
+        frame: (challenge) => createHelloFrame('dev\u0000x', device.identity, challenge),
+        code: 4400,
+        error: 'invalid_frame',
+      },
+      {
+        frame: (challenge) => createHelloFrame('dev\ud800x', device.identity, challenge),
+        code: 4400,
+        error: 'invalid_frame',
+      },
+      {
+        frame: (challenge) => ({
+          ...createResumeFrame(device.deviceId, device.identity, 'T'.repeat(43), challenge),
+          deviceId: `${device.deviceId}\u0000`,
+        }),
+        code: 4400,
+        error: 'invalid_frame',
+      },
+      {
+        frame: (challenge) => createHelloFrame('no_such_device', device.identity, challenge),
         code: 4401,
         error: 'unknown_device',
       },
       {
-        frame: createHelloFrame(device.deviceId, stranger),
+        frame: (challenge) => createHelloFrame(device.deviceId, stranger, challenge),
         code: 4401,
         error: 'bad_signature',
       },
       {
-        frame: { ...fresh, ts: fresh.ts + 1 },
+        frame: (challenge) => {
+          const fresh = createHelloFrame(device.deviceId, device.identity, challenge);
+          return { ...fresh, ts: fresh.ts + 1 };
+        },
         code: 4401,
         error: 'bad_signature',
       },
       {
-        frame: createHelloFrame(device.deviceId, device.identity, {
-          clock: { now: () => Date.now() - 61_000 },
-        }),
+        // Signed for some other connection's challenge.
+        frame: () => createHelloFrame(device.deviceId, device.identity, 'C'.repeat(43)),
+        code: 4401,
+        error: 'bad_signature',
+      },
+      {
+        frame: (challenge) =>
+          createHelloFrame(device.deviceId, device.identity, challenge, {
+            clock: { now: () => Date.now() - 61_000 },
+          }),
         code: 4401,
         error: 'stale_hello',
       },
     ];
     for (const { frame, code, error } of cases) {
       const client = await openSocket(server.url);
-      client.sendFrame(frame);
+      const sent = frame(await challengeOf(client));
+      client.sendFrame(sent);
       const closed = await client.closed;
-      expect(closed.code, JSON.stringify(frame)).toBe(code);
+      expect(closed.code, JSON.stringify(sent)).toBe(code);
       if (error !== undefined) expect(await client.next(isError)).toMatchObject({ code: error });
     }
 
@@ -180,15 +209,32 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
     await client.close();
   });
 
-  it('refuses a replayed hello with 4409 even after the first connection closed', async () => {
-    const hello = createHelloFrame(device.deviceId, device.identity);
+  it('refuses a hello replayed on another connection, even after the first one closed', async () => {
     const first = await openSocket(server.url);
+    const hello = createHelloFrame(device.deviceId, device.identity, await challengeOf(first));
     first.sendFrame(hello);
     await first.next((frame) => frame.kind === 'welcome');
     await first.close();
     const replay = await openSocket(server.url);
+    await challengeOf(replay);
     replay.sendFrame(hello);
-    expect(await replay.closed).toEqual({ code: 4409, reason: 'replayed' });
+    expect(await replay.closed).toEqual({ code: 4401, reason: 'bad_signature' });
+  });
+
+  it('refuses a reused hello nonce with 4409, even signed for the new challenge', async () => {
+    const first = await openSocket(server.url);
+    const hello = createHelloFrame(device.deviceId, device.identity, await challengeOf(first));
+    first.sendFrame(hello);
+    await first.next((frame) => frame.kind === 'welcome');
+    await first.close();
+    const again = await openSocket(server.url);
+    const challenge = await challengeOf(again);
+    const sameNonce = createHelloFrame(device.deviceId, device.identity, challenge, {
+      clock: { now: () => hello.ts },
+      random: { bytes: () => Buffer.from(hello.nonce, 'base64url'), float: () => 0 },
+    });
+    again.sendFrame(sameNonce);
+    expect(await again.closed).toEqual({ code: 4409, reason: 'replayed' });
   });
 
   it('refuses a revoked device with 4403', async () => {
@@ -199,13 +245,15 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
       .where('id', '=', revoked.deviceId)
       .execute();
     const client = await openSocket(server.url);
-    client.sendFrame(createHelloFrame(revoked.deviceId, revoked.identity));
+    client.sendFrame(
+      createHelloFrame(revoked.deviceId, revoked.identity, await challengeOf(client)),
+    );
     expect(await client.closed).toEqual({ code: 4403, reason: 'device_revoked' });
   });
 
   it('closes a second hello after the welcome with 4400', async () => {
     const { client } = await connectDevice(server.url, device);
-    client.sendFrame(createHelloFrame(device.deviceId, device.identity));
+    client.sendFrame(createHelloFrame(device.deviceId, device.identity, await challengeOf(client)));
     expect((await client.closed).code).toBe(4400);
   });
 
@@ -241,8 +289,9 @@ describeEachDatabase('realtime gateway: handshake', (current) => {
       );
       expect(refused).toContain('503');
       // One of them authenticates: the handshake slot frees up.
-      const hello = createHelloFrame(device.deviceId, device.identity);
-      silent[0]?.sendFrame(hello);
+      const first = silent[0];
+      if (first === undefined) throw new Error('no socket');
+      first.sendFrame(createHelloFrame(device.deviceId, device.identity, await challengeOf(first)));
       await silent[0]?.next((frame) => frame.kind === 'welcome');
       const admitted = await openSocket(capped.url);
       expect(admitted.socket.readyState).toBe(admitted.socket.OPEN);

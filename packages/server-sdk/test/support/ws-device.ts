@@ -151,10 +151,19 @@ export async function openSocket(baseUrl: string): Promise<SocketClient> {
   };
 }
 
+/** Waits for the server's first frame on a socket and returns the connection's challenge. */
+export async function challengeOf(client: SocketClient): Promise<string> {
+  const frame = await client.next(
+    (candidate): candidate is Extract<RealtimeFrame, { kind: 'challenge' }> =>
+      candidate.kind === 'challenge',
+  );
+  return frame.challenge;
+}
+
 /** Opens a socket and completes a signed hello; returns the client and its welcome. */
 export async function connectDevice(baseUrl: string, device: EnrolledDevice) {
   const client = await openSocket(baseUrl);
-  const hello = createHelloFrame(device.deviceId, device.identity);
+  const hello = createHelloFrame(device.deviceId, device.identity, await challengeOf(client));
   client.sendFrame(hello);
   const welcome = await client.next(
     (frame): frame is Extract<RealtimeFrame, { kind: 'welcome' }> => frame.kind === 'welcome',
