@@ -66,7 +66,7 @@ export function parseJsonBytes(bytes: Uint8Array, hint = ''): unknown {
 
 /**
  * Parses a request body as JSON, checking the content type and the nesting
- * depth (see {@link parseJsonBytes}).
+ * depth (at most `MAX_JSON_DEPTH` levels, checked before parsing).
  *
  * @param request - the request.
  * @returns the parsed value (unknown).
