@@ -4,6 +4,7 @@
 export {
   type AdminCommandEvent,
   type AdminConsentEvent,
+  type AdminDeviceEvent,
   type AdminEventFilter,
   type AdminEventHub,
   type AdminEventListener,
@@ -11,10 +12,13 @@ export {
   type AdminStreamEvent,
   type AdminStreamEventName,
   createAdminEventHub,
+  type DeviceStandingChange,
 } from './admin-stream/admin-event-hub.js';
 export { adminAuditRoutes } from './app/admin-audit-routes.js';
 export { adminCommandRoutes } from './app/admin-command-routes.js';
 export { adminConsentRoutes } from './app/admin-consent-routes.js';
+export { adminActor, adminDeviceStandingRoutes } from './app/admin-device-standing-routes.js';
+export { adminInstallTokenRoutes } from './app/admin-install-token-routes.js';
 export { adminDeviceRoutes } from './app/admin-routes.js';
 export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
 export type { AppContext } from './app/app-context.js';
@@ -157,9 +161,33 @@ export {
   listDeviceEvents,
   listDevices,
 } from './devices/device-queries.js';
+export {
+  DEVICE_STANDING_COLUMNS,
+  type DeviceRefusal,
+  type DeviceStandingColumns,
+  deviceRefusal,
+  readDeviceRefusal,
+} from './devices/device-standing.js';
+export {
+  type DeviceStandingResult,
+  releaseDevice,
+  requireKeyRotation,
+  type StandingChangeOptions,
+} from './devices/device-standing-changes.js';
 export { createLastSeenTracker, type LastSeenTracker } from './devices/last-seen.js';
+export {
+  type RevokeDeviceOptions,
+  type RevokeDeviceResult,
+  revokeDevice,
+} from './devices/revoke-device.js';
 export { type EnrollDeviceOptions, enrollDevice } from './enrollment/enroll-device.js';
 export { type CreateInstallTokenOptions, createInstallToken } from './enrollment/install-tokens.js';
+export {
+  getInstallToken,
+  type InstallTokenSummary,
+  listInstallTokens,
+  revokeInstallToken,
+} from './enrollment/manage-install-tokens.js';
 export type { BodyLimits } from './http/body-limits.js';
 export { type FetchHandler, toFetchHandler } from './http/fetch-adapter.js';
 export { HttpError, isHttpError } from './http/http-error.js';
@@ -270,6 +298,7 @@ export {
   type RealtimeGatewayEvents,
 } from './realtime/create-realtime-gateway.js';
 export type { RealtimeGatewayOptions } from './realtime/gateway-options.js';
+export type { StandingGuardOptions } from './realtime/standing-guard.js';
 export {
   RealtimeRemoteError,
   RealtimeRequestError,

@@ -13,8 +13,12 @@ export {
   createInstallTokenResponseSchema,
   createPolicyRequestSchema,
   deviceDetailSchema,
+  deviceStandingResponseSchema,
   deviceSummarySchema,
+  installTokenSummarySchema,
   listDevicesResponseSchema,
+  listInstallTokensResponseSchema,
+  revokeDeviceResponseSchema,
   setConfigRequestSchema,
 } from './admin-api.js';
 export {
@@ -56,8 +60,13 @@ export {
   eventsResponseSchema,
   type JobReport,
   jobReportSchema,
+  keyRotationSigningInput,
   type ReportResponse,
   reportResponseSchema,
+  type RotateKeysRequest,
+  type RotateKeysResponse,
+  rotateKeysRequestSchema,
+  rotateKeysResponseSchema,
 } from './device-api.js';
 export {
   collectorConfigSchema,

@@ -14,7 +14,10 @@ import {
   createInstallTokenResponseSchema,
   createPolicyRequestSchema,
   deviceDetailSchema,
+  deviceStandingResponseSchema,
   listDevicesResponseSchema,
+  listInstallTokensResponseSchema,
+  revokeDeviceResponseSchema,
   setConfigRequestSchema,
 } from './admin-api.js';
 import { sealedBodySchema } from './common.js';
@@ -29,6 +32,8 @@ import {
   eventsResponseSchema,
   jobReportSchema,
   reportResponseSchema,
+  rotateKeysRequestSchema,
+  rotateKeysResponseSchema,
 } from './device-api.js';
 import { deviceConfigSchema } from './device-config.js';
 import { errorBodySchema } from './error-body.js';
@@ -53,6 +58,11 @@ export const protocolSchemas = {
   CreateInstallTokenRequest: createInstallTokenRequestSchema,
   CreateInstallTokenResponse: createInstallTokenResponseSchema,
   ListDevicesResponse: listDevicesResponseSchema,
+  ListInstallTokensResponse: listInstallTokensResponseSchema,
+  RevokeDeviceResponse: revokeDeviceResponseSchema,
+  DeviceStandingResponse: deviceStandingResponseSchema,
+  RotateKeysRequest: rotateKeysRequestSchema,
+  RotateKeysResponse: rotateKeysResponseSchema,
   DeviceDetail: deviceDetailSchema,
   ConsentActionRequest: consentActionRequestSchema,
   SetConfigRequest: setConfigRequestSchema,

@@ -26,6 +26,8 @@ import type { IngestionSummary } from '../ingestion/steps/measure-ingestion.js';
 import { adminAuditRoutes } from './admin-audit-routes.js';
 import { adminCommandRoutes } from './admin-command-routes.js';
 import { adminConsentRoutes } from './admin-consent-routes.js';
+import { adminDeviceStandingRoutes } from './admin-device-standing-routes.js';
+import { adminInstallTokenRoutes } from './admin-install-token-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
 import type { AppContext } from './app-context.js';
@@ -164,6 +166,8 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...deviceDataRoutes(context, ingestion),
     ...deviceCommandRoutes(context),
     ...adminDeviceRoutes(context),
+    ...adminDeviceStandingRoutes(context),
+    ...adminInstallTokenRoutes(context),
     ...adminConsentRoutes(context),
     ...adminAuditRoutes(context),
     ...adminStreamRoutes(context, options.adminStream),

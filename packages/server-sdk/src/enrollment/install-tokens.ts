@@ -23,7 +23,7 @@ export interface CreateInstallTokenOptions {
  *
  * @param db - the database.
  * @param options - tenant, lifetime and clock.
- * @returns the token and its expiry.
+ * @returns the token's id, the token and its expiry.
  * @example
  * ```ts
  * const { token } = await createInstallToken(db, { tenantId: 'acme', clock: systemClock });
@@ -32,8 +32,9 @@ export interface CreateInstallTokenOptions {
 export async function createInstallToken(
   db: Kysely<FieldlineDatabase>,
   options: CreateInstallTokenOptions,
-): Promise<{ readonly token: string; readonly expiresAt: string }> {
+): Promise<{ readonly id: string; readonly token: string; readonly expiresAt: string }> {
   const token = generateSecretToken('fl_install');
+  const id = `itk_${randomUUID()}`;
   const expiresAt = new Date(options.clock.now() + (options.ttlSeconds ?? 86_400) * 1000);
   await db.transaction().execute(async (trx) => {
     await trx
@@ -44,12 +45,12 @@ export async function createInstallToken(
     await trx
       .insertInto('install_tokens')
       .values({
-        id: randomUUID(),
+        id,
         tenant_id: options.tenantId,
         token_hash: hashSecretToken(token),
         expires_at: expiresAt,
       })
       .execute();
   });
-  return { token, expiresAt: expiresAt.toISOString() };
+  return { id, token, expiresAt: expiresAt.toISOString() };
 }

@@ -20,12 +20,14 @@ import { createAckBatcher } from './ack-batcher.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
 import { DeviceConnection } from './device-connection.js';
+import { parseDeviceClosureNotice } from './device-closure-notice.js';
 import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
 import { createGatheredRounds } from './gathered-rounds.js';
 import { createMessageExchange, isDeviceMessage } from './message-exchange.js';
 import { createPresenceStore } from './presence-store.js';
 import { parseSessionNotice } from './session-notice.js';
 import { deleteExpiredSessions } from './session-store.js';
+import { createStandingGuard } from './standing-guard.js';
 
 /** A device came online or went offline on this instance (§4.3). */
 export interface PresenceChange {
@@ -85,6 +87,16 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
   /** Whether the device has an authenticated connection on this instance. */
   isConnected(deviceId: string): boolean;
   /**
+   * Closes the device's socket on this instance, if any, after an `error` frame with `reason`
+   * as its code. Other instances close theirs on a `fieldline_closures` notice.
+   *
+   * @param deviceId - the device.
+   * @param code - the close code (4403 revoked, 4423 quarantined, 4426 rotate keys…).
+   * @param reason - the error code and close reason.
+   * @returns whether a socket was closed.
+   */
+  closeDevice(deviceId: string, code: number, reason: string): boolean;
+  /**
    * Sends a one-way message to a device connected here.
    *
    * @returns false when the device is not connected here.
@@ -142,6 +154,7 @@ export function createRealtimeGateway(
   const { db, clock, bus } = context;
   const settings = resolveGatewayOptions(options, `instance_${randomUUID()}`);
   const presence = createPresenceStore(db, settings.instanceId);
+  const standing = createStandingGuard(context, options.standing);
   const channels = new Map<string, ChannelHandler>();
   const byDevice = new Map<string, DeviceConnection>();
   // Every open socket, authenticated or not, so shutdown reaches them all.
@@ -253,6 +266,7 @@ export function createRealtimeGateway(
       return;
     }
     connection.phase = 'authenticating';
+    const authStartedMs = clock.now();
     const result = await authenticateSocket(frame, {
       db,
       clock,
@@ -275,13 +289,20 @@ export function createRealtimeGateway(
       deviceEncryptionPublicKey: device.encryptionPublicKey,
     });
     if (connection.isClosed) return;
+    // A revocation announced while authentication read the database.
+    const refusedMeanwhile = standing.refusedSince(device.id, authStartedMs);
+    if (refusedMeanwhile !== undefined) {
+      fail(connection, refusedMeanwhile.code, refusedMeanwhile.closeCode, refusedMeanwhile.message);
+      return;
+    }
+    standing.noteGood(device.id);
     connection.session = session.sealer;
     connection.device = device;
     connection.phase = 'ready';
     handshaking.delete(connection);
     const previous = byDevice.get(device.id);
     byDevice.set(device.id, connection);
-    if (previous !== undefined) previous.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+    if (previous !== undefined) displace(previous);
     await bus.publish(BUS_TOPICS.sessions, {
       deviceId: device.id,
       instanceId: settings.instanceId,
@@ -310,6 +331,13 @@ export function createRealtimeGateway(
   async function onReadyFrame(connection: DeviceConnection, frame: RealtimeFrame): Promise<void> {
     const device = connection.device;
     if (device === undefined) return;
+    // Revocation bites on an open socket even if the bus notice is late or lost.
+    const refusal = await standing.refusalFor(device.id);
+    if (connection.isClosed) return;
+    if (refusal !== undefined) {
+      fail(connection, refusal.code, refusal.closeCode, refusal.message);
+      return;
+    }
     switch (frame.kind) {
       case 'heartbeat':
         connection.send({ kind: 'heartbeat', ts: clock.now() });
@@ -404,6 +432,7 @@ export function createRealtimeGateway(
     emitter.emit('closed', { deviceId: device?.id, code, reason: reason.toString() });
     if (device === undefined || byDevice.get(device.id) !== connection) return;
     byDevice.delete(device.id);
+    standing.forget(device.id);
     if (closing) return;
     presence
       .markDisconnected(device.id, new Date(clock.now()))
@@ -483,10 +512,32 @@ export function createRealtimeGateway(
     const notice = parseSessionNotice(payload);
     if (notice === undefined) return;
     const connection = byDevice.get(notice.deviceId);
-    if (connection !== undefined && connection.id !== notice.connectionId) {
-      connection.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
-    }
+    if (connection !== undefined && connection.id !== notice.connectionId) displace(connection);
   });
+  const unsubscribeClosures = bus.subscribe(BUS_TOPICS.closures, (payload) => {
+    const notice = parseDeviceClosureNotice(payload);
+    if (notice === undefined) return;
+    standing.noteClosure(notice);
+    closeDevice(notice.deviceId, notice.closeCode, notice.reason);
+  });
+
+  function closeDevice(deviceId: string, code: number, reason: string): boolean {
+    const connection = byDevice.get(deviceId);
+    if (connection === undefined) return false;
+    fail(connection, reason, code, `The server closed this device's connection: ${reason}.`);
+    return true;
+  }
+
+  // A live connection displaced by a newer one of the same device: once is a reconnect, again
+  // and again within the window is two holders of one key (§6.4).
+  function displace(connection: DeviceConnection): void {
+    const live = clock.now() - connection.lastSignOfLifeMs <= settings.heartbeatIntervalMs;
+    connection.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+    const device = connection.device;
+    if (live && device !== undefined) {
+      standing.recordTakeover(device.id, settings.instanceId).catch(reportError);
+    }
+  }
 
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
@@ -518,6 +569,7 @@ export function createRealtimeGateway(
     isConnected(deviceId: string) {
       return byDevice.has(deviceId);
     },
+    closeDevice,
     send(deviceId: string, channel: string, type: string, body: unknown) {
       return exchange.send(byDevice.get(deviceId), channel, type, body);
     },
@@ -536,6 +588,7 @@ export function createRealtimeGateway(
       clearInterval(redelivery);
       unsubscribeCommands();
       unsubscribeSessions();
+      unsubscribeClosures();
       const held = [...byDevice.values()].flatMap((connection) =>
         connection.device === undefined ? [] : [connection.device],
       );
