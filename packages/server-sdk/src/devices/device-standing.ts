@@ -39,7 +39,8 @@ const QUARANTINED: DeviceRefusal = {
 const ROTATE: DeviceRefusal = {
   code: 'key_rotation_required',
   closeCode: REALTIME_CLOSE_CODES.keyRotationRequired,
-  message: 'The server requires new device keys: rotate them with POST /v1/keys/rotate, then retry.',
+  message:
+    'The server requires new device keys: rotate them with POST /v1/keys/rotate, then retry.',
 };
 
 /**

@@ -332,7 +332,8 @@ export function createRealtimeGateway(
     const device = connection.device;
     if (device === undefined) return;
     // Revocation bites on an open socket even if the bus notice is late or lost.
-    const refusal = await standing.refusalFor(device.id);
+    const stores = frame.kind === 'ack' || (frame.kind === 'message' && frame.channel === 'events');
+    const refusal = await standing.refusalFor(device.id, stores);
     if (connection.isClosed) return;
     if (refusal !== undefined) {
       fail(connection, refusal.code, refusal.closeCode, refusal.message);

@@ -34,9 +34,14 @@ export interface StandingGuard {
    * The device's refusal, if any, from a short-lived cache.
    *
    * @param deviceId - a connected device.
+   * @param fresh - read the database whatever the cache holds (frames that store something:
+   *   event batches, command acks), so nothing is stored after a revocation returned.
    * @returns the refusal, or undefined when the device may go on.
    */
-  refusalFor(deviceId: string): Promise<DeviceRefusal | undefined> | DeviceRefusal | undefined;
+  refusalFor(
+    deviceId: string,
+    fresh?: boolean,
+  ): Promise<DeviceRefusal | undefined> | DeviceRefusal | undefined;
   /**
    * A refusal announced on the bus after `sinceMs`, for a connection whose authentication may
    * have read the database before the change.
@@ -57,7 +62,9 @@ export interface StandingGuard {
 
 interface CacheEntry {
   readonly atMs: number;
-  readonly refusal: Promise<DeviceRefusal | undefined> | DeviceRefusal | undefined;
+  /** The read in flight, shared by the frames that arrive meanwhile. */
+  readonly pending?: Promise<DeviceRefusal | undefined>;
+  readonly refusal?: DeviceRefusal;
 }
 
 const CLOSURE_MEMORY_MS = 60_000;
@@ -135,15 +142,27 @@ export function createStandingGuard(
   }
 
   return {
-    refusalFor(deviceId) {
+    refusalFor(deviceId, fresh = false) {
       const nowMs = clock.now();
       const cached = cache.get(deviceId);
-      if (cached !== undefined && nowMs - cached.atMs < recheckMs) return cached.refusal;
-      const refusal = readDeviceRefusal(db, deviceId);
-      cache.set(deviceId, { atMs: nowMs, refusal });
-      // A failed read is not cached: the next frame asks again.
-      refusal.catch(() => cache.delete(deviceId));
-      return refusal;
+      // A refusal sticks: the connection is about to close, and a new one re-authenticates.
+      if (cached?.refusal !== undefined) return cached.refusal;
+      if (!fresh && cached !== undefined && nowMs - cached.atMs < recheckMs) {
+        return cached.pending ?? undefined;
+      }
+      const pending = readDeviceRefusal(db, deviceId);
+      const entry: CacheEntry = { atMs: nowMs, pending };
+      cache.set(deviceId, entry);
+      pending.then(
+        (refusal) => {
+          if (cache.get(deviceId) === entry) cache.set(deviceId, { atMs: nowMs, refusal });
+        },
+        // A failed read is not cached: the next frame asks again.
+        () => {
+          if (cache.get(deviceId) === entry) cache.delete(deviceId);
+        },
+      );
+      return pending;
     },
     refusedSince(deviceId, sinceMs) {
       const closure = closures.get(deviceId);
@@ -152,7 +171,7 @@ export function createStandingGuard(
         : undefined;
     },
     noteGood(deviceId) {
-      cache.set(deviceId, { atMs: clock.now(), refusal: undefined });
+      cache.set(deviceId, { atMs: clock.now() });
     },
     noteClosure(notice) {
       const nowMs = clock.now();

@@ -48,10 +48,9 @@ describe('the PGlite template', () => {
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     expect((await stat(join(dataDir, 'global', 'pg_control'))).mode & 0o777).toBe(0o600);
     expect((await readdir(join(scratch, 'nested'))).sort()).toEqual(['db']);
-    expect((await migrateToLatest(first.db)).results?.map((r) => r.status)).toEqual([
-      'Success',
-      'Success',
-    ]);
+    const applied = (await migrateToLatest(first.db)).results ?? [];
+    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.every((result) => result.status === 'Success')).toBe(true);
     await first.db.insertInto('tenants').values({ id: 'acme' }).execute();
     await first.close();
 
