@@ -42,6 +42,7 @@ import type {
 import type { Collector } from './collector.js';
 import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
 import { type EnrollOptions, enrollDevice } from './enrollment.js';
+import { hasPendingKeyRotation, rotateDeviceKeys } from './key-rotation.js';
 import { AgentRealtime } from './realtime/agent-realtime.js';
 import { isOlderConsent } from './realtime/consent-freshness.js';
 import type {
@@ -75,6 +76,7 @@ import {
   statePaths,
 } from './state/state-files.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
+import { watchKeyRotation } from './transport/watch-key-rotation.js';
 
 /**
  * Options of {@link createAgent}.
@@ -257,6 +259,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   #jobs: Record<string, { status: string; finishedAt: string; durationMs: number }> = {};
   readonly #realtime: AgentRealtime;
   #collectorSync: Promise<void> = Promise.resolve();
+  #rotation: Promise<void> | undefined;
   #consentChain: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createAgent}. */
@@ -269,7 +272,10 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     // Widened to look types up by any name (trackUntyped, collectors); never registered into.
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
-    this.#transport = options.transport ?? createHttpTransport();
+    // Any answer saying "rotate your keys" starts a rotation, whichever request it came from.
+    this.#transport = watchKeyRotation(options.transport ?? createHttpTransport(), () => {
+      this.rotateKeys().catch((error: unknown) => this.#reportError(error));
+    });
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
       maxItems: options.maxQueuedEvents ?? 1_000,
@@ -290,6 +296,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         await this.#syncCollectors();
       },
       revoked: () => this.#onRevoked(),
+      rotationRequired: () => this.rotateKeys(),
       reachable: () => this.#setConnection('online'),
       emitConnection: (change) => this.emit('connection', change),
       emitCommand: (handled) => this.emit('command', handled),
@@ -370,6 +377,45 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     return { deviceId: enrolled.enrollment.deviceId };
   }
 
+  /**
+   * Replaces the device's keys (docs/protocol.md §6.3): a new identity, offered to the server
+   * signed by the old key and the new one, written to the state directory (0600, atomically)
+   * only once the server confirmed it; the socket then says hello with the new key. The agent
+   * calls it by itself when the server requires a rotation (403 `key_rotation_required` or
+   * close code 4426) and at `start()` when an earlier rotation was left unconfirmed. Calls made
+   * while one runs share it.
+   *
+   * @throws {@link AgentError} `not_enrolled`, `server_unreachable` or `key_rotation_failed`.
+   * @example
+   * ```ts
+   * await agent.rotateKeys();
+   * ```
+   */
+  rotateKeys(): Promise<void> {
+    this.#rotation ??= this.#rotateKeysNow().finally(() => {
+      this.#rotation = undefined;
+    });
+    return this.#rotation;
+  }
+
+  async #rotateKeysNow(): Promise<void> {
+    const enrollment = this.#enrollment;
+    const identity = this.#identity;
+    if (enrollment === undefined || identity === undefined) {
+      throw new AgentError('not_enrolled', 'Enroll the agent before rotating its keys.');
+    }
+    this.#identity = await rotateDeviceKeys(this.#paths, enrollment, identity, {
+      transport: this.#transport,
+      clock: this.#clock,
+      random: this.#random,
+    });
+    if (this.#lifecycle === 'running') {
+      // The socket authenticated with the old key; it must say hello with the new one.
+      await this.#realtime.stop();
+      await this.#realtime.start();
+    }
+  }
+
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /**
@@ -385,6 +431,10 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         'not_enrolled',
         'Enroll the agent first (agent.enroll or `fieldline-agent enroll`).',
       );
+    }
+    if (await hasPendingKeyRotation(this.#paths)) {
+      // An earlier rotation was not confirmed: finish it before signing anything.
+      await this.rotateKeys().catch((error: unknown) => this.#reportError(error));
     }
     await this.refreshConfig();
     this.#setLifecycle('running');

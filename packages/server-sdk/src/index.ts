@@ -29,6 +29,7 @@ export {
 } from './app/create-fieldline-app.js';
 export { deviceCommandRoutes } from './app/device-command-routes.js';
 export { deviceDataRoutes } from './app/device-data-routes.js';
+export { deviceKeyRoutes } from './app/device-key-routes.js';
 export { deviceRoutes } from './app/device-routes.js';
 export { healthRoutes } from './app/health-routes.js';
 export type { AppendAuditOptions } from './audit/append-audit.js';
@@ -180,6 +181,11 @@ export {
   type RevokeDeviceResult,
   revokeDevice,
 } from './devices/revoke-device.js';
+export {
+  type RotateDeviceKeysDeps,
+  type RotatedKeys,
+  rotateDeviceKeys,
+} from './devices/rotate-device-keys.js';
 export { type EnrollDeviceOptions, enrollDevice } from './enrollment/enroll-device.js';
 export { type CreateInstallTokenOptions, createInstallToken } from './enrollment/install-tokens.js';
 export {
@@ -298,11 +304,11 @@ export {
   type RealtimeGatewayEvents,
 } from './realtime/create-realtime-gateway.js';
 export type { RealtimeGatewayOptions } from './realtime/gateway-options.js';
-export type { StandingGuardOptions } from './realtime/standing-guard.js';
 export {
   RealtimeRemoteError,
   RealtimeRequestError,
   type RealtimeRequestErrorCode,
 } from './realtime/realtime-errors.js';
+export type { StandingGuardOptions } from './realtime/standing-guard.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';

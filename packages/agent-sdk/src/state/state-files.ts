@@ -54,6 +54,11 @@ export const jobStateSchema = z.strictObject({
 export interface StatePaths {
   readonly root: string;
   readonly identity: string;
+  /**
+   * A new identity whose rotation the server may not have confirmed yet (docs/protocol.md
+   * §6.3); kept until the rotation is confirmed, then renamed over `identity`.
+   */
+  readonly nextIdentity: string;
   readonly enrollment: string;
   readonly config: string;
   readonly consent: string;
@@ -73,6 +78,7 @@ export function statePaths(root: string): StatePaths {
   return {
     root,
     identity: join(root, 'identity.json'),
+    nextIdentity: join(root, 'identity.next.json'),
     enrollment: join(root, 'enrollment.json'),
     config: join(root, 'config.cached.json'),
     consent: join(root, 'consent.json'),

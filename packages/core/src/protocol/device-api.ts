@@ -40,7 +40,7 @@ export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
  * `POST /v1/keys/rotate` body (bearer: the device token). The request is accepted only when
  * `signature` verifies with the device's current signing key (possession of the old key) and
  * `newSignature` with the new one (possession of the new key); both sign
- * {@link keyRotationSigningInput}.
+ * {@link keyRotationSigningBytes}.
  */
 export const rotateKeysRequestSchema = z.strictObject({
   deviceId: idSchema,
@@ -67,32 +67,6 @@ export const rotateKeysResponseSchema = z.strictObject({
 
 /** `POST /v1/keys/rotate` response. */
 export type RotateKeysResponse = z.infer<typeof rotateKeysResponseSchema>;
-
-/**
- * The bytes both signatures of a key rotation sign: a fixed context, the device id, the new
- * public keys, the time and the nonce, newline-separated (none of them can hold a newline).
- *
- * @param request - the rotation fields (signatures excluded).
- * @returns the UTF-8 bytes to sign.
- * @example
- * ```ts
- * const input = keyRotationSigningInput({ deviceId, newPublicKeys, ts: Date.now(), nonce });
- * ```
- */
-export function keyRotationSigningInput(
-  request: Pick<RotateKeysRequest, 'deviceId' | 'newPublicKeys' | 'ts' | 'nonce'>,
-): Uint8Array {
-  return new TextEncoder().encode(
-    [
-      'fieldline-key-rotation-v1',
-      request.deviceId,
-      request.newPublicKeys.signingPublicKey,
-      request.newPublicKeys.encryptionPublicKey,
-      String(request.ts),
-      request.nonce,
-    ].join('\n'),
-  );
-}
 
 /** A command for the device, as delivered over HTTP or the socket. */
 export const commandSchema = z.strictObject({

@@ -60,11 +60,10 @@ export {
   eventsResponseSchema,
   type JobReport,
   jobReportSchema,
-  keyRotationSigningInput,
   type ReportResponse,
-  reportResponseSchema,
   type RotateKeysRequest,
   type RotateKeysResponse,
+  reportResponseSchema,
   rotateKeysRequestSchema,
   rotateKeysResponseSchema,
 } from './device-api.js';
@@ -82,6 +81,12 @@ export {
   type HttpErrorCode,
 } from './error-body.js';
 export { protocolJsonSchema, protocolSchemas } from './json-schema.js';
+export {
+  createKeyRotationRequest,
+  KEY_ROTATION_SIGNATURE_DOMAIN,
+  keyRotationSigningBytes,
+  verifyKeyRotationRequest,
+} from './key-rotation.js';
 export {
   type AckFrame,
   ackFrameSchema,

@@ -33,6 +33,7 @@ import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-route
 import type { AppContext } from './app-context.js';
 import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
+import { deviceKeyRoutes } from './device-key-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { healthRoutes } from './health-routes.js';
 
@@ -165,6 +166,7 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...deviceRoutes(context),
     ...deviceDataRoutes(context, ingestion),
     ...deviceCommandRoutes(context),
+    ...deviceKeyRoutes(context),
     ...adminDeviceRoutes(context),
     ...adminDeviceStandingRoutes(context),
     ...adminInstallTokenRoutes(context),

@@ -19,8 +19,8 @@ import { parseCommandNotice } from '../commands/command-notice.js';
 import { createAckBatcher } from './ack-batcher.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
-import { DeviceConnection } from './device-connection.js';
 import { parseDeviceClosureNotice } from './device-closure-notice.js';
+import { DeviceConnection } from './device-connection.js';
 import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
 import { createGatheredRounds } from './gathered-rounds.js';
 import { createMessageExchange, isDeviceMessage } from './message-exchange.js';
@@ -519,6 +519,8 @@ export function createRealtimeGateway(
     const notice = parseDeviceClosureNotice(payload);
     if (notice === undefined) return;
     standing.noteClosure(notice);
+    const held = byDevice.get(notice.deviceId);
+    if (held?.device?.signingPublicKey === notice.exceptSigningPublicKey) return;
     closeDevice(notice.deviceId, notice.closeCode, notice.reason);
   });
 

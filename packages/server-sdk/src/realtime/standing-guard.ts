@@ -70,7 +70,9 @@ interface CacheEntry {
 const CLOSURE_MEMORY_MS = 60_000;
 const MAX_CLOSURES = 10_000;
 
-function refusalOfNotice(notice: DeviceClosureNotice): DeviceRefusal {
+function refusalOfNotice(notice: DeviceClosureNotice): DeviceRefusal | undefined {
+  // A rotation closes old sockets but refuses nobody: the device comes back with its new key.
+  if (notice.reason === 'keys_rotated') return undefined;
   return { code: notice.reason, closeCode: notice.closeCode, message: '' };
 }
 
@@ -175,7 +177,12 @@ export function createStandingGuard(
     },
     noteClosure(notice) {
       const nowMs = clock.now();
-      const refusal = messageOf(refusalOfNotice(notice));
+      const refused = refusalOfNotice(notice);
+      if (refused === undefined) {
+        cache.delete(notice.deviceId);
+        return;
+      }
+      const refusal = messageOf(refused);
       cache.set(notice.deviceId, { atMs: nowMs, refusal });
       if (closures.size >= MAX_CLOSURES) {
         for (const [id, closure] of closures) {
