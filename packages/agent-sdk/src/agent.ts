@@ -42,6 +42,7 @@ import type {
 import type { Collector } from './collector.js';
 import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
 import { type EnrollOptions, enrollDevice } from './enrollment.js';
+import { followServerKeys } from './follow-server-keys.js';
 import { hasPendingKeyRotation, rotateDeviceKeys } from './key-rotation.js';
 import { AgentRealtime } from './realtime/agent-realtime.js';
 import { isOlderConsent } from './realtime/consent-freshness.js';
@@ -260,6 +261,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   readonly #realtime: AgentRealtime;
   #collectorSync: Promise<void> = Promise.resolve();
   #rotation: Promise<void> | undefined;
+  #serverKeyFollow: Promise<boolean> | undefined;
   #consentChain: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createAgent}. */
@@ -273,8 +275,14 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
     // Any answer saying "rotate your keys" starts a rotation, whichever request it came from.
-    this.#transport = watchKeyRotation(options.transport ?? createHttpTransport(), () => {
-      this.rotateKeys().catch((error: unknown) => this.#reportError(error));
+    this.#transport = watchKeyRotation(options.transport ?? createHttpTransport(), {
+      onRotationRequired: () => {
+        this.rotateKeys().catch((error: unknown) => this.#reportError(error));
+      },
+      pinnedServerSigningKey: () => this.#enrollment?.serverPublicKeys.signingPublicKey,
+      onServerKeyChanged: () => {
+        this.followServerKeys().catch((error: unknown) => this.#reportError(error));
+      },
     });
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
@@ -414,6 +422,39 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       await this.#realtime.stop();
       await this.#realtime.start();
     }
+  }
+
+  /**
+   * Follows a rotation of the server's keys (docs/protocol.md §6.5): fetches the server's
+   * signed rotation chain and, when it verifies from the pinned keys, pins the new ones
+   * (enrollment file rewritten atomically, 0600) and reconnects the socket to check the next
+   * welcome with them. The agent calls it by itself when an answer names a server key other
+   * than the pinned one. Calls made while one runs share it.
+   *
+   * @returns whether the pinned keys changed.
+   * @example
+   * ```ts
+   * if (await agent.followServerKeys()) console.log('now pinned to the rotated server key');
+   * ```
+   */
+  followServerKeys(): Promise<boolean> {
+    this.#serverKeyFollow ??= this.#followServerKeysNow().finally(() => {
+      this.#serverKeyFollow = undefined;
+    });
+    return this.#serverKeyFollow;
+  }
+
+  async #followServerKeysNow(): Promise<boolean> {
+    const enrollment = this.#enrollment;
+    if (enrollment === undefined) return false;
+    const followed = await followServerKeys(this.#paths, enrollment, this.#transport);
+    if (followed === enrollment) return false;
+    this.#enrollment = followed;
+    if (this.#lifecycle === 'running') {
+      await this.#realtime.stop();
+      await this.#realtime.start();
+    }
+    return true;
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────

@@ -312,3 +312,9 @@ export {
 export type { StandingGuardOptions } from './realtime/standing-guard.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';
+export {
+  createServerKeyRing,
+  type PreviousServerKey,
+  type ServerKeyHistory,
+  type ServerKeyRing,
+} from './sealing/server-key-ring.js';

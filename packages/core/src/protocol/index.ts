@@ -116,3 +116,13 @@ export {
   verifyHelloSignature,
 } from './realtime-hello.js';
 export { PROTOCOL_VERSION, ROUTES, type RouteName } from './routes.js';
+export {
+  SERVER_KEY_ROTATION_SIGNATURE_DOMAIN,
+  type ServerKeyRotation,
+  type ServerKeysResponse,
+  serverKeyRotationSchema,
+  serverKeyRotationSigningBytes,
+  serverKeysResponseSchema,
+  signServerKeyRotation,
+  verifyServerKeyChain,
+} from './server-keys.js';

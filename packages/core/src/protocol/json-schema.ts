@@ -38,6 +38,7 @@ import {
 import { deviceConfigSchema } from './device-config.js';
 import { errorBodySchema } from './error-body.js';
 import { realtimeFrameSchema } from './realtime.js';
+import { serverKeysResponseSchema } from './server-keys.js';
 
 /** Every wire schema of protocol v1, by the name used in docs/schema. */
 export const protocolSchemas = {
@@ -63,6 +64,7 @@ export const protocolSchemas = {
   DeviceStandingResponse: deviceStandingResponseSchema,
   RotateKeysRequest: rotateKeysRequestSchema,
   RotateKeysResponse: rotateKeysResponseSchema,
+  ServerKeysResponse: serverKeysResponseSchema,
   DeviceDetail: deviceDetailSchema,
   ConsentActionRequest: consentActionRequestSchema,
   SetConfigRequest: setConfigRequestSchema,

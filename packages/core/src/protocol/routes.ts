@@ -8,6 +8,7 @@ export const ROUTES = {
   commands: '/v1/commands',
   commandAck: '/v1/commands/:id/ack',
   rotateKeys: '/v1/keys/rotate',
+  serverKeys: '/v1/server-keys',
   adminInstallTokens: '/v1/admin/install-tokens',
   adminInstallToken: '/v1/admin/install-tokens/:id',
   adminInstallTokenRevoke: '/v1/admin/install-tokens/:id/revoke',

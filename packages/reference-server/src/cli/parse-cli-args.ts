@@ -9,6 +9,7 @@ export type CliCommand =
       readonly dataDir: string;
     }
   | { readonly kind: 'migrate'; readonly dataDir: string }
+  | { readonly kind: 'rotate-keys'; readonly dataDir: string; readonly overlapDays: number }
   | { readonly kind: 'help' }
   | { readonly kind: 'usage-error'; readonly message: string };
 
@@ -18,11 +19,15 @@ export const USAGE = `Usage: fieldline-server <command> [options]
 Commands:
   start      run the server (migrates the database first)
   migrate    bring the database schema up to date, then exit
+  rotate-keys
+             replace the server identity; the old key stays accepted for the overlap and
+             agents follow the signed rotation (restart running servers afterwards)
 
 Options:
   --port <n>         port to listen on; 0 picks a free one      (start; default 8080)
   --host <address>   interface to listen on                      (start; default 127.0.0.1)
   --data-dir <dir>   identity, admin token and PGlite database   (default .fieldline)
+  --overlap-days <n> days the old key stays accepted             (rotate-keys; default 7)
   -h, --help         show this help
 
 Environment:
@@ -63,6 +68,23 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   }
   const dataDir = values['data-dir'] ?? '.fieldline';
   if (dataDir === '') return { kind: 'usage-error', message: '--data-dir must not be empty.' };
+  if (command !== 'rotate-keys' && values['overlap-days'] !== undefined) {
+    return { kind: 'usage-error', message: '--overlap-days only applies to "rotate-keys".' };
+  }
+  if (command === 'rotate-keys') {
+    if (values.port !== undefined || values.host !== undefined) {
+      return { kind: 'usage-error', message: '--port and --host only apply to "start".' };
+    }
+    const text = values['overlap-days'] ?? '7';
+    const overlapDays = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+    if (!(overlapDays >= 0 && overlapDays <= 3650)) {
+      return {
+        kind: 'usage-error',
+        message: `--overlap-days must be a whole number of days from 0 to 3650; got "${text}".`,
+      };
+    }
+    return { kind: 'rotate-keys', dataDir, overlapDays };
+  }
   if (command === 'migrate') {
     if (values.port !== undefined || values.host !== undefined) {
       return { kind: 'usage-error', message: '--port and --host only apply to "start".' };
@@ -92,6 +114,7 @@ function parse(argv: readonly string[]) {
       port: { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
+      'overlap-days': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

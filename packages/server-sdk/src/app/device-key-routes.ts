@@ -1,4 +1,9 @@
-import { REALTIME_CLOSE_CODES, ROUTES, rotateKeysRequestSchema } from '@fieldline/core';
+import {
+  publicKeysOf,
+  REALTIME_CLOSE_CODES,
+  ROUTES,
+  rotateKeysRequestSchema,
+} from '@fieldline/core';
 import { authenticateDevice } from '../auth/device-auth.js';
 import { announceStandingChange } from '../devices/announce-standing-change.js';
 import { rotateDeviceKeys } from '../devices/rotate-device-keys.js';
@@ -7,6 +12,8 @@ import type { Route } from '../http/types.js';
 import type { AppContext } from './app-context.js';
 
 /**
+ * `GET /v1/server-keys`: the server's current keys and the signed rotation chain (§6.5).
+ *
  * `POST /v1/keys/rotate`: the device replaces its own keys (docs/protocol.md §6.3). It is the
  * one device route a required rotation lets through. Sockets still open under the old keys
  * are closed with 4401, so they come back with a hello signed by the new key.
@@ -16,6 +23,17 @@ import type { AppContext } from './app-context.js';
 export function deviceKeyRoutes(context: AppContext): Route[] {
   const { db, clock, replayGuard } = context;
   return [
+    {
+      // Public keys only: no credentials needed, and an agent can check the chain at any time.
+      method: 'GET',
+      path: ROUTES.serverKeys,
+      async handle() {
+        return json(200, {
+          current: publicKeysOf(context.serverKeys.current),
+          rotations: context.serverKeys.rotations,
+        });
+      },
+    },
     {
       method: 'POST',
       path: ROUTES.rotateKeys,
