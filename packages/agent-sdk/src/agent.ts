@@ -386,7 +386,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   }
 
   /**
-   * Replaces the device's keys (docs/protocol.md §6.3): a new identity, offered to the server
+   * Replaces the device's keys (docs/protocol.md §5.3): a new identity, offered to the server
    * signed by the old key and the new one, written to the state directory (0600, atomically)
    * only once the server confirmed it; the socket then says hello with the new key. The agent
    * calls it by itself when the server requires a rotation (403 `key_rotation_required` or
@@ -425,7 +425,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   }
 
   /**
-   * Follows a rotation of the server's keys (docs/protocol.md §6.5): fetches the server's
+   * Follows a rotation of the server's keys (docs/protocol.md §5.5): fetches the server's
    * signed rotation chain and, when it verifies from the pinned keys, pins the new ones
    * (enrollment file rewritten atomically, 0600) and reconnects the socket to check the next
    * welcome with them. The agent calls it by itself when an answer names a server key other

@@ -119,7 +119,7 @@ async function postSealed<T>(
           if (response.status === 413) return { status: 'success', value: { status: 'too_large' } };
           // A frame the server could not open or a replayed id is not the events' fault:
           // keep them and try again later with a fresh frame instead of dropping them.
-          // Nor is a device that must rotate its keys or wait for an admin (docs/protocol.md §6).
+          // Nor is a device that must rotate its keys or wait for an admin (docs/protocol.md §5).
           if (
             code === 'invalid_sealed_message' ||
             code === 'replayed' ||

@@ -4,7 +4,7 @@ import type { EnrollmentFile, StatePaths } from './state/state-files.js';
 import type { Transport } from './transport/http-transport.js';
 
 /**
- * Follows a server key rotation (docs/protocol.md §6.5): fetches `GET /v1/server-keys`,
+ * Follows a server key rotation (docs/protocol.md §5.5): fetches `GET /v1/server-keys`,
  * walks the signed rotations from the pinned keys, and when they lead to the server's current
  * keys pins those instead, writing the enrollment file atomically (0600). An answer whose
  * chain does not verify from the pinned keys changes nothing.

@@ -45,7 +45,7 @@ export async function hasPendingKeyRotation(paths: StatePaths): Promise<boolean>
 }
 
 /**
- * Rotates the device's keys (docs/protocol.md §6.3). The new identity is written first to
+ * Rotates the device's keys (docs/protocol.md §5.3). The new identity is written first to
  * `identity.next.json` (0600, atomic), then offered to the server signed by both keys; only
  * once the server confirms it is it renamed over `identity.json` (atomic). A crash or a lost
  * answer leaves the pending identity, and the next call offers that same one again (the

@@ -56,7 +56,7 @@ export interface StatePaths {
   readonly identity: string;
   /**
    * A new identity whose rotation the server may not have confirmed yet (docs/protocol.md
-   * §6.3); kept until the rotation is confirmed, then renamed over `identity`.
+   * §5.3); kept until the rotation is confirmed, then renamed over `identity`.
    */
   readonly nextIdentity: string;
   readonly enrollment: string;

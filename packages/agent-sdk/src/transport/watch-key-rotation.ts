@@ -11,7 +11,7 @@ export interface KeyRotationSignals {
 }
 
 /**
- * Wraps a transport to notice key rotations from any answer (docs/protocol.md §6): `403
+ * Wraps a transport to notice key rotations from any answer (docs/protocol.md §5): `403
  * key_rotation_required` calls `onRotationRequired`; a `fieldline-server-key` header that is
  * not the pinned server key calls `onServerKeyChanged`. Answers pass on unchanged; the
  * callbacks are called without waiting and must not throw.

@@ -7,7 +7,7 @@ import { type PublicKeys, publicKeySchema, publicKeysSchema, timestampSchema } f
 export const SERVER_KEY_ROTATION_SIGNATURE_DOMAIN = 'fieldline/v1 server-key-rotation';
 
 /**
- * One server key rotation (docs/protocol.md §6.5): the new public keys, signed by the
+ * One server key rotation (docs/protocol.md §5.5): the new public keys, signed by the
  * previous signing key, so an agent that pinned the previous keys can trust the new ones.
  * Until `previousNotAfter` the server still opens frames sealed to the previous key.
  */
@@ -91,7 +91,7 @@ export function signServerKeyRotation(
 
 /**
  * Walks the rotations from the keys an agent pinned to the server's current keys, checking
- * each signature with the key before it (docs/protocol.md §6.5).
+ * each signature with the key before it (docs/protocol.md §5.5).
  *
  * @param pinned - the keys the agent trusts.
  * @param response - a schema-valid `GET /v1/server-keys` answer (untrusted).

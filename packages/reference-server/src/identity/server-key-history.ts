@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   type Clock,
   exportedIdentitySchema,
@@ -134,8 +135,8 @@ export async function rotateServerKeys(
   options: { readonly overlapDays?: number; readonly clock?: Clock } = {},
 ): Promise<RotatedServerKeys> {
   const clock = options.clock ?? systemClock;
-  const identityPath = `${dataDir}/${SERVER_IDENTITY_FILE}`;
-  const historyPath = `${dataDir}/${SERVER_KEY_HISTORY_FILE}`;
+  const identityPath = join(dataDir, SERVER_IDENTITY_FILE);
+  const historyPath = join(dataDir, SERVER_KEY_HISTORY_FILE);
   const { identity: current } = await loadServerIdentity(identityPath);
   const history = await readHistoryFile(historyPath);
   const next = await generateIdentity();

@@ -20,7 +20,7 @@ export function adminActor(admin: AdminPrincipal): string {
 }
 
 /**
- * The admin routes that change what a device may do (docs/protocol.md §6): revoke it, force
+ * The admin routes that change what a device may do (docs/protocol.md §5): revoke it, force
  * a key rotation, release it from clone quarantine. Each is audited in the transaction that
  * makes the change, idempotent, and closes the device's sockets on every instance when the
  * change refuses it.

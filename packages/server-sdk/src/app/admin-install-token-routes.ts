@@ -12,7 +12,7 @@ import { adminActor } from './admin-device-standing-routes.js';
 import type { AppContext } from './app-context.js';
 
 /**
- * Listing and revoking install tokens (docs/protocol.md §5): `GET /v1/admin/install-tokens`,
+ * Listing and revoking install tokens (docs/protocol.md §5.2): `GET /v1/admin/install-tokens`,
  * `GET /v1/admin/install-tokens/:id`, and revocation by `DELETE` on the token or
  * `POST …/:id/revoke` (the same, for clients that cannot send DELETE). Another tenant's token
  * is a 404, like a missing one.

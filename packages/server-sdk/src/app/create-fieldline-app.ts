@@ -52,7 +52,7 @@ export interface FieldlineAppOptions {
   readonly serverIdentity: Identity;
   /**
    * Earlier server identities still accepted during a key rotation's overlap, and the signed
-   * rotation chain agents follow (docs/protocol.md §6.5).
+   * rotation chain agents follow (docs/protocol.md §5.5).
    * @default none
    */
   readonly serverKeyHistory?: ServerKeyHistory;

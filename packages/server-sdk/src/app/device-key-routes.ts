@@ -12,9 +12,9 @@ import type { Route } from '../http/types.js';
 import type { AppContext } from './app-context.js';
 
 /**
- * `GET /v1/server-keys`: the server's current keys and the signed rotation chain (§6.5).
+ * `GET /v1/server-keys`: the server's current keys and the signed rotation chain (§5.5).
  *
- * `POST /v1/keys/rotate`: the device replaces its own keys (docs/protocol.md §6.3). It is the
+ * `POST /v1/keys/rotate`: the device replaces its own keys (docs/protocol.md §5.3). It is the
  * one device route a required rotation lets through. Sockets still open under the old keys
  * are closed with 4401, so they come back with a hello signed by the new key.
  *

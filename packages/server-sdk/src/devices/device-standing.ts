@@ -9,7 +9,7 @@ export interface DeviceStandingColumns {
   readonly rotation_required_at: Date | null;
 }
 
-/** Why a device is refused on every path (docs/protocol.md §6), with its HTTP and close codes. */
+/** Why a device is refused on every path (docs/protocol.md §5), with its HTTP and close codes. */
 export interface DeviceRefusal {
   readonly code: 'device_revoked' | 'device_quarantined' | 'key_rotation_required';
   readonly closeCode: number;

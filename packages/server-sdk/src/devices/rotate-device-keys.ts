@@ -34,7 +34,7 @@ export interface RotatedKeys {
 }
 
 /**
- * Replaces a device's public keys (docs/protocol.md §6.3): the request must be signed by the
+ * Replaces a device's public keys (docs/protocol.md §5.3): the request must be signed by the
  * key on record (possession of the old key) and by the new one, fresh and used once. In one
  * audited transaction (`device.keys_rotated`) the keys change, any required rotation is
  * cleared and the device's real-time sessions end (they were bound to the old keys). A retry
@@ -95,7 +95,7 @@ export async function rotateDeviceKeys(
   if (!verifyKeyRotationRequest(request, device.keys)) {
     throw new HttpError(
       'bad_signature',
-      'Sign the rotation with the current key and with the new key (docs/protocol.md §6.3).',
+      'Sign the rotation with the current key and with the new key (docs/protocol.md §5.3).',
     );
   }
   const fresh = await deps.replayGuard.checkAndRemember(

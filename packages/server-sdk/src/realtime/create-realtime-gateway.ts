@@ -532,7 +532,7 @@ export function createRealtimeGateway(
   }
 
   // A live connection displaced by a newer one of the same device: once is a reconnect, again
-  // and again within the window is two holders of one key (§6.4).
+  // and again within the window is two holders of one key (§5.4).
   function displace(connection: DeviceConnection): void {
     const live = clock.now() - connection.lastSignOfLifeMs <= settings.heartbeatIntervalMs;
     connection.close(REALTIME_CLOSE_CODES.replaced, 'replaced');

@@ -6,7 +6,7 @@ import { announceStandingChange } from '../devices/announce-standing-change.js';
 import { type DeviceRefusal, readDeviceRefusal } from '../devices/device-standing.js';
 import type { DeviceClosureNotice } from './device-closure-notice.js';
 
-/** How the gateway re-checks a connected device's standing and spots clones (§6). */
+/** How the gateway re-checks a connected device's standing and spots clones (§5). */
 export interface StandingGuardOptions {
   /**
    * Longest time a connected device's standing (revoked, quarantined, rotation required) is

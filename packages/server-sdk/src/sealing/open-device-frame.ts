@@ -18,7 +18,7 @@ export interface OpenDeviceFrameOptions {
   readonly serverIdentity: Identity;
   /**
    * Earlier server identities still in their rotation overlap: a frame sealed to one of them
-   * is opened too (docs/protocol.md §6.5).
+   * is opened too (docs/protocol.md §5.5).
    */
   readonly previousServerIdentities?: readonly Identity[];
   /** Shared across instances so a replay is caught wherever it lands. */

@@ -7,7 +7,7 @@ export interface PreviousServerKey {
   readonly notAfter: Date;
 }
 
-/** What a server remembers of its earlier keys (docs/protocol.md §6.5). */
+/** What a server remembers of its earlier keys (docs/protocol.md §5.5). */
 export interface ServerKeyHistory {
   /** Earlier identities still in their overlap window (or past it: they are then ignored). */
   readonly previous?: readonly PreviousServerKey[];

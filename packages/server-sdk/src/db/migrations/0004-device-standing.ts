@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
-// Revocation, install-token revocation, clone detection and key rotation (docs/protocol.md §6):
+// Revocation, install-token revocation, clone detection and key rotation (docs/protocol.md §5):
 // when a device was revoked, quarantined or told to rotate, the takeover counter the gateway
 // keeps to spot two holders of one device's keys, and when an install token was revoked.
 const up = [
