@@ -262,6 +262,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   #collectorSync: Promise<void> = Promise.resolve();
   #rotation: Promise<void> | undefined;
   #serverKeyFollow: Promise<boolean> | undefined;
+  #unfollowableServerKey: string | undefined;
   #consentChain: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createAgent}. */
@@ -280,8 +281,14 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         this.rotateKeys().catch((error: unknown) => this.#reportError(error));
       },
       pinnedServerSigningKey: () => this.#enrollment?.serverPublicKeys.signingPublicKey,
-      onServerKeyChanged: () => {
-        this.followServerKeys().catch((error: unknown) => this.#reportError(error));
+      onServerKeyChanged: (announced) => {
+        // A key whose chain did not verify is not fetched again on every answer.
+        if (announced === this.#unfollowableServerKey) return;
+        this.followServerKeys()
+          .then((followed) => {
+            if (!followed) this.#unfollowableServerKey = announced;
+          })
+          .catch((error: unknown) => this.#reportError(error));
       },
     });
     this.#spool = spool;

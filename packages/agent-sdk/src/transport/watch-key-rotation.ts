@@ -7,7 +7,7 @@ export interface KeyRotationSignals {
   /** The server key the agent pinned, to compare with the `fieldline-server-key` header. */
   readonly pinnedServerSigningKey: () => string | undefined;
   /** An answer named a server signing key other than the pinned one (a server rotation). */
-  readonly onServerKeyChanged: () => void;
+  readonly onServerKeyChanged: (announced: string) => void;
 }
 
 /**
@@ -39,7 +39,7 @@ export function watchKeyRotation(transport: Transport, signals: KeyRotationSigna
       const announced = response.header('fieldline-server-key');
       const pinned = signals.pinnedServerSigningKey();
       if (announced !== undefined && pinned !== undefined && announced !== pinned) {
-        signals.onServerKeyChanged();
+        signals.onServerKeyChanged(announced);
       }
       return response;
     },

@@ -61,6 +61,7 @@ async function call(
     },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: answers of many routes, read field by field
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
