@@ -43,6 +43,8 @@ import type {
 import type { Collector } from './collector.js';
 import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
 import { type EnrollOptions, enrollDevice } from './enrollment.js';
+import { followServerKeys } from './follow-server-keys.js';
+import { hasPendingKeyRotation, rotateDeviceKeys } from './key-rotation.js';
 import { AgentRealtime } from './realtime/agent-realtime.js';
 import { isOlderConsent } from './realtime/consent-freshness.js';
 import type {
@@ -83,6 +85,7 @@ import {
 } from './state/status-file-writer.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
 import { type AgentTlsOptions, createTlsConnectOptions } from './transport/tls-connect-options.js';
+import { watchKeyRotation } from './transport/watch-key-rotation.js';
 
 /**
  * Options of {@link createAgent}.
@@ -274,6 +277,9 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   readonly #realtime: AgentRealtime;
   readonly #statusFile: StatusFileWriter;
   #collectorSync: Promise<void> = Promise.resolve();
+  #rotation: Promise<void> | undefined;
+  #serverKeyFollow: Promise<boolean> | undefined;
+  #unfollowableServerKey: string | undefined;
   #consentChain: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createAgent}. */
@@ -286,9 +292,26 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     // Widened to look types up by any name (trackUntyped, collectors); never registered into.
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
-    this.#transport =
+    // Any answer saying "rotate your keys" starts a rotation, whichever request it came from.
+    this.#transport = watchKeyRotation(
       options.transport ??
-      createHttpTransport(options.tls === undefined ? {} : { tls: options.tls });
+        createHttpTransport(options.tls === undefined ? {} : { tls: options.tls }),
+      {
+        onRotationRequired: () => {
+          this.rotateKeys().catch((error: unknown) => this.#reportError(error));
+        },
+        pinnedServerSigningKey: () => this.#enrollment?.serverPublicKeys.signingPublicKey,
+        onServerKeyChanged: (announced) => {
+          // A key whose chain did not verify is not fetched again on every answer.
+          if (announced === this.#unfollowableServerKey) return;
+          this.followServerKeys()
+            .then((followed) => {
+              if (!followed) this.#unfollowableServerKey = announced;
+            })
+            .catch((error: unknown) => this.#reportError(error));
+        },
+      },
+    );
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
       maxItems: options.maxQueuedEvents ?? 1_000,
@@ -315,6 +338,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         await this.#syncCollectors();
       },
       revoked: () => this.#onRevoked(),
+      rotationRequired: () => this.rotateKeys(),
       reachable: () => this.#setConnection('online'),
       emitConnection: (change) => this.emit('connection', change),
       emitCommand: (handled) => this.emit('command', handled),
@@ -396,6 +420,78 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     return { deviceId: enrolled.enrollment.deviceId };
   }
 
+  /**
+   * Replaces the device's keys (docs/protocol.md §5.3): a new identity, offered to the server
+   * signed by the old key and the new one, written to the state directory (0600, atomically)
+   * only once the server confirmed it; the socket then says hello with the new key. The agent
+   * calls it by itself when the server requires a rotation (403 `key_rotation_required` or
+   * close code 4426) and at `start()` when an earlier rotation was left unconfirmed. Calls made
+   * while one runs share it.
+   *
+   * @throws {@link AgentError} `not_enrolled`, `server_unreachable` or `key_rotation_failed`.
+   * @example
+   * ```ts
+   * await agent.rotateKeys();
+   * ```
+   */
+  rotateKeys(): Promise<void> {
+    this.#rotation ??= this.#rotateKeysNow().finally(() => {
+      this.#rotation = undefined;
+    });
+    return this.#rotation;
+  }
+
+  async #rotateKeysNow(): Promise<void> {
+    const enrollment = this.#enrollment;
+    const identity = this.#identity;
+    if (enrollment === undefined || identity === undefined) {
+      throw new AgentError('not_enrolled', 'Enroll the agent before rotating its keys.');
+    }
+    this.#identity = await rotateDeviceKeys(this.#paths, enrollment, identity, {
+      transport: this.#transport,
+      clock: this.#clock,
+      random: this.#random,
+    });
+    if (this.#lifecycle === 'running') {
+      // The socket authenticated with the old key; it must say hello with the new one.
+      await this.#realtime.stop();
+      await this.#realtime.start();
+    }
+  }
+
+  /**
+   * Follows a rotation of the server's keys (docs/protocol.md §5.5): fetches the server's
+   * signed rotation chain and, when it verifies from the pinned keys, pins the new ones
+   * (enrollment file rewritten atomically, 0600) and reconnects the socket to check the next
+   * welcome with them. The agent calls it by itself when an answer names a server key other
+   * than the pinned one. Calls made while one runs share it.
+   *
+   * @returns whether the pinned keys changed.
+   * @example
+   * ```ts
+   * if (await agent.followServerKeys()) console.log('now pinned to the rotated server key');
+   * ```
+   */
+  followServerKeys(): Promise<boolean> {
+    this.#serverKeyFollow ??= this.#followServerKeysNow().finally(() => {
+      this.#serverKeyFollow = undefined;
+    });
+    return this.#serverKeyFollow;
+  }
+
+  async #followServerKeysNow(): Promise<boolean> {
+    const enrollment = this.#enrollment;
+    if (enrollment === undefined) return false;
+    const followed = await followServerKeys(this.#paths, enrollment, this.#transport);
+    if (followed === enrollment) return false;
+    this.#enrollment = followed;
+    if (this.#lifecycle === 'running') {
+      await this.#realtime.stop();
+      await this.#realtime.start();
+    }
+    return true;
+  }
+
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /**
@@ -411,6 +507,10 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         'not_enrolled',
         'Enroll the agent first (agent.enroll or `fieldline-agent enroll`).',
       );
+    }
+    if (await hasPendingKeyRotation(this.#paths)) {
+      // An earlier rotation was not confirmed: finish it before signing anything.
+      await this.rotateKeys().catch((error: unknown) => this.#reportError(error));
     }
     await this.refreshConfig();
     this.#setLifecycle('running');

@@ -42,7 +42,8 @@ export interface EnrollDeviceOptions {
  * @param request - the device's metadata and public keys (validated).
  * @param options - clock, server identity, initial consent.
  * @returns the device id and token (shown once), the server's keys, config and consent.
- * @throws {@link HttpError} `install_token_invalid`, `install_token_used` or `install_token_expired` (401).
+ * @throws {@link HttpError} `install_token_invalid`, `install_token_used`, `install_token_revoked`
+ *   or `install_token_expired` (401).
  */
 export async function enrollDevice(
   db: Kysely<FieldlineDatabase>,
@@ -61,6 +62,7 @@ export async function enrollDevice(
       .set({ used_at: now, used_by_device_id: deviceId })
       .where('token_hash', '=', tokenHash)
       .where('used_at', 'is', null)
+      .where('revoked_at', 'is', null)
       .where('expires_at', '>', now)
       .returning(['tenant_id', 'id'])
       .executeTakeFirst();
@@ -112,11 +114,17 @@ export async function enrollDevice(
   if (enrolled === undefined) {
     const token = await db
       .selectFrom('install_tokens')
-      .select(['used_at', 'expires_at'])
+      .select(['used_at', 'expires_at', 'revoked_at'])
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
     if (token === undefined)
       throw new HttpError('install_token_invalid', 'The install token is not known.');
+    if (token.revoked_at !== null) {
+      throw new HttpError(
+        'install_token_revoked',
+        'The install token was revoked by an admin; ask for a new one.',
+      );
+    }
     if (token.used_at !== null) {
       throw new HttpError(
         'install_token_used',
