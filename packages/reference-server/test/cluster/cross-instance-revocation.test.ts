@@ -32,10 +32,15 @@ interface DeviceSocket {
   send(frame: unknown): void;
 }
 
-function connect(baseUrl: string, hello: unknown): Promise<DeviceSocket> {
+// The server speaks first with the connection's challenge; the hello signs it (protocol §4.2).
+function connect(baseUrl: string, hello: (challenge: string) => unknown): Promise<DeviceSocket> {
   const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`);
   const frames: RealtimeFrame[] = [];
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as RealtimeFrame));
+  socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as RealtimeFrame;
+    frames.push(frame);
+    if (frame.kind === 'challenge') socket.send(JSON.stringify(hello(frame.challenge)));
+  });
   socket.on('error', () => undefined);
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
@@ -43,7 +48,6 @@ function connect(baseUrl: string, hello: unknown): Promise<DeviceSocket> {
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.once('open', () => {
-      socket.send(JSON.stringify(hello));
       resolve({ frames, closed, socket, send: (frame) => socket.send(JSON.stringify(frame)) });
     });
   });
@@ -141,7 +145,7 @@ describe.skipIf(!clusterTestsEnabled)('revocation and clones across two referenc
         }>
       ).map((event) => event.id);
 
-    const onA = await connect(urlA, createHelloFrame(deviceId, identity));
+    const onA = await connect(urlA, (challenge) => createHelloFrame(deviceId, identity, challenge));
     await expect.poll(() => onA.frames.map((f) => f.kind)).toContain('welcome');
     // Before the revocation, events over the socket are stored.
     const before = await eventsFrame(deviceId, identity, serverKey);
@@ -166,7 +170,9 @@ describe.skipIf(!clusterTestsEnabled)('revocation and clones across two referenc
       expect(config.status).toBe(401);
       expect(config.body.error.code).toBe('device_revoked');
     }
-    const again = await connect(urlB, createHelloFrame(deviceId, identity));
+    const again = await connect(urlB, (challenge) =>
+      createHelloFrame(deviceId, identity, challenge),
+    );
     expect(await again.closed).toEqual({ code: 4403, reason: 'device_revoked' });
     expect(await stored()).not.toContain(after.eventId);
     const detail = await call(`${urlA}/v1/admin/devices/${deviceId}`);
@@ -193,7 +199,9 @@ describe.skipIf(!clusterTestsEnabled)('revocation and clones across two referenc
       const clone = async (base: string) => {
         const codes: number[] = [];
         for (let round = 0; round < 40; round += 1) {
-          const socket = await connect(base, createHelloFrame(deviceId, identity));
+          const socket = await connect(base, (challenge) =>
+            createHelloFrame(deviceId, identity, challenge),
+          );
           const { code } = await socket.closed;
           codes.push(code);
           if (code !== 4000) break;

@@ -2,20 +2,26 @@
 // displaces it (4000). After the configured number of live takeovers the gateway quarantines
 // the device (4423 for both, `device_quarantined` on HTTP), audits `device.clone_suspected`,
 // announces it on the admin stream and shows it in the device's detail; an admin releases it.
+
 import { createHelloFrame, type RealtimeFrame } from '@fieldline/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BUS_TOPICS } from '../../src/cluster/cluster-bus.js';
 import { type GatewayServer, startGatewayServer } from '../support/gateway-server.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 import { call, OPERATOR_TOKEN } from '../support/test-server.js';
-import { type EnrolledDevice, enrollDevice, openSocket } from '../support/ws-device.js';
+import {
+  challengeOf,
+  type EnrolledDevice,
+  enrollDevice,
+  openSocket,
+} from '../support/ws-device.js';
 
 /** One holder of the keys: says hello, and says it again whenever it is displaced. */
 async function runClone(url: string, device: EnrolledDevice, maxRounds: number) {
   const closes: number[] = [];
   for (let round = 0; round < maxRounds; round += 1) {
     const client = await openSocket(url);
-    client.sendFrame(createHelloFrame(device.deviceId, device.identity));
+    client.sendFrame(createHelloFrame(device.deviceId, device.identity, await challengeOf(client)));
     const { code } = await client.closed;
     closes.push(code);
     if (code !== 4000) break;
@@ -76,7 +82,9 @@ describeEachDatabase('clone detection', (current) => {
     expect(config.status).toBe(403);
     expect(config.body.error.code).toBe('device_quarantined');
     const refused = await openSocket(server.url);
-    refused.sendFrame(createHelloFrame(device.deviceId, device.identity));
+    refused.sendFrame(
+      createHelloFrame(device.deviceId, device.identity, await challengeOf(refused)),
+    );
     expect(await refused.closed).toEqual({ code: 4423, reason: 'device_quarantined' });
 
     const released = await call(`${server.url}/v1/admin/devices/${device.deviceId}/release`, {
@@ -85,7 +93,7 @@ describeEachDatabase('clone detection', (current) => {
     });
     expect(released.body).toMatchObject({ quarantinedAt: null, changed: true });
     const back = await openSocket(server.url);
-    back.sendFrame(createHelloFrame(device.deviceId, device.identity));
+    back.sendFrame(createHelloFrame(device.deviceId, device.identity, await challengeOf(back)));
     await back.next((frame: RealtimeFrame) => frame.kind === 'welcome');
     await back.close();
   });
@@ -94,7 +102,9 @@ describeEachDatabase('clone detection', (current) => {
     const device = await enrollDevice(server.url);
     for (let round = 0; round < 3; round += 1) {
       const client = await openSocket(server.url);
-      client.sendFrame(createHelloFrame(device.deviceId, device.identity));
+      client.sendFrame(
+        createHelloFrame(device.deviceId, device.identity, await challengeOf(client)),
+      );
       await client.next((frame: RealtimeFrame) => frame.kind === 'welcome');
       await client.close();
     }

@@ -14,6 +14,7 @@ import {
   OPERATOR_TOKEN,
 } from '../support/test-server.js';
 import {
+  challengeOf,
   connectDevice,
   type EnrolledDevice,
   enrollDevice,
@@ -141,7 +142,7 @@ describeEachDatabase('device revocation', (current) => {
 
     // A new hello is refused with 4403.
     const retry = await openSocket(server.url);
-    retry.sendFrame(createHelloFrame(device.deviceId, device.identity));
+    retry.sendFrame(createHelloFrame(device.deviceId, device.identity, await challengeOf(retry)));
     expect(await retry.closed).toEqual({ code: 4403, reason: 'device_revoked' });
   });
 
