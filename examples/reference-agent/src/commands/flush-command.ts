@@ -2,6 +2,7 @@ import type { FlushResult } from '@fieldline/agent-sdk';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
 import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
+import { describeSpoolProblems } from '../format/describe-spool-problems.js';
 import { describeError } from './describe-error.js';
 
 /** Options of {@link flushCommand}. */
@@ -50,8 +51,10 @@ export async function drainSpool(
     totals.delivered += result.delivered;
     totals.rejected += result.rejected;
     totals.resentFiles += result.resentFiles;
-    if (result.deferred > 0) {
-      totals.deferred = result.deferred;
+    // What the spool still holds after this round: the last round's figure is the answer.
+    totals.deferred = result.deferred;
+    // A reason means a delivery failed (server unreachable, refused credentials): stop there.
+    if (result.reason !== undefined) {
       reason = result.reason;
       break;
     }
@@ -91,6 +94,7 @@ export async function flushCommand(
   const totals = await drainSpool(agent, options.maxRounds ?? 50);
   await writeOneShotStatus(agent);
   const spool = agent.status().spool;
+  for (const line of describeSpoolProblems(agent.status(), options.stateDir)) io.err(line);
   io.out(
     `delivered ${totals.delivered}, rejected ${totals.rejected}, deferred ${totals.deferred}; ` +
       `${totals.resentFiles} spool files resent, ${spool.files} left (${spool.bytes} bytes)`,
