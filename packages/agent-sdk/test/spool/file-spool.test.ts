@@ -150,9 +150,9 @@ describe('createFileSpool', () => {
     });
     expect(await spoolFiles(directory)).toEqual([`${refs[0]!.id}.spool`, `${refs[3]!.id}.spool`]);
     const quarantined = await readdir(join(directory, 'quarantine'));
-    expect(quarantined.map((name) => name.replace(/^\d{15}-corrupt-[0-9a-f]{8}-/, '')).sort()).toEqual(
-      [`${refs[1]!.id}.spool`, `${refs[2]!.id}.spool`].sort(),
-    );
+    expect(
+      quarantined.map((name) => name.replace(/^\d{15}-corrupt-[0-9a-f]{8}-/, '')).sort(),
+    ).toEqual([`${refs[1]!.id}.spool`, `${refs[2]!.id}.spool`].sort());
   });
 
   it('fills a run past corrupt entries, up to maxFilesPerRun', async () => {
