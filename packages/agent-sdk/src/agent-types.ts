@@ -1,10 +1,10 @@
 import type { ConsentSnapshot, DropCounts, EventsResponse, JobReport } from '@fieldline/core';
-import type { SpoolKeyMismatch } from './spool/spool.js';
 import type {
   HandledCommand,
   RealtimeConnectionChange,
   RealtimeStatus,
 } from './realtime/realtime-types.js';
+import type { SpoolKeyMismatch } from './spool/spool.js';
 
 /** Where the agent stands. */
 export type AgentLifecycle = 'unenrolled' | 'enrolled' | 'running' | 'stopping' | 'stopped';

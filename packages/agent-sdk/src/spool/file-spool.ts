@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Clock, InvalidArgumentError } from '@fieldline/core';
+import { readUntrustedFile } from './read-untrusted-file.js';
+import { reconcileSpoolKey } from './reconcile-spool-key.js';
 import { createSerialQueue } from './serial-queue.js';
 import type {
   Spool,
@@ -13,8 +15,6 @@ import type {
   SpoolRecoverResult,
   SpoolStats,
 } from './spool.js';
-import { readUntrustedFile } from './read-untrusted-file.js';
-import { reconcileSpoolKey } from './reconcile-spool-key.js';
 import { SpoolError, spoolIoError } from './spool-error.js';
 import {
   assertSpoolKey,

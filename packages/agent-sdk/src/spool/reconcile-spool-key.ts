@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { readUntrustedFile } from './read-untrusted-file.js';
-import type { SpoolFileSystem } from './spool-file-system.js';
 import { decodeSpoolFile } from './spool-file-format.js';
+import type { SpoolFileSystem } from './spool-file-system.js';
 import { syncDirectory, writeFileAtomic } from './write-file-atomic.js';
 
 /** The file in the spool directory that names (without revealing) the key of its entries. */

@@ -20,8 +20,8 @@ import { describe, expect, it } from 'vitest';
 import { createFileSpool } from '../../src/spool/file-spool.js';
 import { loadOrCreateSpoolKey } from '../../src/spool/load-or-create-spool-key.js';
 import { readUntrustedFile } from '../../src/spool/read-untrusted-file.js';
-import { MAX_QUARANTINED_FILES } from '../../src/spool/spool-quarantine.js';
 import { nodeSpoolFileSystem, type SpoolFileSystem } from '../../src/spool/spool-file-system.js';
+import { MAX_QUARANTINED_FILES } from '../../src/spool/spool-quarantine.js';
 import { spoolFiles, testKey, text, useTempDirs, utf8 } from './temp-dir.js';
 
 const START = Date.UTC(2026, 0, 1);

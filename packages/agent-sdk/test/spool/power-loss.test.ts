@@ -14,7 +14,7 @@ const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 2, maxElapsedM
 const NO_SOCKET = { enabled: false } as const;
 const ROUNDS = 4;
 const EVENTS_PER_ROUND = 30;
-const CUT = Symbol('power cut');
+const CUT: unique symbol = Symbol('power cut');
 
 let backend: TestBackend;
 let template: string;
@@ -62,7 +62,7 @@ function transportFor(power: PowerCutFileSystem) {
 }
 
 async function untilCut<T>(power: PowerCutFileSystem, work: Promise<T>): Promise<T | typeof CUT> {
-  return Promise.race([work, power.cut.then(() => CUT)]);
+  return Promise.race<T | typeof CUT>([work, power.cut.then((): typeof CUT => CUT)]);
 }
 
 /**
