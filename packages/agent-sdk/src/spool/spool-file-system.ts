@@ -84,6 +84,15 @@ export const READ_UNTRUSTED_FLAGS =
   constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
 
 /**
+ * Flags for opening a directory to fsync it: read-only and refused unless it is a directory.
+ * Symlinks are followed here on purpose: a state directory or spool that is a symlink to
+ * another disk is a legitimate setup.
+ *
+ * @internal
+ */
+export const OPEN_DIRECTORY_FLAGS = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0);
+
+/**
  * Flags for creating a temp file: write-only, created, and refused if the name exists (so an
  * existing file or symlink under that name is never written through).
  *

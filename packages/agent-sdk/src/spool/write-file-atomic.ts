@@ -4,7 +4,7 @@ import { isNotFound, spoolIoError } from './spool-error.js';
 import {
   CREATE_EXCLUSIVE_FLAGS,
   nodeSpoolFileSystem,
-  READ_UNTRUSTED_FLAGS,
+  OPEN_DIRECTORY_FLAGS,
   type SpoolFileSystem,
 } from './spool-file-system.js';
 
@@ -72,7 +72,7 @@ export async function syncDirectory(
   // Windows cannot open a directory for fsync, and its renames are journaled by NTFS.
   if (process.platform === 'win32') return;
   try {
-    const handle = await fs.open(directory, READ_UNTRUSTED_FLAGS);
+    const handle = await fs.open(directory, OPEN_DIRECTORY_FLAGS);
     try {
       await handle.sync();
     } finally {

@@ -204,6 +204,24 @@ describe('hostile entries in the spool directory', () => {
     expect(quarantined[0]).toMatch(new RegExp(`-unreadable-[0-9a-f]{8}-${rootOnly}$`));
   });
 
+  it('works through a spool directory and key that are symlinks to another disk', async () => {
+    const elsewhere = await tempDir();
+    const stateDir = await tempDir();
+    await mkdir(join(elsewhere, 'spool'));
+    await symlink(join(elsewhere, 'spool'), join(stateDir, 'spool'));
+    const key = await loadOrCreateSpoolKey(join(elsewhere, 'spool.key'));
+    await symlink(join(elsewhere, 'spool.key'), join(stateDir, 'spool.key'));
+    expect(await loadOrCreateSpoolKey(join(stateDir, 'spool.key'))).toEqual(key);
+    const clock = createFakeClock({ nowMs: START });
+    const spool = createFileSpool({ directory: join(stateDir, 'spool'), key, clock });
+    await spool.recover();
+    await spool.write(events('via a symlink'));
+    expect((await spool.takeOldest()).map((entry) => text(entry.payload))).toEqual([
+      'via a symlink',
+    ]);
+    expect(await spoolFiles(join(elsewhere, 'spool'))).toHaveLength(1);
+  });
+
   it('keeps the quarantine bounded in count', async () => {
     const { directory, clock } = await spoolWith(['good']);
     for (let i = 0; i < MAX_QUARANTINED_FILES + 20; i++) {
