@@ -21,6 +21,8 @@ export interface PowerCutFileSystem {
   isCut(): boolean;
   /** Settles when the power goes. */
   readonly cut: Promise<void>;
+  /** Cuts the power now (a run that ended before its cut point loses power afterwards). */
+  cutNow(): void;
   /** Rewrites the spool directory on disk to what survived the cut. */
   survivors(): Promise<void>;
 }
@@ -43,6 +45,15 @@ export function createPowerCutFileSystem(
   const visible = new Map<string, number>();
   const durableNames = new Map<string, number>();
   const durableData = new Map<number, Uint8Array>();
+  // Descriptors the dead machine still holds: released when the power goes, so they do not
+  // linger until garbage collection.
+  const openHandles = new Set<SpoolFileHandle>();
+  const powerOff = () => {
+    cut = true;
+    onCut();
+    for (const handle of openHandles) handle.close().catch(() => undefined);
+    openHandles.clear();
+  };
 
   // Whatever is there when the test begins is on disk.
   for (const name of safeList(spoolDirectory)) {
@@ -61,8 +72,7 @@ export function createPowerCutFileSystem(
     if (cut) return false;
     count += 1;
     if (count >= cutAt) {
-      cut = true;
-      onCut();
+      powerOff();
       return false;
     }
     return true;
@@ -87,10 +97,9 @@ export function createPowerCutFileSystem(
         }
       },
       close() {
-        if (step()) return handle.close();
-        // The machine is off: the descriptor is released, but nobody hears about it.
-        handle.close().catch(() => undefined);
-        return never();
+        if (!step()) return never();
+        openHandles.delete(handle);
+        return handle.close();
       },
     };
     return wrapped;
@@ -101,6 +110,12 @@ export function createPowerCutFileSystem(
       if (!step()) return never();
       const existed = visible.has(path);
       const handle = await real.open(path, flags, mode);
+      if (cut) {
+        // The power went while this open was under way: nobody will ever use it.
+        await handle.close();
+        return never();
+      }
+      openHandles.add(handle);
       let node: number | 'dir' | undefined;
       if (path === spoolDirectory) node = 'dir';
       else if (inSpool(path)) {
@@ -148,6 +163,9 @@ export function createPowerCutFileSystem(
     operations: () => count,
     isCut: () => cut,
     cut: cutPromise,
+    cutNow() {
+      if (!cut) powerOff();
+    },
     async survivors() {
       await rm(spoolDirectory, { recursive: true, force: true });
       await mkdir(spoolDirectory, { recursive: true, mode: 0o700 });
