@@ -69,7 +69,8 @@ export async function drainSpool(
  *
  * @param options - state directory.
  * @param io - where to print.
- * @returns exit code 0 when everything went, 1 when something stayed deferred or the device is not enrolled.
+ * @returns exit code 0 when everything went, 1 when something stayed deferred, spool files of a
+ *   lost or damaged `spool.key` were kept aside, or the device is not enrolled.
  * @example
  * ```ts
  * const { exitCode, spoolFiles } = await flushCommand({ stateDir }, io);
@@ -105,5 +106,7 @@ export async function flushCommand(
       `not everything went: ${totals.reason ?? 'spool not empty'}; it stays in the spool for the next flush`,
     );
   }
-  return { exitCode: deferred ? 1 : 0, ...totals, spoolFiles: spool.files };
+  // Files of a lost spool.key are kept aside, not delivered: that is not "everything went".
+  const stranded = spool.keyMismatch !== undefined;
+  return { exitCode: deferred || stranded ? 1 : 0, ...totals, spoolFiles: spool.files };
 }

@@ -3,7 +3,7 @@
 // right code in bounded time, the good events are delivered, what was set aside is said, and
 // SIGTERM still stops `run`.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -124,6 +124,40 @@ describe('fieldline-agent on a hostile spool', () => {
       spool_unreadable: 6,
     });
   }, 120_000);
+
+  it('a lost spool.key: flush keeps the files aside, says so and exits 1; the restored key delivers them', async () => {
+    const { port } = backend;
+    await backend.stop();
+    const data = JSON.stringify({ app: 'before-the-loss', pid: 5 });
+    const spooled = await runCli([
+      'track',
+      'activity.app.launched',
+      '--data',
+      data,
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(spooled.code, spooled.stderr).toBe(0);
+    const id = /^spooled activity\.app\.launched (\S+)/m.exec(spooled.stdout)?.[1] as string;
+    backend = await startBackend({ port, dataDir: serverDir });
+
+    const keyPath = join(stateDir, 'spool.key');
+    const oldKey = await readFile(keyPath);
+    await unlink(keyPath);
+    const lost = await runCli(['flush', '--state-dir', stateDir]);
+    expect(lost.code, lost.stderr).toBe(1);
+    expect(lost.stderr).toMatch(
+      /\d+ spool file\(s\) were written under another spool\.key .* kept in .*orphaned-.*restore the old spool\.key/,
+    );
+    const notYet = new Set((await storedEvents(backend, deviceId)).map((event) => event.id));
+    expect(notYet.has(id)).toBe(false);
+
+    await writeFile(keyPath, oldKey, { mode: 0o600 });
+    const restored = await runCli(['flush', '--state-dir', stateDir]);
+    expect(restored.code, restored.stderr).toBe(0);
+    const stored = new Set((await storedEvents(backend, deviceId)).map((event) => event.id));
+    expect(stored.has(id)).toBe(true);
+  }, 60_000);
 
   it('run with a FIFO in the spool starts, and ends promptly on SIGTERM', async () => {
     execFileSync('mkfifo', [join(spool, entryName(10))]);
