@@ -236,6 +236,23 @@ describe('hostile entries in the spool directory', () => {
     expect((await spool.takeOldest()).map((entry) => text(entry.payload))).toEqual(['good']);
   });
 
+  it('deletes what was quarantined longer ago than maxAgeMs', async () => {
+    const { directory, clock } = await spoolWith(['good']);
+    await writeFile(join(directory, entryName(1)), 'garbage');
+    const spool = createFileSpool({ directory, key: testKey(), clock, maxAgeMs: 60_000 });
+    await spool.recover();
+    expect(spool.stats().quarantine.files).toBe(1);
+    clock.advance(30_000);
+    await spool.write(events('later'));
+    expect(spool.stats().quarantine.files).toBe(1);
+    clock.advance(31_000);
+    await spool.write(events('much later'));
+    expect(spool.stats().quarantine.files).toBe(0);
+    expect(await readdir(join(directory, 'quarantine'))).toEqual([]);
+    // Counted once, when it was set aside; its deletion is not a second drop.
+    expect(spool.stats().dropped).toMatchObject({ spool_corrupt: 1 });
+  });
+
   it('counts quarantined bytes toward maxTotalBytes, deleting them before entries', async () => {
     const { directory, clock } = await spoolWith(['good 1', 'good 2']);
     await writeFile(join(directory, entryName(1)), new Uint8Array(4_000));
