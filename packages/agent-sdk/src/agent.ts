@@ -65,6 +65,8 @@ import {
   type Spool,
   type SpoolEntry,
   type SpoolEntryRef,
+  SpoolError,
+  type SpoolFileSystem,
 } from './spool/index.js';
 import { readStateFile, writePrivateFile } from './state/private-file.js';
 import { readJobStates } from './state/read-job-states.js';
@@ -145,6 +147,11 @@ export interface AgentOptions<M extends EventTypeMap = BuiltInEventMap> {
     readonly maxAgeMs?: number;
     readonly maxTotalBytes?: number;
     readonly maxFilesPerRun?: number;
+    /**
+     * The file system the spool and its key go through (tests inject faults here).
+     * @default nodeSpoolFileSystem
+     */
+    readonly fileSystem?: SpoolFileSystem;
   };
   /** Reported at enrollment. */
   readonly agentVersion?: string;
@@ -218,6 +225,8 @@ const EMPTY_DROPS: Record<DropReason, number> = {
   invalid: 0,
   overflow: 0,
   spool_trimmed: 0,
+  spool_corrupt: 0,
+  spool_unreadable: 0,
   rejected_by_server: 0,
 };
 
@@ -382,8 +391,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     }
     const seq = await readStateFile(this.#paths.seq, seqFileSchema).catch(() => undefined);
     await this.#reserveSeqBlock(seq?.nextBlockStart ?? 0);
-    await this.#spool.recover();
-    this.#noteSpoolTrims();
+    await this.#recoverSpool();
     await this.#loadJobs();
   }
 
@@ -508,6 +516,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         'Enroll the agent first (agent.enroll or `fieldline-agent enroll`).',
       );
     }
+    this.#announceSpoolProblems();
     if (await hasPendingKeyRotation(this.#paths)) {
       // An earlier rotation was not confirmed: finish it before signing anything.
       await this.rotateKeys().catch((error: unknown) => this.#reportError(error));
@@ -755,6 +764,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
 
   async #flushNow(signal: AbortSignal | undefined): Promise<FlushResult> {
     this.#flushScheduled = false;
+    this.#announceSpoolProblems();
     if (
       this.#enrollment === undefined ||
       this.#identity === undefined ||
@@ -801,19 +811,29 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     for (const ref of await Promise.all(run.attempted))
       if (ref !== undefined) attempted.add(ref.id);
     await Promise.allSettled(run.removals);
-    const older = (await this.#spool.list()).filter((ref) => !inMemoryIds.has(ref.id));
-    if (run.stopped || signal?.aborted || this.#isUnenrolled()) {
-      for (const ref of older.slice(0, maxFiles)) run.totals.deferred += ref.itemCount;
-    } else if (older.length > 0 || inMemoryIds.size > attempted.size) {
+    const older = (await this.#listSpool()).filter((ref) => !inMemoryIds.has(ref.id));
+    if (
+      !(run.stopped || signal?.aborted || this.#isUnenrolled()) &&
+      (older.length > 0 || inMemoryIds.size > attempted.size)
+    ) {
       // Copies kept while this flush ran are on disk too: each is sent once, from there.
       for (const batch of this.#held.release()) this.#letGo(batch);
-      const entries = (await this.#spool.takeOldest(maxFiles)).filter(
-        (entry) => !attempted.has(entry.ref.id),
+      const entries = await this.#spool.takeOldest(maxFiles).catch((error: unknown) => {
+        this.#reportError(error);
+        return [];
+      });
+      await this.#deliverInTurn(
+        entries.filter((entry) => !attempted.has(entry.ref.id)),
+        run,
+        signal,
+        async (entry) => this.#sendableOf(entry),
       );
-      await this.#deliverInTurn(entries, run, signal, async (entry) => this.#sendableOf(entry));
     }
     await Promise.allSettled(run.removals);
     this.#noteSpoolTrims();
+    // Deferred is what the spool still holds once this flush is done (past the per-run limit,
+    // or left for a retry), not only what this run tried and gave up on.
+    run.totals.deferred = (await this.#listSpool()).reduce((sum, ref) => sum + ref.itemCount, 0);
     const totals = run.totals;
     this.#lastFlushAt = this.#clock.now();
     this.emit('flush', totals);
@@ -1103,7 +1123,12 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       serverUrl: this.#enrollment?.serverUrl ?? null,
       consent: this.#consent,
       queue: { events: this.#queue.size, bytes: this.#queue.bytes },
-      spool: { files: spool.files, bytes: spool.bytes },
+      spool: {
+        files: spool.files,
+        bytes: spool.bytes,
+        quarantine: spool.quarantine,
+        ...(spool.keyMismatch === undefined ? {} : { keyMismatch: spool.keyMismatch }),
+      },
       drops: { ...this.#drops },
       lastFlushAt: this.#lastFlushAt === null ? null : new Date(this.#lastFlushAt).toISOString(),
       lastError: this.#lastError,
@@ -1449,14 +1474,61 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     }
   }
 
-  #spoolTrimmedSeen = 0;
+  #spoolDropsSeen = { spool_trimmed: 0, spool_corrupt: 0, spool_unreadable: 0 };
+  #spoolProblemsAnnounced = false;
 
+  /** Moves the spool's own drop counters (trimmed, corrupt, unreadable) into the agent's. */
   #noteSpoolTrims(): void {
-    const trimmed = this.#spool.stats().dropped.spool_trimmed;
-    if (trimmed > this.#spoolTrimmedSeen) {
-      this.#countDrop('spool_trimmed', trimmed - this.#spoolTrimmedSeen);
-      this.#spoolTrimmedSeen = trimmed;
+    const dropped = this.#spool.stats().dropped;
+    for (const reason of ['spool_trimmed', 'spool_corrupt', 'spool_unreadable'] as const) {
+      if (dropped[reason] > this.#spoolDropsSeen[reason]) {
+        this.#countDrop(reason, dropped[reason] - this.#spoolDropsSeen[reason]);
+        this.#spoolDropsSeen[reason] = dropped[reason];
+      }
     }
+  }
+
+  /** Startup clean-up of the spool; what it finds on disk never stops the agent. */
+  async #recoverSpool(): Promise<void> {
+    try {
+      await this.#spool.recover();
+    } catch (error) {
+      // The directory itself is unusable: writes will fail and count as drops, loudly.
+      this.#lastError = error instanceof Error ? error.message : String(error);
+    }
+    this.#noteSpoolTrims();
+    const mismatch = this.#spool.stats().keyMismatch;
+    if (mismatch !== undefined) {
+      this.#lastError =
+        `${mismatch.files} spool files were written under another spool key (spool.key lost or ` +
+        `damaged) and were moved, not deleted, to ${mismatch.directory}; restore the old ` +
+        'spool.key and restart to deliver them';
+    }
+  }
+
+  /**
+   * Emits on the `error` event, once, what the spool found at load time (when no listener could
+   * be attached yet): entries of another key moved aside.
+   */
+  #announceSpoolProblems(): void {
+    if (this.#spoolProblemsAnnounced) return;
+    this.#spoolProblemsAnnounced = true;
+    const mismatch = this.#spool.stats().keyMismatch;
+    if (mismatch === undefined) return;
+    this.emit(
+      'error',
+      new SpoolError('spool_key_mismatch', this.#lastError ?? 'spool key mismatch', {
+        details: { files: mismatch.files, directory: mismatch.directory },
+      }),
+    );
+  }
+
+  /** The spool's entries, or none (reported) when its directory cannot be read. */
+  #listSpool(): Promise<readonly SpoolEntryRef[]> {
+    return this.#spool.list().catch((error: unknown) => {
+      this.#reportError(error);
+      return [];
+    });
   }
 
   // Takes the drop counts not yet reported, for one batch to carry; returned on failure.
@@ -1545,9 +1617,10 @@ export async function createAgent<M extends EventTypeMap = BuiltInEventMap>(
   }
   const paths = statePaths(options.stateDir);
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
-  const key = await loadOrCreateSpoolKey(paths.spoolKey);
+  const key = await loadOrCreateSpoolKey(paths.spoolKey, options.spool?.fileSystem);
   const spool = createFileSpool({
     directory: paths.spool,
+    ...(options.spool?.fileSystem === undefined ? {} : { fileSystem: options.spool.fileSystem }),
     key,
     clock: options.clock ?? systemClock,
     ...(options.spool?.maxAgeMs === undefined ? {} : { maxAgeMs: options.spool.maxAgeMs }),

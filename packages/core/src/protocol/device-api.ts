@@ -100,9 +100,21 @@ export const commandAckRequestSchema = z.strictObject({
 /** A device's answer to a command. */
 export type CommandAckRequest = z.infer<typeof commandAckRequestSchema>;
 
-/** Why the agent dropped events before they reached the server, counted by reason. */
+/**
+ * Why the agent dropped events before they reached the server, counted by reason: events,
+ * except `spool_corrupt` and `spool_unreadable`, which count spool FILES the agent set aside in
+ * its quarantine (a damaged or unreadable file cannot be trusted to say how many events it held).
+ */
 export const dropCountsSchema = z.partialRecord(
-  z.enum(['no_consent', 'invalid', 'overflow', 'spool_trimmed', 'rejected_by_server']),
+  z.enum([
+    'no_consent',
+    'invalid',
+    'overflow',
+    'spool_trimmed',
+    'spool_corrupt',
+    'spool_unreadable',
+    'rejected_by_server',
+  ]),
   z.number().int().nonnegative(),
 );
 
