@@ -310,6 +310,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const auditCheckpoints = createAuditCheckpointer({
       db: database.db,
       identity: identity.identity,
+      // Checkpoints signed before a `rotate-keys` stay valid: every key of the rotation chain
+      // was this server's, and the chain (signed key to key) is what vouches for them.
+      trustedPublicKeys: [
+        identity.identity.signingPublicKey,
+        ...(serverKeyHistory.rotations ?? []).map((rotation) => rotation.previousSigningPublicKey),
+      ],
       sink: createFileCheckpointSink({ path: join(dataDir, 'audit-checkpoints.jsonl') }),
       clock,
       ...(options.auditCheckpointIntervalMs === undefined

@@ -77,6 +77,47 @@ describe.skipIf(!existsSync(CLI))('fieldline-server rotate-keys', () => {
     }
   });
 
+  it('keeps audit checkpoints signed before a rotation trusted after the restart', async () => {
+    const audited = await makeTempDir();
+    const adminToken = 'fl_admin_rotate_keys_audit_test_0123456789';
+    const start = () =>
+      startServer({
+        port: 0,
+        dataDir: audited.path,
+        adminToken,
+        logger: createLogger({ level: 'silent' }),
+      });
+    const verify = async (url: string) =>
+      (await (
+        await fetch(`${url}/v1/admin/audit/verify`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        })
+      ).json()) as { ok: boolean; checkpoint: unknown; checkpointError?: unknown };
+    try {
+      const before = await start();
+      const issued = await fetch(`${before.url}/v1/admin/install-tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'default' }),
+      });
+      expect(issued.status).toBe(201);
+      // stop() checkpoints the head, signed with the key about to be rotated away.
+      await before.stop();
+      expect((await runCli(['rotate-keys', '--data-dir', audited.path])).code).toBe(0);
+      const after = await start();
+      try {
+        const answer = await verify(after.url);
+        expect(answer.checkpointError ?? null).toBeNull();
+        expect(answer.checkpoint).not.toBeNull();
+        expect(answer.ok).toBe(true);
+      } finally {
+        await after.stop();
+      }
+    } finally {
+      await audited.remove();
+    }
+  });
+
   it('refuses a bad --overlap-days with the usage and exit code 2', async () => {
     const bad = await runCli(['rotate-keys', '--data-dir', dir.path, '--overlap-days', 'soon']);
     expect(bad.code).toBe(2);
