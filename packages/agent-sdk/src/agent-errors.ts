@@ -8,7 +8,8 @@ export type AgentErrorCode =
   | 'no_config'
   | 'state_corrupt'
   | 'state_permissions'
-  | 'server_unreachable';
+  | 'server_unreachable'
+  | 'key_rotation_failed';
 
 /**
  * A failure of the agent that its caller must handle: bad options, an
@@ -34,6 +35,7 @@ const CODES = new Set<string>([
   'state_corrupt',
   'state_permissions',
   'server_unreachable',
+  'key_rotation_failed',
 ]);
 
 /**

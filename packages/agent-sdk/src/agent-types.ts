@@ -4,6 +4,7 @@ import type {
   RealtimeConnectionChange,
   RealtimeStatus,
 } from './realtime/realtime-types.js';
+import type { SpoolKeyMismatch } from './spool/spool.js';
 
 /** Where the agent stands. */
 export type AgentLifecycle = 'unenrolled' | 'enrolled' | 'running' | 'stopping' | 'stopped';
@@ -29,7 +30,10 @@ export interface FlushResult {
   readonly delivered: number;
   /** Events the server refused (counted as `rejected_by_server`). */
   readonly rejected: number;
-  /** Events left on disk for a later attempt. */
+  /**
+   * Events still in the spool when the flush finished (left for a retry, or past the run's
+   * `maxFilesPerRun`): 0 only when the spool is empty.
+   */
   readonly deferred: number;
   /** Spool files resent in this run. */
   readonly resentFiles: number;
@@ -68,7 +72,14 @@ export interface AgentStatus {
   readonly serverUrl: string | null;
   readonly consent: ConsentSnapshot;
   readonly queue: { readonly events: number; readonly bytes: number };
-  readonly spool: { readonly files: number; readonly bytes: number };
+  readonly spool: {
+    readonly files: number;
+    readonly bytes: number;
+    /** What the spool set aside in `spool/quarantine/` (corrupt or unreadable entries). */
+    readonly quarantine: { readonly files: number; readonly bytes: number };
+    /** Present when entries of another spool key were moved aside at startup (not deleted). */
+    readonly keyMismatch?: SpoolKeyMismatch;
+  };
   readonly drops: Readonly<Record<DropReason, number>>;
   readonly lastFlushAt: string | null;
   readonly lastError: string | null;

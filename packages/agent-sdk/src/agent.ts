@@ -43,6 +43,8 @@ import type {
 import type { Collector } from './collector.js';
 import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
 import { type EnrollOptions, enrollDevice } from './enrollment.js';
+import { followServerKeys } from './follow-server-keys.js';
+import { hasPendingKeyRotation, rotateDeviceKeys } from './key-rotation.js';
 import { AgentRealtime } from './realtime/agent-realtime.js';
 import { isOlderConsent } from './realtime/consent-freshness.js';
 import type {
@@ -63,6 +65,8 @@ import {
   type Spool,
   type SpoolEntry,
   type SpoolEntryRef,
+  SpoolError,
+  type SpoolFileSystem,
 } from './spool/index.js';
 import { readStateFile, writePrivateFile } from './state/private-file.js';
 import { readJobStates } from './state/read-job-states.js';
@@ -83,6 +87,7 @@ import {
 } from './state/status-file-writer.js';
 import { createHttpTransport, type Transport } from './transport/http-transport.js';
 import { type AgentTlsOptions, createTlsConnectOptions } from './transport/tls-connect-options.js';
+import { watchKeyRotation } from './transport/watch-key-rotation.js';
 
 /**
  * Options of {@link createAgent}.
@@ -142,6 +147,11 @@ export interface AgentOptions<M extends EventTypeMap = BuiltInEventMap> {
     readonly maxAgeMs?: number;
     readonly maxTotalBytes?: number;
     readonly maxFilesPerRun?: number;
+    /**
+     * The file system the spool and its key go through (tests inject faults here).
+     * @default nodeSpoolFileSystem
+     */
+    readonly fileSystem?: SpoolFileSystem;
   };
   /** Reported at enrollment. */
   readonly agentVersion?: string;
@@ -215,6 +225,8 @@ const EMPTY_DROPS: Record<DropReason, number> = {
   invalid: 0,
   overflow: 0,
   spool_trimmed: 0,
+  spool_corrupt: 0,
+  spool_unreadable: 0,
   rejected_by_server: 0,
 };
 
@@ -274,6 +286,9 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
   readonly #realtime: AgentRealtime;
   readonly #statusFile: StatusFileWriter;
   #collectorSync: Promise<void> = Promise.resolve();
+  #rotation: Promise<void> | undefined;
+  #serverKeyFollow: Promise<boolean> | undefined;
+  #unfollowableServerKey: string | undefined;
   #consentChain: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createAgent}. */
@@ -286,9 +301,26 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     // Widened to look types up by any name (trackUntyped, collectors); never registered into.
     this.#registry = (options.registry ??
       createEventRegistry()) as unknown as EventRegistry<EventTypeMap>;
-    this.#transport =
+    // Any answer saying "rotate your keys" starts a rotation, whichever request it came from.
+    this.#transport = watchKeyRotation(
       options.transport ??
-      createHttpTransport(options.tls === undefined ? {} : { tls: options.tls });
+        createHttpTransport(options.tls === undefined ? {} : { tls: options.tls }),
+      {
+        onRotationRequired: () => {
+          this.rotateKeys().catch((error: unknown) => this.#reportError(error));
+        },
+        pinnedServerSigningKey: () => this.#enrollment?.serverPublicKeys.signingPublicKey,
+        onServerKeyChanged: (announced) => {
+          // A key whose chain did not verify is not fetched again on every answer.
+          if (announced === this.#unfollowableServerKey) return;
+          this.followServerKeys()
+            .then((followed) => {
+              if (!followed) this.#unfollowableServerKey = announced;
+            })
+            .catch((error: unknown) => this.#reportError(error));
+        },
+      },
+    );
     this.#spool = spool;
     this.#queue = createBoundedQueue<QueuedEvent>({
       maxItems: options.maxQueuedEvents ?? 1_000,
@@ -315,6 +347,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         await this.#syncCollectors();
       },
       revoked: () => this.#onRevoked(),
+      rotationRequired: () => this.rotateKeys(),
       reachable: () => this.#setConnection('online'),
       emitConnection: (change) => this.emit('connection', change),
       emitCommand: (handled) => this.emit('command', handled),
@@ -358,8 +391,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     }
     const seq = await readStateFile(this.#paths.seq, seqFileSchema).catch(() => undefined);
     await this.#reserveSeqBlock(seq?.nextBlockStart ?? 0);
-    await this.#spool.recover();
-    this.#noteSpoolTrims();
+    await this.#recoverSpool();
     await this.#loadJobs();
   }
 
@@ -396,6 +428,78 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     return { deviceId: enrolled.enrollment.deviceId };
   }
 
+  /**
+   * Replaces the device's keys (docs/protocol.md §5.3): a new identity, offered to the server
+   * signed by the old key and the new one, written to the state directory (0600, atomically)
+   * only once the server confirmed it; the socket then says hello with the new key. The agent
+   * calls it by itself when the server requires a rotation (403 `key_rotation_required` or
+   * close code 4426) and at `start()` when an earlier rotation was left unconfirmed. Calls made
+   * while one runs share it.
+   *
+   * @throws {@link AgentError} `not_enrolled`, `server_unreachable` or `key_rotation_failed`.
+   * @example
+   * ```ts
+   * await agent.rotateKeys();
+   * ```
+   */
+  rotateKeys(): Promise<void> {
+    this.#rotation ??= this.#rotateKeysNow().finally(() => {
+      this.#rotation = undefined;
+    });
+    return this.#rotation;
+  }
+
+  async #rotateKeysNow(): Promise<void> {
+    const enrollment = this.#enrollment;
+    const identity = this.#identity;
+    if (enrollment === undefined || identity === undefined) {
+      throw new AgentError('not_enrolled', 'Enroll the agent before rotating its keys.');
+    }
+    this.#identity = await rotateDeviceKeys(this.#paths, enrollment, identity, {
+      transport: this.#transport,
+      clock: this.#clock,
+      random: this.#random,
+    });
+    if (this.#lifecycle === 'running') {
+      // The socket authenticated with the old key; it must say hello with the new one.
+      await this.#realtime.stop();
+      await this.#realtime.start();
+    }
+  }
+
+  /**
+   * Follows a rotation of the server's keys (docs/protocol.md §5.5): fetches the server's
+   * signed rotation chain and, when it verifies from the pinned keys, pins the new ones
+   * (enrollment file rewritten atomically, 0600) and reconnects the socket to check the next
+   * welcome with them. The agent calls it by itself when an answer names a server key other
+   * than the pinned one. Calls made while one runs share it.
+   *
+   * @returns whether the pinned keys changed.
+   * @example
+   * ```ts
+   * if (await agent.followServerKeys()) console.log('now pinned to the rotated server key');
+   * ```
+   */
+  followServerKeys(): Promise<boolean> {
+    this.#serverKeyFollow ??= this.#followServerKeysNow().finally(() => {
+      this.#serverKeyFollow = undefined;
+    });
+    return this.#serverKeyFollow;
+  }
+
+  async #followServerKeysNow(): Promise<boolean> {
+    const enrollment = this.#enrollment;
+    if (enrollment === undefined) return false;
+    const followed = await followServerKeys(this.#paths, enrollment, this.#transport);
+    if (followed === enrollment) return false;
+    this.#enrollment = followed;
+    if (this.#lifecycle === 'running') {
+      await this.#realtime.stop();
+      await this.#realtime.start();
+    }
+    return true;
+  }
+
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /**
@@ -411,6 +515,11 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
         'not_enrolled',
         'Enroll the agent first (agent.enroll or `fieldline-agent enroll`).',
       );
+    }
+    this.#announceSpoolProblems();
+    if (await hasPendingKeyRotation(this.#paths)) {
+      // An earlier rotation was not confirmed: finish it before signing anything.
+      await this.rotateKeys().catch((error: unknown) => this.#reportError(error));
     }
     await this.refreshConfig();
     this.#setLifecycle('running');
@@ -655,6 +764,7 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
 
   async #flushNow(signal: AbortSignal | undefined): Promise<FlushResult> {
     this.#flushScheduled = false;
+    this.#announceSpoolProblems();
     if (
       this.#enrollment === undefined ||
       this.#identity === undefined ||
@@ -701,19 +811,29 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     for (const ref of await Promise.all(run.attempted))
       if (ref !== undefined) attempted.add(ref.id);
     await Promise.allSettled(run.removals);
-    const older = (await this.#spool.list()).filter((ref) => !inMemoryIds.has(ref.id));
-    if (run.stopped || signal?.aborted || this.#isUnenrolled()) {
-      for (const ref of older.slice(0, maxFiles)) run.totals.deferred += ref.itemCount;
-    } else if (older.length > 0 || inMemoryIds.size > attempted.size) {
+    const older = (await this.#listSpool()).filter((ref) => !inMemoryIds.has(ref.id));
+    if (
+      !(run.stopped || signal?.aborted || this.#isUnenrolled()) &&
+      (older.length > 0 || inMemoryIds.size > attempted.size)
+    ) {
       // Copies kept while this flush ran are on disk too: each is sent once, from there.
       for (const batch of this.#held.release()) this.#letGo(batch);
-      const entries = (await this.#spool.takeOldest(maxFiles)).filter(
-        (entry) => !attempted.has(entry.ref.id),
+      const entries = await this.#spool.takeOldest(maxFiles).catch((error: unknown) => {
+        this.#reportError(error);
+        return [];
+      });
+      await this.#deliverInTurn(
+        entries.filter((entry) => !attempted.has(entry.ref.id)),
+        run,
+        signal,
+        async (entry) => this.#sendableOf(entry),
       );
-      await this.#deliverInTurn(entries, run, signal, async (entry) => this.#sendableOf(entry));
     }
     await Promise.allSettled(run.removals);
     this.#noteSpoolTrims();
+    // Deferred is what the spool still holds once this flush is done (past the per-run limit,
+    // or left for a retry), not only what this run tried and gave up on.
+    run.totals.deferred = (await this.#listSpool()).reduce((sum, ref) => sum + ref.itemCount, 0);
     const totals = run.totals;
     this.#lastFlushAt = this.#clock.now();
     this.emit('flush', totals);
@@ -1003,7 +1123,12 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       serverUrl: this.#enrollment?.serverUrl ?? null,
       consent: this.#consent,
       queue: { events: this.#queue.size, bytes: this.#queue.bytes },
-      spool: { files: spool.files, bytes: spool.bytes },
+      spool: {
+        files: spool.files,
+        bytes: spool.bytes,
+        quarantine: spool.quarantine,
+        ...(spool.keyMismatch === undefined ? {} : { keyMismatch: spool.keyMismatch }),
+      },
       drops: { ...this.#drops },
       lastFlushAt: this.#lastFlushAt === null ? null : new Date(this.#lastFlushAt).toISOString(),
       lastError: this.#lastError,
@@ -1349,14 +1474,61 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
     }
   }
 
-  #spoolTrimmedSeen = 0;
+  #spoolDropsSeen = { spool_trimmed: 0, spool_corrupt: 0, spool_unreadable: 0 };
+  #spoolProblemsAnnounced = false;
 
+  /** Moves the spool's own drop counters (trimmed, corrupt, unreadable) into the agent's. */
   #noteSpoolTrims(): void {
-    const trimmed = this.#spool.stats().dropped.spool_trimmed;
-    if (trimmed > this.#spoolTrimmedSeen) {
-      this.#countDrop('spool_trimmed', trimmed - this.#spoolTrimmedSeen);
-      this.#spoolTrimmedSeen = trimmed;
+    const dropped = this.#spool.stats().dropped;
+    for (const reason of ['spool_trimmed', 'spool_corrupt', 'spool_unreadable'] as const) {
+      if (dropped[reason] > this.#spoolDropsSeen[reason]) {
+        this.#countDrop(reason, dropped[reason] - this.#spoolDropsSeen[reason]);
+        this.#spoolDropsSeen[reason] = dropped[reason];
+      }
     }
+  }
+
+  /** Startup clean-up of the spool; what it finds on disk never stops the agent. */
+  async #recoverSpool(): Promise<void> {
+    try {
+      await this.#spool.recover();
+    } catch (error) {
+      // The directory itself is unusable: writes will fail and count as drops, loudly.
+      this.#lastError = error instanceof Error ? error.message : String(error);
+    }
+    this.#noteSpoolTrims();
+    const mismatch = this.#spool.stats().keyMismatch;
+    if (mismatch !== undefined) {
+      this.#lastError =
+        `${mismatch.files} spool files were written under another spool key (spool.key lost or ` +
+        `damaged) and were moved, not deleted, to ${mismatch.directory}; restore the old ` +
+        'spool.key and restart to deliver them';
+    }
+  }
+
+  /**
+   * Emits on the `error` event, once, what the spool found at load time (when no listener could
+   * be attached yet): entries of another key moved aside.
+   */
+  #announceSpoolProblems(): void {
+    if (this.#spoolProblemsAnnounced) return;
+    this.#spoolProblemsAnnounced = true;
+    const mismatch = this.#spool.stats().keyMismatch;
+    if (mismatch === undefined) return;
+    this.emit(
+      'error',
+      new SpoolError('spool_key_mismatch', this.#lastError ?? 'spool key mismatch', {
+        details: { files: mismatch.files, directory: mismatch.directory },
+      }),
+    );
+  }
+
+  /** The spool's entries, or none (reported) when its directory cannot be read. */
+  #listSpool(): Promise<readonly SpoolEntryRef[]> {
+    return this.#spool.list().catch((error: unknown) => {
+      this.#reportError(error);
+      return [];
+    });
   }
 
   // Takes the drop counts not yet reported, for one batch to carry; returned on failure.
@@ -1445,9 +1617,10 @@ export async function createAgent<M extends EventTypeMap = BuiltInEventMap>(
   }
   const paths = statePaths(options.stateDir);
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
-  const key = await loadOrCreateSpoolKey(paths.spoolKey);
+  const key = await loadOrCreateSpoolKey(paths.spoolKey, options.spool?.fileSystem);
   const spool = createFileSpool({
     directory: paths.spool,
+    ...(options.spool?.fileSystem === undefined ? {} : { fileSystem: options.spool.fileSystem }),
     key,
     clock: options.clock ?? systemClock,
     ...(options.spool?.maxAgeMs === undefined ? {} : { maxAgeMs: options.spool.maxAgeMs }),

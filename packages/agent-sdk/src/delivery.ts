@@ -119,10 +119,13 @@ async function postSealed<T>(
           if (response.status === 413) return { status: 'success', value: { status: 'too_large' } };
           // A frame the server could not open or a replayed id is not the events' fault:
           // keep them and try again later with a fresh frame instead of dropping them.
+          // Nor is a device that must rotate its keys or wait for an admin (docs/protocol.md §5).
           if (
             code === 'invalid_sealed_message' ||
             code === 'replayed' ||
-            code === 'bad_signature'
+            code === 'bad_signature' ||
+            code === 'key_rotation_required' ||
+            code === 'device_quarantined'
           ) {
             lastReason = `${response.status} ${code}`;
             return { status: 'success', value: { status: 'deferred', reason: lastReason } };

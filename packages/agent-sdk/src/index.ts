@@ -40,6 +40,15 @@ export type {
   ReceivedCommand,
   RequestOptions,
 } from './realtime/realtime-types.js';
+export type { SpoolKeyMismatch } from './spool/spool.js';
+export { isSpoolError, SpoolError, type SpoolErrorCode } from './spool/spool-error.js';
+export {
+  nodeSpoolFileSystem,
+  type SpoolDirEntry,
+  type SpoolFileHandle,
+  type SpoolFileStat,
+  type SpoolFileSystem,
+} from './spool/spool-file-system.js';
 export { readJobStates } from './state/read-job-states.js';
 export { type StatePaths, statePaths } from './state/state-files.js';
 export type { CurrentStatusFile, StatusWriteOptions } from './state/status-file-writer.js';

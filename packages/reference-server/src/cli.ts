@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 // The `fieldline-server` command. The only module that reads the environment,
 // prints for people and exits the process; everything else is in startServer.
 import { formatStartBanner } from './cli/format-start-banner.js';
@@ -7,6 +8,7 @@ import { openDatabase } from './db/open-database.js';
 import { runMigrations } from './db/run-migrations.js';
 import { useBaselineWasmCompiler } from './db/use-baseline-wasm-compiler.js';
 import { ensurePrivateDir } from './files/private-files.js';
+import { rotateServerKeys } from './identity/server-key-history.js';
 import { createLogger } from './logging/create-logger.js';
 import { startServer } from './server/start-server.js';
 
@@ -44,6 +46,18 @@ async function migrate(dataDir: string): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+async function rotateKeys(dataDir: string, overlapDays: number): Promise<number> {
+  const rotated = await rotateServerKeys(resolve(dataDir), { overlapDays });
+  process.stdout.write(
+    `Rotated the server keys in ${dataDir}.\n` +
+      `  new signing key:      ${rotated.current.signingPublicKey}\n` +
+      `  previous signing key: ${rotated.previous.signingPublicKey} (accepted until ${rotated.previousNotAfter})\n` +
+      'Restart every server on this data directory to use the new key; agents follow the ' +
+      'signed rotation on their next request.\n',
+  );
+  return 0;
 }
 
 // Flags win over the environment; a certificate without its key (or the reverse) is a mistake.
@@ -128,6 +142,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return migrate(command.dataDir);
     case 'start':
       return start(command);
+    case 'rotate-keys':
+      return rotateKeys(command.dataDir, command.overlapDays);
   }
 }
 

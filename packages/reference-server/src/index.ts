@@ -24,6 +24,13 @@ export { type InstrumentListenerOptions, instrumentListener } from './http/instr
 export { createRouteLabeler, UNMATCHED_ROUTE } from './http/route-labeler.js';
 export { type LoadedServerIdentity, loadServerIdentity } from './identity/load-server-identity.js';
 export {
+  loadServerKeyHistory,
+  type RotatedServerKeys,
+  rotateServerKeys,
+  SERVER_IDENTITY_FILE,
+  SERVER_KEY_HISTORY_FILE,
+} from './identity/server-key-history.js';
+export {
   type CreateLoggerOptions,
   createLogger,
   LOG_LEVELS,

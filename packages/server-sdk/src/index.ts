@@ -4,6 +4,7 @@
 export {
   type AdminCommandEvent,
   type AdminConsentEvent,
+  type AdminDeviceEvent,
   type AdminEventFilter,
   type AdminEventHub,
   type AdminEventListener,
@@ -11,11 +12,14 @@ export {
   type AdminStreamEvent,
   type AdminStreamEventName,
   createAdminEventHub,
+  type DeviceStandingChange,
 } from './admin-stream/admin-event-hub.js';
 export { adminAuditRoutes } from './app/admin-audit-routes.js';
 export { adminCommandRoutes } from './app/admin-command-routes.js';
 export { adminConsentRoutes } from './app/admin-consent-routes.js';
 export { adminDeadLetterRoutes } from './app/admin-dead-letter-routes.js';
+export { adminActor, adminDeviceStandingRoutes } from './app/admin-device-standing-routes.js';
+export { adminInstallTokenRoutes } from './app/admin-install-token-routes.js';
 export { adminDeviceRoutes } from './app/admin-routes.js';
 export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
 export type { AppContext } from './app/app-context.js';
@@ -26,6 +30,7 @@ export {
 } from './app/create-fieldline-app.js';
 export { deviceCommandRoutes } from './app/device-command-routes.js';
 export { deviceDataRoutes } from './app/device-data-routes.js';
+export { deviceKeyRoutes } from './app/device-key-routes.js';
 export { deviceRoutes } from './app/device-routes.js';
 export { healthRoutes } from './app/health-routes.js';
 export type { AppendAuditOptions } from './audit/append-audit.js';
@@ -198,9 +203,38 @@ export {
   listDeviceEvents,
   listDevices,
 } from './devices/device-queries.js';
+export {
+  DEVICE_STANDING_COLUMNS,
+  type DeviceRefusal,
+  type DeviceStandingColumns,
+  deviceRefusal,
+  readDeviceRefusal,
+} from './devices/device-standing.js';
+export {
+  type DeviceStandingResult,
+  releaseDevice,
+  requireKeyRotation,
+  type StandingChangeOptions,
+} from './devices/device-standing-changes.js';
 export { createLastSeenTracker, type LastSeenTracker } from './devices/last-seen.js';
+export {
+  type RevokeDeviceOptions,
+  type RevokeDeviceResult,
+  revokeDevice,
+} from './devices/revoke-device.js';
+export {
+  type RotateDeviceKeysDeps,
+  type RotatedKeys,
+  rotateDeviceKeys,
+} from './devices/rotate-device-keys.js';
 export { type EnrollDeviceOptions, enrollDevice } from './enrollment/enroll-device.js';
 export { type CreateInstallTokenOptions, createInstallToken } from './enrollment/install-tokens.js';
+export {
+  getInstallToken,
+  type InstallTokenSummary,
+  listInstallTokens,
+  revokeInstallToken,
+} from './enrollment/manage-install-tokens.js';
 export type { BodyLimits } from './http/body-limits.js';
 export { type FetchHandler, toFetchHandler } from './http/fetch-adapter.js';
 export { HttpError, isHttpError } from './http/http-error.js';
@@ -326,5 +360,12 @@ export {
   remoteAddressSource,
   type UpgradeRequestLike,
 } from './realtime/request-source.js';
+export type { StandingGuardOptions } from './realtime/standing-guard.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';
+export {
+  createServerKeyRing,
+  type PreviousServerKey,
+  type ServerKeyHistory,
+  type ServerKeyRing,
+} from './sealing/server-key-ring.js';

@@ -2,6 +2,7 @@ import type { FlushResult } from '@fieldline/agent-sdk';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
 import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
+import { describeSpoolProblems } from '../format/describe-spool-problems.js';
 import { describeError } from './describe-error.js';
 
 /** Options of {@link flushCommand}. */
@@ -50,8 +51,10 @@ export async function drainSpool(
     totals.delivered += result.delivered;
     totals.rejected += result.rejected;
     totals.resentFiles += result.resentFiles;
-    if (result.deferred > 0) {
-      totals.deferred = result.deferred;
+    // What the spool still holds after this round: the last round's figure is the answer.
+    totals.deferred = result.deferred;
+    // A reason means a delivery failed (server unreachable, refused credentials): stop there.
+    if (result.reason !== undefined) {
       reason = result.reason;
       break;
     }
@@ -66,7 +69,8 @@ export async function drainSpool(
  *
  * @param options - state directory.
  * @param io - where to print.
- * @returns exit code 0 when everything went, 1 when something stayed deferred or the device is not enrolled.
+ * @returns exit code 0 when everything went, 1 when something stayed deferred, spool files of a
+ *   lost or damaged `spool.key` were kept aside, or the device is not enrolled.
  * @example
  * ```ts
  * const { exitCode, spoolFiles } = await flushCommand({ stateDir }, io);
@@ -91,6 +95,7 @@ export async function flushCommand(
   const totals = await drainSpool(agent, options.maxRounds ?? 50);
   await writeOneShotStatus(agent);
   const spool = agent.status().spool;
+  for (const line of describeSpoolProblems(agent.status(), options.stateDir)) io.err(line);
   io.out(
     `delivered ${totals.delivered}, rejected ${totals.rejected}, deferred ${totals.deferred}; ` +
       `${totals.resentFiles} spool files resent, ${spool.files} left (${spool.bytes} bytes)`,
@@ -101,5 +106,7 @@ export async function flushCommand(
       `not everything went: ${totals.reason ?? 'spool not empty'}; it stays in the spool for the next flush`,
     );
   }
-  return { exitCode: deferred ? 1 : 0, ...totals, spoolFiles: spool.files };
+  // Files of a lost spool.key are kept aside, not delivered: that is not "everything went".
+  const stranded = spool.keyMismatch !== undefined;
+  return { exitCode: deferred || stranded ? 1 : 0, ...totals, spoolFiles: spool.files };
 }

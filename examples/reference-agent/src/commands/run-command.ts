@@ -4,6 +4,7 @@ import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
 import { linuxCollectors } from '../collectors/index.js';
 import { describeConsent } from '../format/describe-consent.js';
+import { describeSpoolProblems } from '../format/describe-spool-problems.js';
 import { describeError } from './describe-error.js';
 import { drainSpool } from './flush-command.js';
 
@@ -59,8 +60,13 @@ function attachLog(agent: Agent, io: CommandIo): void {
     );
   });
   agent.on('dropped', (drop) => {
+    // The spool's quarantine counts files: how many events they held cannot be trusted.
+    const unit =
+      drop.reason === 'spool_corrupt' || drop.reason === 'spool_unreadable'
+        ? 'spool file(s)'
+        : 'event(s)';
     io.err(
-      `${stamp()} dropped ${drop.count} event(s): ${drop.reason}${drop.code === undefined ? '' : ` (${drop.code})`}`,
+      `${stamp()} dropped ${drop.count} ${unit}: ${drop.reason}${drop.code === undefined ? '' : ` (${drop.code})`}`,
     );
   });
   agent.on('state', (state) => {
@@ -205,6 +211,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIo): Pro
     io.err(
       `${stamp()} running as device ${started.deviceId} against ${started.serverUrl}; consent ${describeConsent(started.consent)}`,
     );
+    for (const line of describeSpoolProblems(started, options.stateDir))
+      io.err(`${stamp()} ${line}`);
     const unsupported = Object.entries(started.collectors).filter(([, s]) => s === 'unsupported');
     if (unsupported.length > 0) {
       io.err(

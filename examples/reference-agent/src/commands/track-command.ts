@@ -3,6 +3,7 @@ import type { EventResult } from '@fieldline/core';
 import { type OpenCliAgentOptions, openCliAgent } from '../agent/open-cli-agent.js';
 import { writeOneShotStatus } from '../agent/write-one-shot-status.js';
 import type { CommandIo, CommandOutcome } from '../cli/command-io.js';
+import { describeSpoolProblems } from '../format/describe-spool-problems.js';
 import { describeError } from './describe-error.js';
 
 /** Options of {@link trackCommand}. */
@@ -64,7 +65,8 @@ export async function trackCommand(
   }
   // The heartbeat's answer carries the device's current consent (a grant or a withdrawal).
   const heartbeat = await agent.heartbeat();
-  const online = agent.status().connection === 'online' && heartbeat.deferred === 0;
+  // `deferred` also counts what waits in the spool past one run's limit; a reason means failure.
+  const online = agent.status().connection === 'online' && heartbeat.reason === undefined;
   if (!online) io.err('server unreachable; using the consent this device last heard of');
   // The type name and data come from the command line: checked at run time, not by the compiler.
   const tracked = agent.trackUntyped(options.type, data);
@@ -73,6 +75,7 @@ export async function trackCommand(
     await writeOneShotStatus(agent);
     return { exitCode: 1, track: tracked, result: 'refused' };
   }
+  for (const line of describeSpoolProblems(agent.status(), options.stateDir)) io.err(line);
   let fate: EventResult | undefined;
   agent.on('results', (response) => {
     fate = response.results.find((result) => result.id === tracked.id) ?? fate;

@@ -73,7 +73,21 @@ export function formatStatus(status: AgentStatus, source: StatusSource): string[
     lines.push(`  ${scope.padEnd(11)}${state}`);
   }
   row('queue', `${status.queue.events} events (${formatBytes(status.queue.bytes)})`);
-  row('spool', `${status.spool.files} files (${formatBytes(status.spool.bytes)})`);
+  const quarantine = status.spool.quarantine;
+  row(
+    'spool',
+    `${status.spool.files} files (${formatBytes(status.spool.bytes)})` +
+      (quarantine === undefined || quarantine.files === 0
+        ? ''
+        : `; ${quarantine.files} set aside in quarantine/ (${formatBytes(quarantine.bytes)})`),
+  );
+  const mismatch = status.spool.keyMismatch;
+  if (mismatch !== undefined) {
+    row(
+      'spool key',
+      `${mismatch.files} files of another spool.key kept in ${mismatch.directory} (restore that key to send them)`,
+    );
+  }
   const drops = Object.entries(status.drops).filter(([, count]) => count > 0);
   row(
     'drops',

@@ -52,6 +52,8 @@ export interface RealtimeHost {
   refreshConfig(): Promise<void>;
   /** The server closed with 4403. */
   revoked(): Promise<void>;
+  /** The server closed with 4426: rotate the device keys (the agent restarts the socket after). */
+  rotationRequired(): Promise<void>;
   /** A welcome arrived: the server is reachable. */
   reachable(): void;
   emitConnection(change: RealtimeConnectionChange): void;
@@ -262,6 +264,9 @@ export class AgentRealtime {
         ),
       onRevoked: () => {
         this.#host.revoked().catch((error: unknown) => this.#reportError(error));
+      },
+      onRotationRequired: () => {
+        this.#host.rotationRequired().catch((error: unknown) => this.#host.reportError(error));
       },
     });
     this.#client.start();

@@ -65,6 +65,8 @@ export interface RealtimeClientOptions {
   readonly onDisconnect: () => void;
   /** The server closed with 4403: the device was revoked. */
   readonly onRevoked: () => void;
+  /** The server closed with 4426: the device must rotate its keys before it reconnects. */
+  readonly onRotationRequired?: () => void;
 }
 
 // ws defaults to 100 MiB; the server's own cap is 1 MiB, so nothing legitimate is larger.
@@ -389,6 +391,11 @@ export class RealtimeClient {
           this.#schedule(0, code);
           return;
         }
+        this.#fail(code);
+        return;
+      case 'rotate':
+        this.#session = undefined;
+        this.#options.onRotationRequired?.();
         this.#fail(code);
         return;
       case 'wait_cap':

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, InvalidArgumentError } from '@fieldline/core';
+import { readUntrustedFile } from './read-untrusted-file.js';
+import { reconcileSpoolKey } from './reconcile-spool-key.js';
 import { createSerialQueue } from './serial-queue.js';
 import type {
   Spool,
@@ -10,10 +11,11 @@ import type {
   SpoolEntryRef,
   SpoolEntryUpdate,
   SpoolFilterResult,
+  SpoolKeyMismatch,
   SpoolRecoverResult,
   SpoolStats,
 } from './spool.js';
-import { isNotFound, SpoolError, spoolIoError } from './spool-error.js';
+import { SpoolError, spoolIoError } from './spool-error.js';
 import {
   assertSpoolKey,
   decodeSpoolFile,
@@ -24,6 +26,12 @@ import {
   SPOOL_MIN_FILE_BYTES,
   type SpoolFileHeader,
 } from './spool-file-format.js';
+import {
+  nodeSpoolFileSystem,
+  type SpoolDirEntry,
+  type SpoolFileSystem,
+} from './spool-file-system.js';
+import { createSpoolQuarantine, type QuarantineReason } from './spool-quarantine.js';
 import { TEMP_FILE_PREFIX, unlinkIfPresent, writeFileAtomic } from './write-file-atomic.js';
 
 /** How long an entry may wait before trimming deletes it: 30 days. */
@@ -66,6 +74,11 @@ export interface FileSpoolOptions {
    * @default 20
    */
   readonly maxFilesPerRun?: number;
+  /**
+   * The file system every operation goes through; a test injects faults here.
+   * @default nodeSpoolFileSystem (node:fs)
+   */
+  readonly fileSystem?: SpoolFileSystem;
 }
 
 const FILE_SUFFIX = '.spool';
@@ -80,10 +93,16 @@ const MAX_SEQUENCE = 999_999;
  *
  * Guarantees: an entry is on disk, complete and authenticated, once `write` resolves (temp file,
  * fsync, rename, directory fsync); a crash at any instant leaves either the whole entry or only a
- * `.tmp-` file that is ignored and deleted by `recover()`; a file that fails to authenticate is
- * deleted and counted, never returned and never thrown; what trimming drops is counted in items.
- * Deletions are not fsynced: a deleted entry that reappears after a power cut is simply resent,
- * and the server drops the duplicates by event id.
+ * `.tmp-` file that is ignored and deleted by `recover()`. Nothing found on disk can crash, hang
+ * or stop the spool: every file is opened with O_NONBLOCK | O_NOFOLLOW and checked with fstat to
+ * be a regular file; what cannot be used (corrupt, unreadable, or not a regular file under a
+ * spool file's name) is moved to `quarantine/` and counted (`spool_corrupt`,
+ * `spool_unreadable`, in files), never deleted silently, and the rest is still delivered.
+ * Entries of another key (a lost or damaged `spool.key`) are never deleted: they are moved to an
+ * `orphaned-*` folder, reported in `stats().keyMismatch`, and moved back when that key returns.
+ * What trimming drops is counted in items. Deletions of delivered entries are not fsynced: a
+ * deleted entry that reappears after a power cut is simply resent, and the server drops the
+ * duplicates by event id.
  *
  * @param options - where, with which key and clock, and the caps.
  * @returns the spool.
@@ -101,12 +120,19 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
   const settings = resolveOptions(options);
   assertSpoolKey(options.key);
   const key = new Uint8Array(options.key);
-  const { directory, clock } = settings;
+  const { directory, clock, fs } = settings;
   const queue = createSerialQueue();
-  const drops = { spool_trimmed: 0, corrupt: 0 };
+  const quarantine = createSpoolQuarantine(fs, directory);
+  const drops = { spool_trimmed: 0, spool_corrupt: 0, spool_unreadable: 0 };
+  // Names that could not even be quarantined: counted once, then left alone, so that a stuck
+  // entry costs one failed rename per process, not one per operation.
+  const ignored = new Set<string>();
   // Sorted by id (creation order); loaded from disk by the first operation.
   let index: SpoolEntryRef[] | undefined;
   let directoryReady = false;
+  let keyReconciled = false;
+  let keyMismatch: SpoolKeyMismatch | undefined;
+  let adoptedFiles = 0;
   let lastTimestamp = -1;
   let lastSequence = -1;
 
@@ -115,68 +141,80 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
   async function ensureDirectory(): Promise<void> {
     if (directoryReady) return;
     try {
-      const created = await mkdir(directory, { recursive: true, mode: 0o700 });
+      const created = await fs.mkdir(directory, 0o700);
       // mkdir's mode passes through the umask; make sure the spool itself is private.
-      if (created !== undefined) await chmod(directory, 0o700);
+      if (created) await fs.chmod(directory, 0o700);
     } catch (error) {
       throw spoolIoError('create the spool directory', directory, error);
     }
     directoryReady = true;
   }
 
-  async function listDirectory(): Promise<string[]> {
+  async function listDirectory(): Promise<SpoolDirEntry[]> {
     await ensureDirectory();
     try {
-      return await readdir(directory);
+      return await fs.readdir(directory);
     } catch (error) {
       throw spoolIoError('read the spool directory', directory, error);
     }
   }
 
-  async function readHeader(
-    id: string,
-  ): Promise<{ header: SpoolFileHeader; bytes: number } | 'corrupt' | 'missing'> {
-    const path = pathOf(id);
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
-      if (isNotFound(error)) return 'missing';
-      throw spoolIoError('open a spool file', path, error);
-    }
-    try {
-      const { size } = await handle.stat();
-      const buffer = new Uint8Array(SPOOL_HEADER_BYTES);
-      const { bytesRead } = await handle.read(buffer, 0, SPOOL_HEADER_BYTES, 0);
-      const header = parseSpoolFileHeader(buffer.subarray(0, bytesRead), size);
-      return header.ok ? { header: header.value, bytes: size } : 'corrupt';
-    } catch (error) {
-      throw spoolIoError('read a spool file', path, error);
-    } finally {
-      await handle.close();
-    }
+  /** Moves an entry the spool cannot use into quarantine and counts it, once. */
+  async function setAside(name: string, reason: QuarantineReason): Promise<void> {
+    if (ignored.has(name)) return;
+    const outcome = await quarantine.move(name, reason, clock.now());
+    if (outcome === 'gone') return;
+    if (outcome === 'failed') ignored.add(name);
+    if (reason === 'corrupt') drops.spool_corrupt += 1;
+    else drops.spool_unreadable += 1;
   }
 
-  /** Rebuilds the index from the directory; returns how many corrupt files it deleted. */
-  async function rescan(): Promise<number> {
-    const names = await listDirectory();
-    const ids = names
-      .filter((name) => name.endsWith(FILE_SUFFIX))
-      .map((name) => name.slice(0, -FILE_SUFFIX.length))
-      .filter((id) => ENTRY_ID.test(id))
-      .sort();
+  async function readHeader(
+    id: string,
+  ): Promise<{ header: SpoolFileHeader; bytes: number } | QuarantineReason | 'missing'> {
+    const read = await readUntrustedFile(fs, pathOf(id), SPOOL_HEADER_BYTES);
+    if (read.status === 'missing') return 'missing';
+    if (read.status !== 'ok') return 'unreadable';
+    const header = parseSpoolFileHeader(read.bytes, read.size);
+    return header.ok ? { header: header.value, bytes: read.size } : 'corrupt';
+  }
+
+  /** Rebuilds the index from the directory, setting aside what it cannot use. */
+  async function rescan(): Promise<void> {
+    await quarantine.load();
+    const listing = await listDirectory();
+    const ids: string[] = [];
+    for (const entry of listing) {
+      if (!entry.name.endsWith(FILE_SUFFIX)) continue;
+      const id = entry.name.slice(0, -FILE_SUFFIX.length);
+      if (!ENTRY_ID.test(id) || ignored.has(entry.name)) continue;
+      // Checked from the listing before any open: a FIFO or a directory is never opened.
+      if (entry.isFile()) ids.push(id);
+      else await setAside(entry.name, 'unreadable');
+    }
+    ids.sort();
+    if (!keyReconciled) {
+      keyReconciled = true;
+      const reconciled = await reconcileSpoolKey(fs, directory, key, ids, clock.now());
+      adoptedFiles += reconciled.adoptedFiles;
+      if (reconciled.orphanedDirectory !== undefined) {
+        keyMismatch = Object.freeze({
+          files: reconciled.orphanedFiles,
+          directory: reconciled.orphanedDirectory,
+        });
+      }
+      if (reconciled.orphanedFiles > 0 || reconciled.adoptedFiles > 0) return rescan();
+    }
     const refs: SpoolEntryRef[] = [];
-    let corrupt = 0;
     for (const id of ids) {
       const read = await readHeader(id);
       if (read === 'missing') continue;
-      if (read === 'corrupt') {
-        if ((await discard(id)) === 'deleted') corrupt += 1;
+      if (read === 'corrupt' || read === 'unreadable') {
+        await setAside(`${id}${FILE_SUFFIX}`, read);
         continue;
       }
       refs.push(Object.freeze({ id, ...read.header, bytes: read.bytes }));
     }
-    drops.corrupt += corrupt;
     index = refs;
     const newest = ids.at(-1);
     if (newest !== undefined) {
@@ -187,21 +225,11 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
         lastSequence = sequence;
       }
     }
-    return corrupt;
   }
 
   async function loaded(): Promise<SpoolEntryRef[]> {
     if (index === undefined) await rescan();
     return index!;
-  }
-
-  /** Deletes a file without ever throwing. */
-  async function discard(id: string): Promise<'deleted' | 'gone' | 'failed'> {
-    try {
-      return (await unlinkIfPresent(pathOf(id))) ? 'deleted' : 'gone';
-    } catch {
-      return 'failed';
-    }
   }
 
   function forget(id: string): void {
@@ -253,17 +281,26 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
     payload: Uint8Array,
   ): Promise<SpoolEntryRef> {
     const file = encodeSpoolFile(header, payload, key);
-    await writeFileAtomic(directory, `${id}${FILE_SUFFIX}`, file);
+    await writeFileAtomic(directory, `${id}${FILE_SUFFIX}`, file, 0o600, fs);
     const ref: SpoolEntryRef = Object.freeze({ id, ...header, bytes: file.length });
     replaceRef(ref);
     return ref;
   }
 
-  /** Deletes oldest-first past the caps; never throws (a failed delete is retried next time). */
+  /**
+   * Deletes oldest-first past the caps, quarantined things before entries (they count toward
+   * the size cap too); never throws (a failed delete is retried next time).
+   */
   async function trim(): Promise<{ files: number; items: number }> {
     const refs = await loaded();
     const now = clock.now();
     let total = refs.reduce((sum, ref) => sum + ref.bytes, 0);
+    total -= await quarantine.trim(
+      now,
+      settings.maxAgeMs,
+      Math.max(0, total + quarantine.bytes() - settings.maxTotalBytes),
+    );
+    total += quarantine.bytes();
     let files = 0;
     let items = 0;
     for (const ref of [...refs]) {
@@ -271,7 +308,7 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
       if (!expired && total <= settings.maxTotalBytes) continue;
       let deleted: boolean;
       try {
-        deleted = await unlinkIfPresent(pathOf(ref.id));
+        deleted = await unlinkIfPresent(pathOf(ref.id), fs);
       } catch {
         continue;
       }
@@ -287,31 +324,24 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
     return { files, items };
   }
 
-  /** Reads and authenticates one entry; corrupt or vanished ones are forgotten. */
+  /** Reads and authenticates one entry; what cannot be used is set aside and forgotten. */
   async function readEntry(ref: SpoolEntryRef): Promise<SpoolEntry | undefined> {
-    const path = pathOf(ref.id);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      if (isNotFound(error)) {
-        forget(ref.id);
-        return undefined;
-      }
-      throw spoolIoError('read a spool file', path, error);
+    const read = await readUntrustedFile(fs, pathOf(ref.id));
+    if (read.status !== 'ok') {
+      if (read.status !== 'missing') await setAside(`${ref.id}${FILE_SUFFIX}`, 'unreadable');
+      forget(ref.id);
+      return undefined;
     }
-    const opened = decodeSpoolFile(bytes, key);
+    const opened = decodeSpoolFile(read.bytes, key);
     if (!opened.ok) {
-      const outcome = await discard(ref.id);
-      if (outcome === 'deleted') drops.corrupt += 1;
-      // Kept in the index only if the delete failed, so it is retried (and counted) later.
-      if (outcome !== 'failed') forget(ref.id);
+      await setAside(`${ref.id}${FILE_SUFFIX}`, 'corrupt');
+      forget(ref.id);
       return undefined;
     }
     const current: SpoolEntryRef = Object.freeze({
       id: ref.id,
       ...opened.value.header,
-      bytes: bytes.length,
+      bytes: read.bytes.length,
     });
     replaceRef(current);
     return {
@@ -376,7 +406,7 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
       checkId(ref.id);
       return queue.run(async () => {
         await loaded();
-        const removed = await unlinkIfPresent(pathOf(ref.id));
+        const removed = await unlinkIfPresent(pathOf(ref.id), fs);
         forget(ref.id);
         return removed;
       });
@@ -402,7 +432,7 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
 
     filterEntries(decide: (entry: SpoolEntry) => SpoolEntryUpdate): Promise<SpoolFilterResult> {
       return queue.run(async () => {
-        const corruptBefore = drops.corrupt;
+        const corruptBefore = drops.spool_corrupt;
         let kept = 0;
         let dropped = 0;
         let rewritten = 0;
@@ -414,7 +444,7 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
           if (update === 'keep') {
             kept += 1;
           } else if (update === 'drop') {
-            await unlinkIfPresent(pathOf(entry.ref.id));
+            await unlinkIfPresent(pathOf(entry.ref.id), fs);
             forget(entry.ref.id);
             dropped += 1;
             removedItems += entry.itemCount;
@@ -427,7 +457,13 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
           }
         }
         await trim();
-        return { kept, dropped, rewritten, removedItems, corrupt: drops.corrupt - corruptBefore };
+        return {
+          kept,
+          dropped,
+          rewritten,
+          removedItems,
+          corrupt: drops.spool_corrupt - corruptBefore,
+        };
       });
     },
 
@@ -442,21 +478,34 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
         bytes: refs.reduce((sum, ref) => sum + ref.bytes, 0),
         ...(oldest === undefined ? {} : { oldestAtMs: oldest }),
         dropped: { ...drops },
+        quarantine: { files: quarantine.files(), bytes: quarantine.bytes() },
+        ...(keyMismatch === undefined ? {} : { keyMismatch }),
       };
     },
 
     recover(): Promise<SpoolRecoverResult> {
       return queue.run(async () => {
         let tempFilesRemoved = 0;
-        for (const name of await listDirectory()) {
-          if (!name.startsWith(TEMP_FILE_PREFIX)) continue;
-          if (await unlinkIfPresent(join(directory, name))) tempFilesRemoved += 1;
+        for (const entry of await listDirectory()) {
+          // Only regular files: a directory or FIFO under a temp name is not ours to touch.
+          if (!entry.name.startsWith(TEMP_FILE_PREFIX) || !entry.isFile()) continue;
+          try {
+            if (await unlinkIfPresent(join(directory, entry.name), fs)) tempFilesRemoved += 1;
+          } catch {
+            // A temp file we may not delete is ignored like any other foreign file.
+          }
         }
-        const corruptRemoved = await rescan();
+        const before = { ...drops };
+        const adoptedBefore = adoptedFiles;
+        const mismatchBefore = keyMismatch;
+        await rescan();
         const trimmed = await trim();
         return {
           tempFilesRemoved,
-          corruptRemoved,
+          corruptQuarantined: drops.spool_corrupt - before.spool_corrupt,
+          unreadableQuarantined: drops.spool_unreadable - before.spool_unreadable,
+          orphanedFiles: keyMismatch === mismatchBefore ? 0 : (keyMismatch?.files ?? 0),
+          adoptedFiles: adoptedFiles - adoptedBefore,
           trimmedFiles: trimmed.files,
           trimmedItems: trimmed.items,
         };
@@ -506,5 +555,6 @@ function resolveOptions(options: FileSpoolOptions) {
     maxAgeMs,
     maxTotalBytes,
     maxFilesPerRun,
+    fs: options.fileSystem ?? nodeSpoolFileSystem,
   };
 }

@@ -14,8 +14,16 @@ export type {
   SpoolEntryRef,
   SpoolEntryUpdate,
   SpoolFilterResult,
+  SpoolKeyMismatch,
   SpoolRecoverResult,
   SpoolStats,
 } from './spool.js';
 export { isSpoolError, SpoolError, type SpoolErrorCode } from './spool-error.js';
 export { SPOOL_KEY_BYTES, type SpoolEntryKind } from './spool-file-format.js';
+export {
+  nodeSpoolFileSystem,
+  type SpoolDirEntry,
+  type SpoolFileHandle,
+  type SpoolFileStat,
+  type SpoolFileSystem,
+} from './spool-file-system.js';

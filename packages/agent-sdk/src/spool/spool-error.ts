@@ -9,17 +9,22 @@ import { FieldlineError, isFieldlineError } from '@fieldline/core';
  * - `spool_io`: the file system refused an operation (full disk, missing directory, permissions).
  * - `spool_entry_too_large`: one entry is larger than the spool's whole `maxTotalBytes`, so it
  *   could never be kept; nothing was written.
+ * - `spool_key_mismatch`: the spool held entries written under another key (`spool.key` was
+ *   lost and recreated, or damaged); they were moved, not deleted, to an `orphaned-*` folder
+ *   (`details.directory`, `details.files`) and come back when the old key is restored.
  */
 export type SpoolErrorCode =
   | 'spool_key_invalid'
   | 'spool_key_permissions'
   | 'spool_io'
-  | 'spool_entry_too_large';
+  | 'spool_entry_too_large'
+  | 'spool_key_mismatch';
 
 /**
  * A spool failure. `write` rejects with it (the caller then counts the batch as dropped), and so
- * do `loadOrCreateSpoolKey` and the reading methods when the file system itself fails. Corrupt
- * spool files are never reported this way: they are deleted and counted.
+ * do `loadOrCreateSpoolKey` and the reading methods when the spool directory itself fails.
+ * Corrupt or unreadable spool files are never reported this way: they are quarantined and
+ * counted. The agent emits `spool_key_mismatch` on its `error` event.
  *
  * @example
  * ```ts
@@ -51,6 +56,7 @@ const SPOOL_ERROR_CODES: ReadonlySet<string> = new Set<SpoolErrorCode>([
   'spool_key_permissions',
   'spool_io',
   'spool_entry_too_large',
+  'spool_key_mismatch',
 ]);
 
 /**

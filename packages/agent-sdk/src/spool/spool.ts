@@ -64,7 +64,7 @@ export interface SpoolFilterResult {
    * withdrawn); they are not added to `spool_trimmed`.
    */
   readonly removedItems: number;
-  /** Corrupt files found, deleted and counted on the way. */
+  /** Corrupt files found, quarantined and counted on the way. */
   readonly corrupt: number;
 }
 
@@ -72,8 +72,17 @@ export interface SpoolFilterResult {
 export interface SpoolRecoverResult {
   /** Leftover `.tmp-` files (writes a crash interrupted) deleted. */
   readonly tempFilesRemoved: number;
-  /** Files with an unreadable header deleted (and counted as corrupt). */
-  readonly corruptRemoved: number;
+  /** Files with an unreadable header moved to `quarantine/` (counted as `spool_corrupt`). */
+  readonly corruptQuarantined: number;
+  /**
+   * Entries the agent may not read, or that are not regular files, moved to `quarantine/`
+   * (counted as `spool_unreadable`).
+   */
+  readonly unreadableQuarantined: number;
+  /** Entries of another spool key moved to an `orphaned-*` folder (see `stats().keyMismatch`). */
+  readonly orphanedFiles: number;
+  /** Entries moved back from an `orphaned-*` folder because their key is in use again. */
+  readonly adoptedFiles: number;
   /** Files deleted by age or size trimming. */
   readonly trimmedFiles: number;
   /** Items in those files (added to `spool_trimmed`). */
@@ -84,8 +93,29 @@ export interface SpoolRecoverResult {
 export interface SpoolDropCounts {
   /** ITEMS (not files) deleted by age or total-size trimming: report them to the server. */
   readonly spool_trimmed: number;
-  /** FILES deleted because they were unreadable, truncated or failed to authenticate. */
-  readonly corrupt: number;
+  /**
+   * FILES (their item count cannot be trusted) that were truncated, altered or failed to
+   * authenticate, moved to `quarantine/`.
+   */
+  readonly spool_corrupt: number;
+  /**
+   * FILES the agent could not read (`EACCES`, I/O errors) or that are not regular files under a
+   * spool file's name (a directory, FIFO, symlink or device), moved to `quarantine/` (or, when
+   * even that failed, left in place and ignored).
+   */
+  readonly spool_unreadable: number;
+}
+
+/**
+ * Entries found under another key at startup: `spool.key` was lost and recreated, or damaged.
+ * They were moved, never deleted, to `directory`; restoring the old `spool.key` and restarting
+ * brings them back.
+ */
+export interface SpoolKeyMismatch {
+  /** How many entries were moved aside. */
+  readonly files: number;
+  /** Where they are (an `orphaned-<time>-<random>` folder of the spool directory). */
+  readonly directory: string;
 }
 
 /** A snapshot of the spool. */
@@ -98,6 +128,10 @@ export interface SpoolStats {
   readonly oldestAtMs?: number;
   /** Cumulative drop counters (since this spool object was created). */
   readonly dropped: SpoolDropCounts;
+  /** What `quarantine/` holds (bounded by age, 100 entries, and the spool's size cap). */
+  readonly quarantine: { readonly files: number; readonly bytes: number };
+  /** Present when entries of another key were moved aside at startup. */
+  readonly keyMismatch?: SpoolKeyMismatch;
 }
 
 /**
@@ -132,14 +166,15 @@ export interface Spool {
    */
   list(): Promise<readonly SpoolEntryRef[]>;
   /**
-   * Reads and decrypts the oldest entries for a resend run, after trimming. Corrupt entries are
-   * skipped, deleted and counted, and the run still fills up to `limit`. Entries stay on disk
+   * Reads and decrypts the oldest entries for a resend run, after trimming. Corrupt or
+   * unreadable entries are skipped, quarantined and counted, and the run still fills up to
+   * `limit`. Entries stay on disk
    * until `remove` is called after their delivery.
    *
    * @param limit - at most this many entries; defaults to the spool's `maxFilesPerRun`.
    * @returns the entries, oldest first.
-   * @throws {@link SpoolError} (as a rejection) `spool_io` when a file cannot be read (never
-   *   for corrupt contents).
+   * @throws {@link SpoolError} (as a rejection) `spool_io` only when the directory itself
+   *   cannot be read (never for what one file holds).
    * @example
    * ```ts
    * for (const entry of await spool.takeOldest()) {
@@ -215,8 +250,10 @@ export interface Spool {
    */
   stats(): SpoolStats;
   /**
-   * Startup clean-up: deletes the temp files of writes a crash interrupted, rescans the
-   * directory (deleting and counting files whose header is unreadable) and trims to the caps.
+   * Startup clean-up: deletes the temp files of writes a crash interrupted, checks the entries
+   * belong to the spool key (moving those of another key aside, adopting those of this key
+   * from `orphaned-*` folders), rescans the directory (quarantining and counting what it cannot
+   * use) and trims to the caps.
    * Call it once before the first resend.
    *
    * @returns what was cleaned up.

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNotFound, spoolIoError } from './spool-error.js';
+import {
+  CREATE_EXCLUSIVE_FLAGS,
+  nodeSpoolFileSystem,
+  OPEN_DIRECTORY_FLAGS,
+  type SpoolFileSystem,
+} from './spool-file-system.js';
 
 /** Prefix of every temporary file; `recover()` deletes what a crash left behind. */
 export const TEMP_FILE_PREFIX = '.tmp-';
@@ -16,6 +21,7 @@ export const TEMP_FILE_PREFIX = '.tmp-';
  * @param fileName - the final name (replaced if it exists).
  * @param bytes - the complete contents.
  * @param mode - permission bits of a newly created file (0o600 unless given).
+ * @param fs - the file system to go through.
  * @returns when the file and its name are on disk.
  * @throws {@link SpoolError} `spool_io` on any file-system failure; the temp file is removed.
  * @example
@@ -29,39 +35,44 @@ export async function writeFileAtomic(
   fileName: string,
   bytes: Uint8Array,
   mode = 0o600,
+  fs: SpoolFileSystem = nodeSpoolFileSystem,
 ): Promise<void> {
   const tempPath = join(directory, `${TEMP_FILE_PREFIX}${randomBytes(6).toString('hex')}`);
   const finalPath = join(directory, fileName);
   try {
-    // 'wx': never follow or reuse an existing file under the temp name.
-    const handle = await open(tempPath, 'wx', mode);
+    // O_EXCL: never follow or reuse an existing file under the temp name.
+    const handle = await fs.open(tempPath, CREATE_EXCLUSIVE_FLAGS, mode);
     try {
       await handle.writeFile(bytes);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename(tempPath, finalPath);
+    await fs.rename(tempPath, finalPath);
   } catch (error) {
-    await unlink(tempPath).catch(() => undefined);
+    await fs.unlink(tempPath).catch(() => undefined);
     throw spoolIoError(`write ${fileName}`, finalPath, error);
   }
-  await syncDirectory(directory);
+  await syncDirectory(directory, fs);
 }
 
 /**
  * Flushes a directory's entries (creations, renames, deletions) to disk.
  *
  * @param directory - the directory to fsync.
+ * @param fs - the file system to go through.
  * @returns when done.
  * @throws {@link SpoolError} `spool_io` when the directory cannot be opened or synced.
  * @internal
  */
-export async function syncDirectory(directory: string): Promise<void> {
+export async function syncDirectory(
+  directory: string,
+  fs: SpoolFileSystem = nodeSpoolFileSystem,
+): Promise<void> {
   // Windows cannot open a directory for fsync, and its renames are journaled by NTFS.
   if (process.platform === 'win32') return;
   try {
-    const handle = await open(directory, 'r');
+    const handle = await fs.open(directory, OPEN_DIRECTORY_FLAGS);
     try {
       await handle.sync();
     } finally {
@@ -76,13 +87,17 @@ export async function syncDirectory(directory: string): Promise<void> {
  * Deletes a file, treating "already gone" as success.
  *
  * @param path - the file to delete.
+ * @param fs - the file system to go through.
  * @returns true when this call deleted it, false when it was already gone.
  * @throws {@link SpoolError} `spool_io` for any other failure.
  * @internal
  */
-export async function unlinkIfPresent(path: string): Promise<boolean> {
+export async function unlinkIfPresent(
+  path: string,
+  fs: SpoolFileSystem = nodeSpoolFileSystem,
+): Promise<boolean> {
   try {
-    await unlink(path);
+    await fs.unlink(path);
     return true;
   } catch (error) {
     if (isNotFound(error)) return false;

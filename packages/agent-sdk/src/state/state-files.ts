@@ -68,6 +68,11 @@ export const jobStateSchema = z.strictObject({
 export interface StatePaths {
   readonly root: string;
   readonly identity: string;
+  /**
+   * A new identity whose rotation the server may not have confirmed yet (docs/protocol.md
+   * §5.3); kept until the rotation is confirmed, then renamed over `identity`.
+   */
+  readonly nextIdentity: string;
   readonly enrollment: string;
   readonly tls: string;
   readonly config: string;
@@ -88,6 +93,7 @@ export function statePaths(root: string): StatePaths {
   return {
     root,
     identity: join(root, 'identity.json'),
+    nextIdentity: join(root, 'identity.next.json'),
     enrollment: join(root, 'enrollment.json'),
     tls: join(root, 'tls.json'),
     config: join(root, 'config.cached.json'),

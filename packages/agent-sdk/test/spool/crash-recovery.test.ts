@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createFileSpool } from '../../src/spool/file-spool.js';
 import type { SpoolEntryRef } from '../../src/spool/spool.js';
 import { encodeSpoolFile } from '../../src/spool/spool-file-format.js';
-import { testKey, text, useTempDirs, utf8 } from './temp-dir.js';
+import { spoolFiles, testKey, text, useTempDirs, utf8 } from './temp-dir.js';
 
 const START = Date.UTC(2026, 0, 1);
 const tempDir = useTempDirs();
@@ -31,13 +31,21 @@ describe('crash safety (a kill -9 at each step of a write, simulated on real fil
     expect((await after.list()).map((ref) => ref.itemCount)).toEqual([2]);
     expect(await after.recover()).toEqual({
       tempFilesRemoved: 2,
-      corruptRemoved: 0,
+      corruptQuarantined: 0,
+      unreadableQuarantined: 0,
+      orphanedFiles: 0,
+      adoptedFiles: 0,
       trimmedFiles: 0,
       trimmedItems: 0,
     });
-    expect(await readdir(directory)).toHaveLength(1);
+    expect(await spoolFiles(directory)).toHaveLength(1);
+    expect((await readdir(directory)).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
     expect((await after.takeOldest()).map((entry) => text(entry.payload))).toEqual(['committed']);
-    expect(after.stats().dropped).toEqual({ spool_trimmed: 0, corrupt: 0 });
+    expect(after.stats().dropped).toEqual({
+      spool_trimmed: 0,
+      spool_corrupt: 0,
+      spool_unreadable: 0,
+    });
   });
 
   it('cleans up a final file whose contents never reached the disk, at every length', async () => {
@@ -51,7 +59,7 @@ describe('crash safety (a kill -9 at each step of a write, simulated on real fil
     const full = await readFile(victimPath);
 
     // A file system without ordered writes can expose a renamed file before its data: every
-    // possible truncation must be ignored, deleted and counted, and never break the spool.
+    // possible truncation must be ignored, quarantined and counted, and never break the spool.
     for (let length = 0; length < full.length; length++) {
       await writeFile(victimPath, full);
       await truncate(victimPath, length);
@@ -63,9 +71,9 @@ describe('crash safety (a kill -9 at each step of a write, simulated on real fil
         `length ${length}`,
       ).toEqual([good.id]);
       expect(text(taken[0]!.payload)).toBe(text(payload));
-      expect(recovered.corruptRemoved + restarted.stats().dropped.corrupt).toBeGreaterThan(0);
-      expect(restarted.stats().dropped.corrupt).toBe(1);
-      expect(await readdir(directory)).toEqual([`${good.id}.spool`]);
+      expect(recovered.orphanedFiles, `length ${length}`).toBe(0);
+      expect(restarted.stats().dropped.spool_corrupt).toBe(1);
+      expect(await spoolFiles(directory)).toEqual([`${good.id}.spool`]);
     }
   });
 
@@ -83,15 +91,24 @@ describe('crash safety (a kill -9 at each step of a write, simulated on real fil
     await writeFile(join(directory, 'README.txt'), 'not ours: left alone');
 
     const restarted = createFileSpool({ directory, key: testKey(), clock });
-    expect(await restarted.recover()).toMatchObject({ tempFilesRemoved: 1, corruptRemoved: 1 });
+    expect(await restarted.recover()).toMatchObject({ tempFilesRemoved: 1, corruptQuarantined: 1 });
     expect((await restarted.takeOldest()).map((entry) => text(entry.payload))).toEqual([
       'b0',
       'b2',
       'b4',
     ]);
-    expect(restarted.stats()).toMatchObject({ files: 3, dropped: { corrupt: 2 } });
+    expect(restarted.stats()).toMatchObject({
+      files: 3,
+      dropped: { spool_corrupt: 2 },
+      quarantine: { files: 2 },
+    });
     expect((await readdir(directory)).sort()).toEqual(
-      ['README.txt', ...[0, 2, 4].map((i) => `${refs[i]!.id}.spool`)].sort(),
+      [
+        'README.txt',
+        'key-check',
+        'quarantine',
+        ...[0, 2, 4].map((i) => `${refs[i]!.id}.spool`),
+      ].sort(),
     );
   });
 
@@ -102,9 +119,9 @@ describe('crash safety (a kill -9 at each step of a write, simulated on real fil
     await writer.write({ kind: 'events', payload: utf8('old'), itemCount: 7 });
     clock.advance(1001);
     const restarted = createFileSpool({ directory, key: testKey(), clock, maxAgeMs: 1000 });
-    expect(await restarted.recover()).toEqual({
+    expect(await restarted.recover()).toMatchObject({
       tempFilesRemoved: 0,
-      corruptRemoved: 0,
+      corruptQuarantined: 0,
       trimmedFiles: 1,
       trimmedItems: 7,
     });

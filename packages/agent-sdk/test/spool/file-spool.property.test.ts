@@ -128,7 +128,11 @@ describe('createFileSpool (property)', () => {
             for (const [id, items] of written) {
               if (!live.has(id) && !removedByUs.has(id)) trimmedItems += items;
             }
-            expect(spool.stats().dropped).toEqual({ spool_trimmed: trimmedItems, corrupt: 0 });
+            expect(spool.stats().dropped).toEqual({
+              spool_trimmed: trimmedItems,
+              spool_corrupt: 0,
+              spool_unreadable: 0,
+            });
           }
         },
       ),

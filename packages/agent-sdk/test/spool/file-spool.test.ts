@@ -1,4 +1,4 @@
-import { readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isInvalidArgumentError } from '@fieldline/core';
 import { createFakeClock } from '@fieldline/core/testing';
@@ -100,21 +100,36 @@ describe('createFileSpool', () => {
     expect((await stat(directory)).mode & 0o777).toBe(0o700);
     const names = await spoolFiles(directory);
     expect((await stat(join(directory, names[0]!))).mode & 0o777).toBe(0o600);
-    const { readdir } = await import('node:fs/promises');
     expect((await readdir(directory)).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
   });
 
-  it('treats entries under a different key as corrupt: removed and counted, never thrown', async () => {
+  it('moves entries of a different key aside, never deletes them, and adopts them back', async () => {
     const { spool, directory, clock } = await setup();
-    await spool.write(events('one'));
-    await spool.write(events('two'));
+    const one = await spool.write(events('one'));
+    const two = await spool.write(events('two'));
     const other = createFileSpool({ directory, key: testKey(9), clock });
     expect(await other.takeOldest()).toEqual([]);
-    expect(other.stats()).toMatchObject({ files: 0, bytes: 0, dropped: { corrupt: 2 } });
+    const mismatch = other.stats().keyMismatch;
+    expect(other.stats()).toMatchObject({
+      files: 0,
+      dropped: { spool_corrupt: 0, spool_unreadable: 0 },
+      keyMismatch: { files: 2 },
+    });
+    expect(await spoolFiles(mismatch!.directory)).toEqual([`${one.id}.spool`, `${two.id}.spool`]);
     expect(await spoolFiles(directory)).toEqual([]);
+    // New events go on under the new key…
+    await other.write(events('three'));
+    // …and when the old key comes back, its entries do too, and the new key's move aside.
+    const restored = createFileSpool({ directory, key: testKey(), clock });
+    const recovered = await restored.recover();
+    expect(recovered).toMatchObject({ adoptedFiles: 2, orphanedFiles: 1 });
+    expect((await restored.takeOldest()).map((entry) => text(entry.payload))).toEqual([
+      'one',
+      'two',
+    ]);
   });
 
-  it('skips, removes and counts a truncated file and a file with one flipped byte', async () => {
+  it('skips, quarantines and counts a truncated file and a file with one flipped byte', async () => {
     const { spool, directory } = await setup();
     const refs: SpoolEntryRef[] = [];
     for (const label of ['good 1', 'truncated', 'flipped', 'good 2']) {
@@ -128,8 +143,16 @@ describe('createFileSpool', () => {
 
     const taken = await spool.takeOldest();
     expect(taken.map((entry) => text(entry.payload))).toEqual(['good 1', 'good 2']);
-    expect(spool.stats()).toMatchObject({ files: 2, dropped: { corrupt: 2, spool_trimmed: 0 } });
+    expect(spool.stats()).toMatchObject({
+      files: 2,
+      dropped: { spool_corrupt: 2, spool_trimmed: 0 },
+      quarantine: { files: 2 },
+    });
     expect(await spoolFiles(directory)).toEqual([`${refs[0]!.id}.spool`, `${refs[3]!.id}.spool`]);
+    const quarantined = await readdir(join(directory, 'quarantine'));
+    expect(
+      quarantined.map((name) => name.replace(/^\d{15}-corrupt-[0-9a-f]{8}-/, '')).sort(),
+    ).toEqual([`${refs[1]!.id}.spool`, `${refs[2]!.id}.spool`].sort());
   });
 
   it('fills a run past corrupt entries, up to maxFilesPerRun', async () => {
@@ -144,7 +167,7 @@ describe('createFileSpool', () => {
     ]);
     expect((await spool.takeOldest(1)).map((entry) => text(entry.payload))).toEqual(['e1']);
     expect(await spool.takeOldest(0)).toEqual([]);
-    expect(spool.stats().dropped.corrupt).toBe(1);
+    expect(spool.stats().dropped.spool_corrupt).toBe(1);
   });
 
   it('removes delivered entries', async () => {
@@ -165,7 +188,8 @@ describe('createFileSpool', () => {
     expect(spool.stats()).toEqual({
       files: 0,
       bytes: 0,
-      dropped: { spool_trimmed: 0, corrupt: 0 },
+      dropped: { spool_trimmed: 0, spool_corrupt: 0, spool_unreadable: 0 },
+      quarantine: { files: 0, bytes: 0 },
     });
     await spool.write(events('12345', 5));
     clock.advance(10);
@@ -174,7 +198,8 @@ describe('createFileSpool', () => {
       files: 2,
       bytes: 2 * SPOOL_MIN_FILE_BYTES + 8,
       oldestAtMs: START,
-      dropped: { spool_trimmed: 0, corrupt: 0 },
+      dropped: { spool_trimmed: 0, spool_corrupt: 0, spool_unreadable: 0 },
+      quarantine: { files: 0, bytes: 0 },
     });
   });
 

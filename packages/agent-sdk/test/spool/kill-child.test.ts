@@ -69,7 +69,7 @@ describe.skipIf(esbuild === undefined)('kill -9 of a real writer process', () =>
       expect((await readdir(directory)).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
 
       const entries = await spool.takeOldest(Number.MAX_SAFE_INTEGER);
-      expect(spool.stats().dropped.corrupt).toBe(0);
+      expect(spool.stats().dropped.spool_corrupt).toBe(0);
       for (const entry of entries) expect(JSON.parse(text(entry.payload))).toHaveProperty('i');
     }
   });

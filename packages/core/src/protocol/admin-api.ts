@@ -29,8 +29,28 @@ export const createInstallTokenRequestSchema = z.strictObject({
 
 /** `POST /v1/admin/install-tokens` response: the token is shown once. */
 export const createInstallTokenResponseSchema = z.strictObject({
+  /** The token's id, for `GET`/`DELETE /v1/admin/install-tokens/:id`; not a secret. */
+  id: idSchema,
   token: z.string().min(16),
   expiresAt: timestampSchema,
+});
+
+/** An install token as the admin API lists it (never the token itself: only its hash is kept). */
+export const installTokenSummarySchema = z.strictObject({
+  id: idSchema,
+  tenant: tenantSchema,
+  /** `unused` (can still enroll), `used`, `expired` or `revoked`. */
+  state: z.enum(['unused', 'used', 'expired', 'revoked']),
+  createdAt: timestampSchema,
+  expiresAt: timestampSchema,
+  usedAt: timestampSchema.nullable(),
+  usedByDeviceId: idSchema.nullable(),
+  revokedAt: timestampSchema.nullable(),
+});
+
+/** `GET /v1/admin/install-tokens` response, newest first. */
+export const listInstallTokensResponseSchema = z.strictObject({
+  installTokens: z.array(installTokenSummarySchema),
 });
 
 /** A device as listed by the admin API. */
@@ -58,6 +78,36 @@ export const deviceDetailSchema = deviceSummarySchema.extend({
   pendingCommands: z.number().int().nonnegative(),
   eventsStored: z.number().int().nonnegative(),
   drops: dropCountsSchema,
+  /** When the device was revoked; `null` while it is not. */
+  revokedAt: timestampSchema.nullable(),
+  /** When the gateway last suspected a clone (two holders of the device's keys). */
+  cloneSuspectedAt: timestampSchema.nullable(),
+  /** Set while the device is quarantined as a suspected clone: every path refuses it. */
+  quarantinedAt: timestampSchema.nullable(),
+  /** Whether the device must rotate its keys before anything else is accepted. */
+  keyRotationRequired: z.boolean(),
+  /** When the device last rotated its keys; `null` if it never did. */
+  keysRotatedAt: timestampSchema.nullable(),
+});
+
+/** `POST /v1/admin/devices/:id/revoke` response. Revoking again answers the same, `changed: false`. */
+export const revokeDeviceResponseSchema = z.strictObject({
+  id: idSchema,
+  status: z.literal('revoked'),
+  revokedAt: timestampSchema,
+  /** False when the device was already revoked (nothing changed, nothing audited). */
+  changed: z.boolean(),
+});
+
+/**
+ * `POST /v1/admin/devices/:id/rotate-keys` and `POST /v1/admin/devices/:id/release` response:
+ * where the device stands afterwards.
+ */
+export const deviceStandingResponseSchema = z.strictObject({
+  id: idSchema,
+  keyRotationRequired: z.boolean(),
+  quarantinedAt: timestampSchema.nullable(),
+  changed: z.boolean(),
 });
 
 /** `POST /v1/admin/devices/:id/consent` body. */

@@ -36,6 +36,38 @@ export const enrollResponseSchema = z.strictObject({
 /** `POST /v1/enroll` response. */
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 
+/**
+ * `POST /v1/keys/rotate` body (bearer: the device token). The request is accepted only when
+ * `signature` verifies with the device's current signing key (possession of the old key) and
+ * `newSignature` with the new one (possession of the new key); both sign
+ * {@link keyRotationSigningBytes}.
+ */
+export const rotateKeysRequestSchema = z.strictObject({
+  deviceId: idSchema,
+  newPublicKeys: publicKeysSchema,
+  /** Milliseconds since the epoch; must be within the server's clock skew. */
+  ts: z.number().int().nonnegative(),
+  /** 16–64 random bytes, base64url; used once. */
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{22,86}$/),
+  /** Ed25519 by the current key, base64url. */
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+  /** Ed25519 by the new key, base64url. */
+  newSignature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+});
+
+/** `POST /v1/keys/rotate` body. */
+export type RotateKeysRequest = z.infer<typeof rotateKeysRequestSchema>;
+
+/** `POST /v1/keys/rotate` response: the keys now on record and when they took effect. */
+export const rotateKeysResponseSchema = z.strictObject({
+  deviceId: idSchema,
+  publicKeys: publicKeysSchema,
+  rotatedAt: timestampSchema,
+});
+
+/** `POST /v1/keys/rotate` response. */
+export type RotateKeysResponse = z.infer<typeof rotateKeysResponseSchema>;
+
 /** A command for the device, as delivered over HTTP or the socket. */
 export const commandSchema = z.strictObject({
   id: idSchema,
@@ -68,9 +100,21 @@ export const commandAckRequestSchema = z.strictObject({
 /** A device's answer to a command. */
 export type CommandAckRequest = z.infer<typeof commandAckRequestSchema>;
 
-/** Why the agent dropped events before they reached the server, counted by reason. */
+/**
+ * Why the agent dropped events before they reached the server, counted by reason: events,
+ * except `spool_corrupt` and `spool_unreadable`, which count spool FILES the agent set aside in
+ * its quarantine (a damaged or unreadable file cannot be trusted to say how many events it held).
+ */
 export const dropCountsSchema = z.partialRecord(
-  z.enum(['no_consent', 'invalid', 'overflow', 'spool_trimmed', 'rejected_by_server']),
+  z.enum([
+    'no_consent',
+    'invalid',
+    'overflow',
+    'spool_trimmed',
+    'spool_corrupt',
+    'spool_unreadable',
+    'rejected_by_server',
+  ]),
   z.number().int().nonnegative(),
 );
 

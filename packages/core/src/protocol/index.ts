@@ -16,12 +16,16 @@ export {
   deadLetterReplaySchema,
   deadLetterSchema,
   deviceDetailSchema,
+  deviceStandingResponseSchema,
   deviceSummarySchema,
+  installTokenSummarySchema,
   type ListDeadLettersResponse,
   listDeadLettersResponseSchema,
   listDevicesResponseSchema,
+  listInstallTokensResponseSchema,
   type ReplayDeadLetterResponse,
   replayDeadLetterResponseSchema,
+  revokeDeviceResponseSchema,
   setConfigRequestSchema,
 } from './admin-api.js';
 export {
@@ -64,7 +68,11 @@ export {
   type JobReport,
   jobReportSchema,
   type ReportResponse,
+  type RotateKeysRequest,
+  type RotateKeysResponse,
   reportResponseSchema,
+  rotateKeysRequestSchema,
+  rotateKeysResponseSchema,
 } from './device-api.js';
 export {
   collectorConfigSchema,
@@ -81,6 +89,12 @@ export {
 } from './error-body.js';
 export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { protocolJsonSchema, protocolSchemas } from './json-schema.js';
+export {
+  createKeyRotationRequest,
+  KEY_ROTATION_SIGNATURE_DOMAIN,
+  keyRotationSigningBytes,
+  verifyKeyRotationRequest,
+} from './key-rotation.js';
 export {
   type AckFrame,
   ackFrameSchema,
@@ -115,3 +129,13 @@ export {
   verifyHelloSignature,
 } from './realtime-hello.js';
 export { PROTOCOL_VERSION, ROUTES, type RouteName } from './routes.js';
+export {
+  SERVER_KEY_ROTATION_SIGNATURE_DOMAIN,
+  type ServerKeyRotation,
+  type ServerKeysResponse,
+  serverKeyRotationSchema,
+  serverKeyRotationSigningBytes,
+  serverKeysResponseSchema,
+  signServerKeyRotation,
+  verifyServerKeyChain,
+} from './server-keys.js';

@@ -15,9 +15,12 @@ import {
   createPolicyRequestSchema,
   deadLetterSchema,
   deviceDetailSchema,
+  deviceStandingResponseSchema,
   listDeadLettersResponseSchema,
   listDevicesResponseSchema,
+  listInstallTokensResponseSchema,
   replayDeadLetterResponseSchema,
+  revokeDeviceResponseSchema,
   setConfigRequestSchema,
 } from './admin-api.js';
 import { sealedBodySchema } from './common.js';
@@ -32,10 +35,13 @@ import {
   eventsResponseSchema,
   jobReportSchema,
   reportResponseSchema,
+  rotateKeysRequestSchema,
+  rotateKeysResponseSchema,
 } from './device-api.js';
 import { deviceConfigSchema } from './device-config.js';
 import { errorBodySchema } from './error-body.js';
 import { realtimeFrameSchema } from './realtime.js';
+import { serverKeysResponseSchema } from './server-keys.js';
 
 /** Every wire schema of protocol v1, by the name used in docs/schema. */
 export const protocolSchemas = {
@@ -56,6 +62,12 @@ export const protocolSchemas = {
   CreateInstallTokenRequest: createInstallTokenRequestSchema,
   CreateInstallTokenResponse: createInstallTokenResponseSchema,
   ListDevicesResponse: listDevicesResponseSchema,
+  ListInstallTokensResponse: listInstallTokensResponseSchema,
+  RevokeDeviceResponse: revokeDeviceResponseSchema,
+  DeviceStandingResponse: deviceStandingResponseSchema,
+  RotateKeysRequest: rotateKeysRequestSchema,
+  RotateKeysResponse: rotateKeysResponseSchema,
+  ServerKeysResponse: serverKeysResponseSchema,
   DeviceDetail: deviceDetailSchema,
   ConsentActionRequest: consentActionRequestSchema,
   SetConfigRequest: setConfigRequestSchema,

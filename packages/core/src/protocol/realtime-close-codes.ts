@@ -29,6 +29,13 @@ export const REALTIME_CLOSE_CODES = Object.freeze({
   unauthenticated: 4401,
   /** The device was revoked: stop, do not reconnect. */
   deviceRevoked: 4403,
+  /**
+   * The device is quarantined as a suspected clone (two holders of its keys kept displacing
+   * each other): stop; an admin must act (revoke, or force a key rotation and release it).
+   */
+  deviceQuarantined: 4423,
+  /** The server requires new device keys: rotate them over HTTP (`POST /v1/keys/rotate`), then reconnect. */
+  keyRotationRequired: 4426,
   /** No hello or resume within the hello timeout. */
   helloTimeout: 4408,
   /** The hello's nonce was already used. Reconnect with a fresh hello. */

@@ -13,6 +13,7 @@ export type CliCommand =
       readonly tlsKeyFile?: string;
     }
   | { readonly kind: 'migrate'; readonly dataDir: string }
+  | { readonly kind: 'rotate-keys'; readonly dataDir: string; readonly overlapDays: number }
   | { readonly kind: 'help' }
   | { readonly kind: 'usage-error'; readonly message: string };
 
@@ -22,6 +23,9 @@ export const USAGE = `Usage: fieldline-server <command> [options]
 Commands:
   start      run the server (migrates the database first)
   migrate    bring the database schema up to date, then exit
+  rotate-keys
+             replace the server identity; the old key stays accepted for the overlap and
+             agents follow the signed rotation (restart running servers afterwards)
 
 Options:
   --port <n>         port to listen on; 0 picks a free one      (start; default 8080)
@@ -29,6 +33,7 @@ Options:
   --data-dir <dir>   identity, admin token and PGlite database   (default .fieldline)
   --tls-cert <file>  PEM certificate chain: serve HTTPS and WSS  (start; with --tls-key)
   --tls-key <file>   PEM private key of that certificate         (start; with --tls-cert)
+  --overlap-days <n> days the old key stays accepted             (rotate-keys; default 7)
   -h, --help         show this help
 
 Environment:
@@ -75,6 +80,23 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   }
   const dataDir = values['data-dir'] ?? '.fieldline';
   if (dataDir === '') return { kind: 'usage-error', message: '--data-dir must not be empty.' };
+  if (command !== 'rotate-keys' && values['overlap-days'] !== undefined) {
+    return { kind: 'usage-error', message: '--overlap-days only applies to "rotate-keys".' };
+  }
+  if (command === 'rotate-keys') {
+    if (values.port !== undefined || values.host !== undefined) {
+      return { kind: 'usage-error', message: '--port and --host only apply to "start".' };
+    }
+    const text = values['overlap-days'] ?? '7';
+    const overlapDays = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+    if (!(overlapDays >= 0 && overlapDays <= 3650)) {
+      return {
+        kind: 'usage-error',
+        message: `--overlap-days must be a whole number of days from 0 to 3650; got "${text}".`,
+      };
+    }
+    return { kind: 'rotate-keys', dataDir, overlapDays };
+  }
   if (command === 'migrate') {
     if (
       values.port !== undefined ||
@@ -126,6 +148,7 @@ function parse(argv: readonly string[]) {
       'data-dir': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'overlap-days': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

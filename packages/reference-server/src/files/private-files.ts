@@ -1,4 +1,6 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ServerStartError } from '../errors/server-start-error.js';
 
 // POSIX permission bits only mean something off Windows.
@@ -56,4 +58,37 @@ export async function writePrivateFile(path: string, text: string): Promise<void
   await writeFile(path, text, { mode: 0o600, flag: 'wx' });
   // The mode given to open() is reduced by the umask but never widened; chmod makes it exact.
   if (CHECK_MODES) await chmod(path, 0o600);
+}
+
+/**
+ * Replaces a secret file atomically with mode 0600: a new file beside it, flushed to disk,
+ * renamed over the target, and the directory flushed, so a crash leaves the old content or
+ * the new one, never a mix.
+ *
+ * @param path - the file to write.
+ * @param text - its new content.
+ * @internal
+ */
+export async function replacePrivateFile(path: string, text: string): Promise<void> {
+  const temp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (CHECK_MODES) await chmod(temp, 0o600);
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  const directory = await open(dirname(path), 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
 }

@@ -32,6 +32,11 @@ import { trackInFlightRequests } from '../http/graceful-close.js';
 import { instrumentListener } from '../http/instrument-listener.js';
 import { createRouteLabeler } from '../http/route-labeler.js';
 import { loadServerIdentity } from '../identity/load-server-identity.js';
+import {
+  loadServerKeyHistory,
+  SERVER_IDENTITY_FILE,
+  SERVER_KEY_HISTORY_FILE,
+} from '../identity/server-key-history.js';
 import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
@@ -265,7 +270,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   await ensurePrivateDir(dataDir);
   // The files come first: a bad one stops the start before anything is opened.
   const tls = options.tls === undefined ? undefined : await loadTlsFiles(options.tls);
-  const identity = await loadServerIdentity(join(dataDir, 'server-identity.json'));
+  const identity = await loadServerIdentity(join(dataDir, SERVER_IDENTITY_FILE));
+  const serverKeyHistory = await loadServerKeyHistory(
+    join(dataDir, SERVER_KEY_HISTORY_FILE),
+    identity.identity,
+  );
   const admin = await resolveAdminToken({
     ...(options.adminToken === undefined ? {} : { token: options.adminToken }),
     path: join(dataDir, 'admin-token'),
@@ -301,6 +310,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const auditCheckpoints = createAuditCheckpointer({
       db: database.db,
       identity: identity.identity,
+      // Checkpoints signed before a `rotate-keys` stay valid: every key of the rotation chain
+      // was this server's, and the chain (signed key to key) is what vouches for them.
+      trustedPublicKeys: [
+        identity.identity.signingPublicKey,
+        ...(serverKeyHistory.rotations ?? []).map((rotation) => rotation.previousSigningPublicKey),
+      ],
       sink: createFileCheckpointSink({ path: join(dataDir, 'audit-checkpoints.jsonl') }),
       clock,
       ...(options.auditCheckpointIntervalMs === undefined
@@ -317,6 +332,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       auditCheckpoints,
       db: database.db,
       serverIdentity: identity.identity,
+      serverKeyHistory,
       adminCredentials: [{ token: admin.token }],
       clock,
       bus: busInUse,

@@ -38,6 +38,15 @@ const adminStreamEventSchema = z.discriminatedUnion('event', [
       at: atSchema,
     }),
   }),
+  z.strictObject({
+    event: z.literal('device'),
+    data: z.looseObject({
+      deviceId: idSchema,
+      tenantId: idSchema,
+      change: z.string().min(1).max(64),
+      at: atSchema,
+    }),
+  }),
 ]);
 
 /** `presence` (docs/protocol.md §4.8): a device went online or offline. */
@@ -134,8 +143,35 @@ export interface AdminCommandEvent {
   };
 }
 
+/** What changed in a device's standing, in an {@link AdminDeviceEvent}. */
+export type DeviceStandingChange =
+  | 'revoked'
+  | 'clone_suspected'
+  | 'released'
+  | 'rotation_required'
+  | 'keys_rotated';
+
+/**
+ * `device` (§4.8): a device's standing changed: revoked, quarantined as a suspected clone,
+ * released from quarantine, told to rotate its keys, or rotated them.
+ */
+export interface AdminDeviceEvent {
+  readonly event: 'device';
+  readonly data: {
+    readonly deviceId: string;
+    readonly tenantId: string;
+    readonly change: DeviceStandingChange;
+    /** When it changed (RFC 3339). */
+    readonly at: string;
+  };
+}
+
 /** One event of the admin stream (`GET /v1/admin/stream`, docs/protocol.md §4.8). */
-export type AdminStreamEvent = AdminPresenceEvent | AdminConsentEvent | AdminCommandEvent;
+export type AdminStreamEvent =
+  | AdminPresenceEvent
+  | AdminConsentEvent
+  | AdminCommandEvent
+  | AdminDeviceEvent;
 
 /** The name of an {@link AdminStreamEvent} (its SSE `event:` field). */
 export type AdminStreamEventName = AdminStreamEvent['event'];

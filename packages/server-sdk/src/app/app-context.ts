@@ -8,12 +8,15 @@ import type { CommandOutbox } from '../commands/command-outbox.js';
 import type { ConsentServiceOptions } from '../consent/consent-service-options.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { LastSeenTracker } from '../devices/last-seen.js';
+import type { ServerKeyRing } from '../sealing/server-key-ring.js';
 
 /** What every route of the reference API shares. */
 export interface AppContext {
   readonly db: Kysely<FieldlineDatabase>;
   readonly clock: Clock;
   readonly serverIdentity: Identity;
+  /** The current identity, earlier ones in their overlap window, and the rotation chain. */
+  readonly serverKeys: ServerKeyRing;
   readonly authenticateAdmin: AdminAuthenticator;
   /** Shared by every instance (database-backed), so a replayed frame is caught anywhere. */
   readonly replayGuard: ReplayGuard;

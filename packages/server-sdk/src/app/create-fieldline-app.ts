@@ -1,4 +1,10 @@
-import { type Clock, type EventRegistry, type Identity, systemClock } from '@fieldline/core';
+import {
+  type Clock,
+  type EventRegistry,
+  type Identity,
+  publicKeysOf,
+  systemClock,
+} from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import { createAdminEventHub } from '../admin-stream/admin-event-hub.js';
 import { appendAudit } from '../audit/append-audit.js';
@@ -24,15 +30,19 @@ import {
   type IngestionStep,
 } from '../ingestion/pipeline.js';
 import type { IngestionSummary } from '../ingestion/steps/measure-ingestion.js';
+import { createServerKeyRing, type ServerKeyHistory } from '../sealing/server-key-ring.js';
 import { adminAuditRoutes } from './admin-audit-routes.js';
 import { adminCommandRoutes } from './admin-command-routes.js';
 import { adminConsentRoutes } from './admin-consent-routes.js';
 import { adminDeadLetterRoutes } from './admin-dead-letter-routes.js';
+import { adminDeviceStandingRoutes } from './admin-device-standing-routes.js';
+import { adminInstallTokenRoutes } from './admin-install-token-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
 import type { AppContext } from './app-context.js';
 import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
+import { deviceKeyRoutes } from './device-key-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { healthRoutes } from './health-routes.js';
 
@@ -42,6 +52,12 @@ export interface FieldlineAppOptions {
   readonly db: Kysely<FieldlineDatabase>;
   /** The server's long-term identity (agents pin its public keys). */
   readonly serverIdentity: Identity;
+  /**
+   * Earlier server identities still accepted during a key rotation's overlap, and the signed
+   * rotation chain agents follow (docs/protocol.md §5.5).
+   * @default none
+   */
+  readonly serverKeyHistory?: ServerKeyHistory;
   /** Admin tokens; one without a tenant is the operator's and sees every tenant. */
   readonly adminCredentials: readonly AdminCredential[];
   /**
@@ -127,10 +143,17 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
   const clock = options.clock ?? systemClock;
   const { db } = options;
   const bus = options.bus ?? createMemoryBus();
+  const serverKeys = createServerKeyRing(options.serverIdentity, options.serverKeyHistory);
+  // Every answer names the server's current signing key, so an agent that pinned an earlier
+  // one knows to fetch the rotation chain (GET /v1/server-keys).
+  const serverKeyHeader = {
+    'fieldline-server-key': publicKeysOf(options.serverIdentity).signingPublicKey,
+  };
   const context: AppContext = {
     db,
     clock,
     serverIdentity: options.serverIdentity,
+    serverKeys,
     authenticateAdmin: createAdminAuthenticator(options.adminCredentials),
     replayGuard: createDatabaseReplayGuard(db, { clock }),
     lastSeen: createLastSeenTracker(db, { clock }),
@@ -152,6 +175,7 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     db,
     clock,
     serverIdentity: options.serverIdentity,
+    previousServerIdentities: () => serverKeys.previousAt(clock.now()),
     replayGuard: context.replayGuard,
     consent: { historyFor: (deviceId) => consentHistory(db, deviceId) },
     audit: (entry) =>
@@ -181,7 +205,10 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...deviceRoutes(context),
     ...deviceDataRoutes(context, ingestion),
     ...deviceCommandRoutes(context),
+    ...deviceKeyRoutes(context),
     ...adminDeviceRoutes(context),
+    ...adminDeviceStandingRoutes(context),
+    ...adminInstallTokenRoutes(context),
     ...adminConsentRoutes(context),
     ...adminAuditRoutes(context),
     ...adminStreamRoutes(context, options.adminStream),
@@ -193,5 +220,13 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...(options.onError === undefined ? {} : { onError: options.onError }),
     ...(options.onUnavailable === undefined ? {} : { onUnavailable: options.onUnavailable }),
   });
-  return { routes, context, ingestion, handle: (request) => router.handle(request) };
+  return {
+    routes,
+    context,
+    ingestion,
+    async handle(request) {
+      const response = await router.handle(request);
+      return { ...response, headers: { ...response.headers, ...serverKeyHeader } };
+    },
+  };
 }

@@ -58,6 +58,7 @@ export function deviceDataRoutes(context: AppContext, ingestion: IngestionPipeli
         requireJsonContentType(request);
         const opened = await openDeviceFrame(request.body, {
           serverIdentity: context.serverIdentity,
+          previousServerIdentities: context.serverKeys.previousAt(clock.now()),
           replayGuard: context.replayGuard,
           device,
           kind: SealKind.JobReport,

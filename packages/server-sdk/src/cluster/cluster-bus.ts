@@ -9,6 +9,11 @@ export const BUS_TOPICS = Object.freeze({
   sessions: 'fieldline_sessions',
   /** An admin stream event (§4.8), for every instance's subscribers. */
   adminEvents: 'fieldline_admin_events',
+  /**
+   * `{ deviceId, closeCode, reason }`: the device was revoked, quarantined or must rotate its
+   * keys; every instance closes its sockets with that code.
+   */
+  closures: 'fieldline_closures',
 });
 
 /** A topic of {@link BUS_TOPICS}. */

@@ -37,6 +37,20 @@ export interface DevicesTable {
   connected_at: Timestamp | null;
   /** The instance holding that socket. */
   connected_instance: string | null;
+  /** When the device was revoked (migration 0004). */
+  revoked_at: Timestamp | null;
+  /** Set while the device is quarantined as a suspected clone. */
+  quarantined_at: Timestamp | null;
+  /** When a clone was last suspected. */
+  clone_suspected_at: Timestamp | null;
+  /** Live connections displaced by a newer one since `takeovers_since`. */
+  takeovers: Generated<number>;
+  /** Start of the takeover counting window. */
+  takeovers_since: Timestamp | null;
+  /** Set while the device must rotate its keys before anything else is accepted. */
+  rotation_required_at: Timestamp | null;
+  /** When the device last rotated its keys. */
+  keys_rotated_at: Timestamp | null;
 }
 
 /** One-time install tokens, stored as SHA-256 hashes. */
@@ -48,6 +62,8 @@ export interface InstallTokensTable {
   expires_at: Timestamp;
   used_at: Timestamp | null;
   used_by_device_id: string | null;
+  /** When an admin revoked the token (migration 0004); a revoked token cannot enroll. */
+  revoked_at: Timestamp | null;
 }
 
 /** Device bearer tokens, stored as SHA-256 hashes. */

@@ -1,12 +1,14 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
 import { initialMigration } from './migrations/0001-initial.js';
 import { realtimeMigration } from './migrations/0002-realtime.js';
+import { deviceStandingMigration } from './migrations/0004-device-standing.js';
 import { auditGuardMigration } from './migrations/0005-audit-guard.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initialMigration,
   '0002-realtime': realtimeMigration,
+  '0004-device-standing': deviceStandingMigration,
   '0005-audit-guard': auditGuardMigration,
 };
 

@@ -97,7 +97,17 @@ export async function getDeviceDetail(
 ) {
   const row = await db
     .selectFrom('devices')
-    .select([...SUMMARY_COLUMNS, 'signing_public_key', 'encryption_public_key', 'drops'])
+    .select([
+      ...SUMMARY_COLUMNS,
+      'signing_public_key',
+      'encryption_public_key',
+      'drops',
+      'revoked_at',
+      'clone_suspected_at',
+      'quarantined_at',
+      'rotation_required_at',
+      'keys_rotated_at',
+    ])
     .where('id', '=', deviceId)
     .executeTakeFirst();
   if (row === undefined) return undefined;
@@ -123,6 +133,11 @@ export async function getDeviceDetail(
     drops: row.drops,
     eventsStored: Number(events.count),
     pendingCommands: Number(commands.count),
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    cloneSuspectedAt: row.clone_suspected_at?.toISOString() ?? null,
+    quarantinedAt: row.quarantined_at?.toISOString() ?? null,
+    keyRotationRequired: row.rotation_required_at !== null,
+    keysRotatedAt: row.keys_rotated_at?.toISOString() ?? null,
   };
 }
 

@@ -13,6 +13,7 @@ import { generateSecretToken, hashSecretToken } from '../auth/secret-tokens.js';
 import { resolveDeviceConfig } from '../config/config-service.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import { HttpError } from '../http/http-error.js';
+import { installTokenRefusal } from './check-install-token.js';
 
 /** What enrollment needs besides the request. */
 export interface EnrollDeviceOptions {
@@ -42,7 +43,8 @@ export interface EnrollDeviceOptions {
  * @param request - the device's metadata and public keys (validated).
  * @param options - clock, server identity, initial consent.
  * @returns the device id and token (shown once), the server's keys, config and consent.
- * @throws {@link HttpError} `install_token_invalid`, `install_token_used` or `install_token_expired` (401).
+ * @throws {@link HttpError} `install_token_invalid`, `install_token_used`, `install_token_revoked`
+ *   or `install_token_expired` (401).
  */
 export async function enrollDevice(
   db: Kysely<FieldlineDatabase>,
@@ -61,6 +63,7 @@ export async function enrollDevice(
       .set({ used_at: now, used_by_device_id: deviceId })
       .where('token_hash', '=', tokenHash)
       .where('used_at', 'is', null)
+      .where('revoked_at', 'is', null)
       .where('expires_at', '>', now)
       .returning(['tenant_id', 'id'])
       .executeTakeFirst();
@@ -110,20 +113,12 @@ export async function enrollDevice(
   });
 
   if (enrolled === undefined) {
-    const token = await db
-      .selectFrom('install_tokens')
-      .select(['used_at', 'expires_at'])
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
-    if (token === undefined)
-      throw new HttpError('install_token_invalid', 'The install token is not known.');
-    if (token.used_at !== null) {
-      throw new HttpError(
-        'install_token_used',
-        'The install token was already used; ask for a new one.',
-      );
-    }
-    throw new HttpError('install_token_expired', 'The install token expired; ask for a new one.');
+    // The claim refused the token: say why. Its row cannot turn usable again, so a refusal is
+    // always found; the fallback only keeps the function total.
+    throw (
+      (await installTokenRefusal(db, tokenHash, now)) ??
+      new HttpError('install_token_used', 'The install token was already used; ask for a new one.')
+    );
   }
   const { config } = await resolveDeviceConfig(db, enrolled.tenantId, deviceId);
   return {

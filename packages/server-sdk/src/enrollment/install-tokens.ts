@@ -31,7 +31,7 @@ export interface CreateInstallTokenOptions {
  *
  * @param db - the database.
  * @param options - tenant, lifetime and clock.
- * @returns the token and its expiry.
+ * @returns the token's id, the token and its expiry.
  * @example
  * ```ts
  * const { token } = await createInstallToken(db, { tenantId: 'acme', clock: systemClock });
@@ -40,7 +40,7 @@ export interface CreateInstallTokenOptions {
 export async function createInstallToken(
   db: Kysely<FieldlineDatabase>,
   options: CreateInstallTokenOptions,
-): Promise<{ readonly token: string; readonly expiresAt: string }> {
+): Promise<{ readonly id: string; readonly token: string; readonly expiresAt: string }> {
   const token = generateSecretToken('fl_install');
   const id = `itk_${randomUUID()}`;
   const expiresAt = new Date(options.clock.now() + (options.ttlSeconds ?? 86_400) * 1000);
@@ -71,5 +71,5 @@ export async function createInstallToken(
       { clock: options.clock },
     );
   });
-  return { token, expiresAt: expiresAt.toISOString() };
+  return { id, token, expiresAt: expiresAt.toISOString() };
 }

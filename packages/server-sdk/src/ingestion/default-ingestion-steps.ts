@@ -27,6 +27,11 @@ export interface DefaultIngestionDeps {
   readonly db: Kysely<FieldlineDatabase>;
   /** The server's identity; frames are sealed to it. */
   readonly serverIdentity: Identity;
+  /**
+   * Earlier server identities still in their rotation overlap (read per batch).
+   * @default none
+   */
+  readonly previousServerIdentities?: () => readonly Identity[];
   /** Consent histories, from the consent ledger. */
   readonly consent: ConsentHistorySource;
   /** Records one entry per batch with consent refusals. */
@@ -105,7 +110,15 @@ export function defaultIngestionSteps(deps: DefaultIngestionDeps): IngestionStep
     createSizeLimitStep(deps.maxBodyBytes === undefined ? {} : { maxBytes: deps.maxBodyBytes }),
     createRateLimitStep({ clock, ...deps.rateLimit }),
     createLoadSheddingStep(deps.loadShedding),
-    createOpenBatchStep({ serverIdentity: deps.serverIdentity, replayGuard, clock, maxSkewMs }),
+    createOpenBatchStep({
+      serverIdentity: deps.serverIdentity,
+      replayGuard,
+      clock,
+      maxSkewMs,
+      ...(deps.previousServerIdentities === undefined
+        ? {}
+        : { previousServerIdentities: deps.previousServerIdentities }),
+    }),
     createParseBatchStep(),
     createValidateEventsStep(deps.registry === undefined ? {} : { registry: deps.registry }),
     createCheckConsentStep({ consent: deps.consent, audit: deps.audit }),

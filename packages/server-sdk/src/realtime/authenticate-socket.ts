@@ -8,6 +8,7 @@ import {
 } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { DEVICE_STANDING_COLUMNS, deviceRefusal } from '../devices/device-standing.js';
 import { findSession, issueSession } from './session-store.js';
 
 /** The device a socket authenticated as, and the session it holds. */
@@ -25,6 +26,8 @@ export interface SocketAuthFailure {
   readonly code:
     | 'unknown_device'
     | 'device_revoked'
+    | 'device_quarantined'
+    | 'key_rotation_required'
     | 'stale_hello'
     | 'bad_signature'
     | 'replayed'
@@ -70,7 +73,13 @@ export async function authenticateSocket(
 ): Promise<{ ok: true; device: SocketDevice } | { ok: false; failure: SocketAuthFailure }> {
   const row = await deps.db
     .selectFrom('devices')
-    .select(['id', 'tenant_id', 'status', 'signing_public_key', 'encryption_public_key'])
+    .select([
+      'id',
+      'tenant_id',
+      'signing_public_key',
+      'encryption_public_key',
+      ...DEVICE_STANDING_COLUMNS,
+    ])
     .where('id', '=', frame.deviceId)
     .executeTakeFirst();
   if (row === undefined) {
@@ -80,13 +89,8 @@ export async function authenticateSocket(
       'No device has this id; enroll first.',
     );
   }
-  if (row.status === 'revoked') {
-    return failure(
-      'device_revoked',
-      REALTIME_CLOSE_CODES.deviceRevoked,
-      'This device was revoked; stop connecting.',
-    );
-  }
+  const refusal = deviceRefusal(row);
+  if (refusal !== undefined) return failure(refusal.code, refusal.closeCode, refusal.message);
   const now = deps.clock.now();
   const base = {
     id: row.id,

@@ -19,6 +19,7 @@ import { isDatabaseUnavailableError } from '../db/database-unavailable.js';
 import { createAckBatcher } from './ack-batcher.js';
 import { authenticateSocket } from './authenticate-socket.js';
 import { type ChannelHandler, RESERVED_CHANNELS } from './channel-handlers.js';
+import { parseDeviceClosureNotice } from './device-closure-notice.js';
 import { DeviceConnection } from './device-connection.js';
 import { type RealtimeGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
 import { createGatheredRounds } from './gathered-rounds.js';
@@ -33,6 +34,7 @@ import { createPresenceStore, type DeviceSeen } from './presence-store.js';
 import { remoteAddressSource } from './request-source.js';
 import { parseSessionNotice } from './session-notice.js';
 import { deleteExpiredSessions } from './session-store.js';
+import { createStandingGuard } from './standing-guard.js';
 import { wsErrorCloseCode } from './ws-error-close-code.js';
 
 /** A device came online or went offline on this instance (§4.3). */
@@ -109,6 +111,16 @@ export interface RealtimeGateway extends EventEmitter<RealtimeGatewayEvents> {
   /** Whether the device has an authenticated connection on this instance. */
   isConnected(deviceId: string): boolean;
   /**
+   * Closes the device's socket on this instance, if any, after an `error` frame with `reason`
+   * as its code. Other instances close theirs on a `fieldline_closures` notice.
+   *
+   * @param deviceId - the device.
+   * @param code - the close code (4403 revoked, 4423 quarantined, 4426 rotate keys…).
+   * @param reason - the error code and close reason.
+   * @returns whether a socket was closed.
+   */
+  closeDevice(deviceId: string, code: number, reason: string): boolean;
+  /**
    * Sends a one-way message to a device connected here.
    *
    * @returns false when the device is not connected here.
@@ -168,6 +180,7 @@ export function createRealtimeGateway(
   const { db, clock, bus } = context;
   const settings = resolveGatewayOptions(options, `instance_${randomUUID()}`);
   const presence = createPresenceStore(db, settings.instanceId);
+  const standing = createStandingGuard(context, options.standing);
   const channels = new Map<string, ChannelHandler>();
   const byDevice = new Map<string, DeviceConnection>();
   // Every open socket, authenticated or not, so shutdown reaches them all.
@@ -292,6 +305,7 @@ export function createRealtimeGateway(
     connection.phase = 'authenticating';
     // Its hello is in: from now on the slot is no longer one to hand to someone else.
     slots.get(connection)?.setEvictable(undefined);
+    const authStartedMs = clock.now();
     const result = await authenticateSocket(frame, connection.challenge, {
       db,
       clock,
@@ -314,13 +328,20 @@ export function createRealtimeGateway(
       deviceEncryptionPublicKey: device.encryptionPublicKey,
     });
     if (connection.isClosed) return;
+    // A revocation announced while authentication read the database.
+    const refusedMeanwhile = standing.refusedSince(device.id, authStartedMs);
+    if (refusedMeanwhile !== undefined) {
+      fail(connection, refusedMeanwhile.code, refusedMeanwhile.closeCode, refusedMeanwhile.message);
+      return;
+    }
+    standing.noteGood(device.id);
     connection.session = session.sealer;
     connection.device = device;
     connection.phase = 'ready';
     slots.get(connection)?.release();
     const previous = byDevice.get(device.id);
     byDevice.set(device.id, connection);
-    if (previous !== undefined) previous.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+    if (previous !== undefined) displace(previous);
     await bus.publish(BUS_TOPICS.sessions, {
       deviceId: device.id,
       instanceId: settings.instanceId,
@@ -350,6 +371,14 @@ export function createRealtimeGateway(
   async function onReadyFrame(connection: DeviceConnection, frame: RealtimeFrame): Promise<void> {
     const device = connection.device;
     if (device === undefined) return;
+    // Revocation bites on an open socket even if the bus notice is late or lost.
+    const stores = frame.kind === 'ack' || (frame.kind === 'message' && frame.channel === 'events');
+    const refusal = await standing.refusalFor(device.id, stores);
+    if (connection.isClosed) return;
+    if (refusal !== undefined) {
+      fail(connection, refusal.code, refusal.closeCode, refusal.message);
+      return;
+    }
     switch (frame.kind) {
       case 'heartbeat':
         connection.send({ kind: 'heartbeat', ts: clock.now() });
@@ -448,6 +477,7 @@ export function createRealtimeGateway(
     );
     if (device === undefined || byDevice.get(device.id) !== connection) return;
     byDevice.delete(device.id);
+    standing.forget(device.id);
     if (closing) return;
     // A close frame from the device is a sign of life; a timeout or a dropped line is not, and
     // last_seen must say when the device was last actually heard from.
@@ -552,10 +582,34 @@ export function createRealtimeGateway(
     const notice = parseSessionNotice(payload);
     if (notice === undefined) return;
     const connection = byDevice.get(notice.deviceId);
-    if (connection !== undefined && connection.id !== notice.connectionId) {
-      connection.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
-    }
+    if (connection !== undefined && connection.id !== notice.connectionId) displace(connection);
   });
+  const unsubscribeClosures = bus.subscribe(BUS_TOPICS.closures, (payload) => {
+    const notice = parseDeviceClosureNotice(payload);
+    if (notice === undefined) return;
+    standing.noteClosure(notice);
+    const held = byDevice.get(notice.deviceId);
+    if (held?.device?.signingPublicKey === notice.exceptSigningPublicKey) return;
+    closeDevice(notice.deviceId, notice.closeCode, notice.reason);
+  });
+
+  function closeDevice(deviceId: string, code: number, reason: string): boolean {
+    const connection = byDevice.get(deviceId);
+    if (connection === undefined) return false;
+    fail(connection, reason, code, `The server closed this device's connection: ${reason}.`);
+    return true;
+  }
+
+  // A live connection displaced by a newer one of the same device: once is a reconnect, again
+  // and again within the window is two holders of one key (§5.4).
+  function displace(connection: DeviceConnection): void {
+    const live = clock.now() - connection.lastSignOfLifeMs <= settings.heartbeatIntervalMs;
+    connection.close(REALTIME_CLOSE_CODES.replaced, 'replaced');
+    const device = connection.device;
+    if (live && device !== undefined) {
+      standing.recordTakeover(device.id, settings.instanceId).catch(reportError);
+    }
+  }
 
   // The bus was deaf for a while (its database connection dropped): command notices and
   // session takeovers sent meanwhile were missed, so read what they would have said. Due
@@ -630,6 +684,7 @@ export function createRealtimeGateway(
     isConnected(deviceId: string) {
       return byDevice.has(deviceId);
     },
+    closeDevice,
     send(deviceId: string, channel: string, type: string, body: unknown) {
       return exchange.send(byDevice.get(deviceId), channel, type, body);
     },
@@ -649,6 +704,7 @@ export function createRealtimeGateway(
       unsubscribeCommands();
       unsubscribeSessions();
       unsubscribeReconnect();
+      unsubscribeClosures();
       const held = [...byDevice.values()].flatMap((connection) =>
         connection.device === undefined ? [] : [connection.device],
       );

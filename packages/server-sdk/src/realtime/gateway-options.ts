@@ -1,7 +1,13 @@
 import { type RequestSourceOf, remoteAddressSource } from './request-source.js';
+import type { StandingGuardOptions } from './standing-guard.js';
 
 /** Tuning of the real-time gateway; every field has the documented default. */
 export interface RealtimeGatewayOptions {
+  /**
+   * How often a connected device's standing is re-read, and when a device counts as cloned.
+   * @default see {@link StandingGuardOptions}
+   */
+  readonly standing?: StandingGuardOptions;
   /**
    * Largest accepted message, in bytes; larger closes with 1009.
    * @default 1_048_576
@@ -91,7 +97,7 @@ export interface RealtimeGatewayOptions {
 }
 
 /** {@link RealtimeGatewayOptions} with every default applied. */
-export type ResolvedGatewayOptions = Required<RealtimeGatewayOptions>;
+export type ResolvedGatewayOptions = Required<Omit<RealtimeGatewayOptions, 'standing'>>;
 
 /**
  * Applies the defaults of {@link RealtimeGatewayOptions}.

@@ -108,6 +108,7 @@ export function createMessageExchange(deps: MessageExchangeDeps) {
       { sealed: frame.sealed },
       {
         serverIdentity: context.serverIdentity,
+        previousServerIdentities: context.serverKeys.previousAt(context.clock.now()),
         replayGuard: context.replayGuard,
         device,
         kind: SealKind.ChannelMessage,

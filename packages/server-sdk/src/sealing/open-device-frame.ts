@@ -15,6 +15,11 @@ import { parseJsonBytes } from '../http/json-body.js';
 export interface OpenDeviceFrameOptions {
   /** The server's identity (the frame is sealed to its X25519 key). */
   readonly serverIdentity: Identity;
+  /**
+   * Earlier server identities still in their rotation overlap: a frame sealed to one of them
+   * is opened too (docs/protocol.md §5.5).
+   */
+  readonly previousServerIdentities?: readonly Identity[];
   /** Shared across instances so a replay is caught wherever it lands. */
   readonly replayGuard: ReplayGuard;
   /** The authenticated device: only its key and id are accepted. */
@@ -71,13 +76,22 @@ export async function openDeviceSealedBody(
   const { device } = options;
   // Resolving the key by sender id (rather than pinning it) refuses a frame naming another
   // sender before its signature is checked or its message id reaches the replay guard.
-  const opened = await openJson(frame.value, {
-    recipient: options.serverIdentity,
-    resolveSenderKey: (senderId) => (senderId === device.id ? device.signingPublicKey : undefined),
-    clock: options.clock ?? systemClock,
-    replayGuard: options.replayGuard,
-    ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
-  });
+  const open = (recipient: Identity) =>
+    openJson(frame.value, {
+      recipient,
+      resolveSenderKey: (senderId) =>
+        senderId === device.id ? device.signingPublicKey : undefined,
+      clock: options.clock ?? systemClock,
+      replayGuard: options.replayGuard,
+      ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
+    });
+  let opened = await open(options.serverIdentity);
+  // The recipient key is the first check, before the replay guard remembers anything, so
+  // trying an earlier key after `wrong_recipient` cannot trip over the first attempt.
+  for (const previous of options.previousServerIdentities ?? []) {
+    if (opened.ok || opened.error.code !== 'wrong_recipient') break;
+    opened = await open(previous);
+  }
   if (!opened.ok) {
     if (opened.error.code === 'unknown_sender') {
       throw new HttpError(

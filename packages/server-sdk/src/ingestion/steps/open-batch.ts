@@ -12,6 +12,11 @@ import type { IngestionStep } from '../pipeline.js';
 export interface OpenBatchStepOptions {
   /** The server's identity; its X25519 key opens the frames. */
   readonly serverIdentity: Identity;
+  /**
+   * Earlier server identities still in their rotation overlap, read per batch.
+   * @default none
+   */
+  readonly previousServerIdentities?: () => readonly Identity[];
   /** Shared memory of accepted message ids, e.g. {@link createDatabaseReplayGuard}. */
   readonly replayGuard: ReplayGuard;
   /**
@@ -51,6 +56,7 @@ export function createOpenBatchStep(options: OpenBatchStepOptions): IngestionSte
     async run(ctx, next) {
       ctx.message = await openDeviceFrame(ctx.rawBody, {
         serverIdentity: options.serverIdentity,
+        previousServerIdentities: options.previousServerIdentities?.() ?? [],
         replayGuard: options.replayGuard,
         device: ctx.device,
         kind: SealKind.EventBatch,
