@@ -4,6 +4,7 @@
 // 1,000,000-deep arrays cost hundreds of MB. Now credentials are checked first, nesting deeper
 // than 64 is refused by a linear scan before anything is parsed, and neither path answers 5xx.
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { MAX_JSON_DEPTH, REALTIME_CLOSE_CODES, SealKind } from '@fieldline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -83,6 +84,23 @@ describe.skipIf(!cliBuilt)('deep JSON against the built server (PGlite)', () => 
     expect(admin.status).toBe(401);
     const asDevice = await post(`${server.url}/v1/reports`, server.adminToken, BODY_2_MB);
     expect(asDevice.status).toBe(401);
+  });
+
+  it('does not even decompress a body before the credential is checked', async () => {
+    // 64 MiB of spaces gzip to ~64 KiB: a bomb under the wire limit, over the decoded one.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    const send = (token: string) =>
+      fetch(`${server.url}/v1/admin/policies`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        },
+        body: bomb,
+      });
+    expect((await send('fl_admin_wrong')).status).toBe(401);
+    expect((await send(server.adminToken)).status).toBe(413);
   });
 
   it('answers 400 invalid_json (reason too_deep) to deep bodies with the right credential', async () => {

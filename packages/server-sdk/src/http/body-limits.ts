@@ -64,3 +64,21 @@ export function decodeBody(
     throw new HttpError('invalid_json', 'The body is not valid gzip.');
   }
 }
+
+/**
+ * {@link decodeBody} deferred to the first read and kept: a route that refuses
+ * the request's credential first never decompresses its body. The read throws
+ * the same `HttpError`s, which the router answers.
+ * @internal
+ */
+export function lazyDecodedBody(
+  body: Uint8Array,
+  encoding: string | undefined,
+  limits: BodyLimits,
+): () => Uint8Array {
+  let decoded: Uint8Array | undefined;
+  return () => {
+    decoded ??= decodeBody(body, encoding, limits);
+    return decoded;
+  };
+}

@@ -1,4 +1,9 @@
-import { type BodyLimits, DEFAULT_MAX_BODY_BYTES, decodeBody, tooLarge } from './body-limits.js';
+import {
+  type BodyLimits,
+  DEFAULT_MAX_BODY_BYTES,
+  lazyDecodedBody,
+  tooLarge,
+} from './body-limits.js';
 import { isHttpError } from './http-error.js';
 import { isFieldlineStream, runStream } from './stream-body.js';
 import type {
@@ -98,9 +103,9 @@ export function toFetchHandler(handler: FieldlineHandler, limits: BodyLimits = {
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async (request) => {
     const url = new URL(request.url);
-    let body: Uint8Array;
+    let body: () => Uint8Array;
     try {
-      body = decodeBody(
+      body = lazyDecodedBody(
         await readLimited(request, maxBodyBytes),
         request.headers.get('content-encoding') ?? undefined,
         limits,
@@ -120,9 +125,18 @@ export function toFetchHandler(handler: FieldlineHandler, limits: BodyLimits = {
       path: url.pathname,
       query: url.searchParams,
       header: (name) => request.headers.get(name) ?? undefined,
-      body,
+      get body() {
+        return body();
+      },
     };
-    const response = await handler.handle(fieldlineRequest);
+    let response: FieldlineResponse;
+    try {
+      response = await handler.handle(fieldlineRequest);
+    } catch (error) {
+      // A handler other than the router may let the body's decoding error escape.
+      if (!isHttpError(error)) throw error;
+      response = { status: error.status, body: error.toBody(), headers: { ...error.headers } };
+    }
     // Not every runtime drops a HEAD response's body (node:http does), and a stream must not start.
     if (fieldlineRequest.method === 'HEAD') {
       const { body: _body, ...headersOnly } = response;

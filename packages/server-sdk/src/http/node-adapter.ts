@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type BodyLimits, DEFAULT_MAX_BODY_BYTES, decodeBody, tooLarge } from './body-limits.js';
+import {
+  type BodyLimits,
+  DEFAULT_MAX_BODY_BYTES,
+  lazyDecodedBody,
+  tooLarge,
+} from './body-limits.js';
 import { HttpError, isHttpError } from './http-error.js';
 import { isFieldlineStream, runStream } from './stream-body.js';
 import type {
@@ -92,12 +97,27 @@ function write(response: ServerResponse, result: FieldlineResponse, closeAfter: 
   response.end(payload);
 }
 
+// A handler other than the router may let the body's decoding error escape: it is still a
+// client error with its documented answer.
+async function answer(
+  handler: FieldlineHandler,
+  request: FieldlineRequest,
+): Promise<FieldlineResponse> {
+  try {
+    return await handler.handle(request);
+  } catch (error) {
+    if (!isHttpError(error)) throw error;
+    return { status: error.status, body: error.toBody(), headers: { ...error.headers } };
+  }
+}
+
 /**
  * Mounts a Fieldline handler on node:http (or anything that passes
  * node-style request/response objects, such as Express or Fastify's raw
  * mode). Bodies are size-limited before they are buffered, and gzip bodies
- * are decompressed with a cap. A {@link FieldlineStream} body is written chunk
- * by chunk; its cleanup runs when the client disconnects.
+ * are decompressed with a cap when a route first reads them (after its
+ * credential check). A {@link FieldlineStream} body is written chunk by
+ * chunk; its cleanup runs when the client disconnects.
  *
  * @param handler - the API (e.g. `createFieldlineApp(...)`).
  * @param limits - body size limits.
@@ -114,10 +134,10 @@ export function toNodeListener(
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return (request, response) => {
     void (async () => {
-      let body: Uint8Array;
+      let body: () => Uint8Array;
       try {
         const encoding = request.headers['content-encoding'];
-        body = decodeBody(await readLimited(request, maxBodyBytes), encoding, limits);
+        body = lazyDecodedBody(await readLimited(request, maxBodyBytes), encoding, limits);
       } catch (error) {
         if (isHttpError(error)) {
           // The rest of an oversized body is not read, so the connection cannot be reused.
@@ -145,9 +165,11 @@ export function toNodeListener(
           const value = request.headers[name.toLowerCase()];
           return Array.isArray(value) ? value.join(', ') : value;
         },
-        body,
+        get body() {
+          return body();
+        },
       };
-      write(response, await handler.handle(fieldlineRequest), false);
+      write(response, await answer(handler, fieldlineRequest), false);
     })().catch(() => {
       if (!response.headersSent) response.destroy();
     });

@@ -1,7 +1,8 @@
 /**
  * A request as every Fieldline handler sees it, whatever server it came
- * through (node:http, a fetch-style framework): the body is already read,
- * size-limited and decompressed.
+ * through (node:http, a fetch-style framework): the body is already read and
+ * size-limited; it is decompressed when first read, so a route that checks
+ * credentials first never decompresses an unauthenticated body.
  */
 export interface FieldlineRequest {
   /** Upper-case method. */
@@ -12,7 +13,11 @@ export interface FieldlineRequest {
   readonly query: URLSearchParams;
   /** Header lookup, case-insensitive. */
   header(name: string): string | undefined;
-  /** The raw body (empty for none). */
+  /**
+   * The body, decompressed (empty for none). Reading it throws `HttpError`
+   * `payload_too_large`, `unsupported_media_type` or `invalid_json` when the
+   * `content-encoding` cannot be undone within the limits.
+   */
   readonly body: Uint8Array;
 }
 
