@@ -232,6 +232,39 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
     return index!;
   }
 
+  /**
+   * Brings a loaded index up to date with the directory: another process on the same state
+   * directory (a one-shot `track` beside a live `run`) writes and removes entries too. Only new
+   * names are opened, so a flush costs one listing plus the newcomers' headers.
+   */
+  async function refreshed(): Promise<SpoolEntryRef[]> {
+    if (index === undefined) return loaded();
+    const listing = await listDirectory();
+    const onDisk = new Set<string>();
+    const newcomers: string[] = [];
+    const known = new Set(index.map((ref) => ref.id));
+    for (const entry of listing) {
+      if (!entry.name.endsWith(FILE_SUFFIX) || ignored.has(entry.name)) continue;
+      const id = entry.name.slice(0, -FILE_SUFFIX.length);
+      if (!ENTRY_ID.test(id)) continue;
+      onDisk.add(id);
+      if (known.has(id)) continue;
+      if (entry.isFile()) newcomers.push(id);
+      else await setAside(entry.name, 'unreadable');
+    }
+    for (const ref of [...index]) if (!onDisk.has(ref.id)) forget(ref.id);
+    for (const id of newcomers.sort()) {
+      const read = await readHeader(id);
+      if (read === 'missing') continue;
+      if (read === 'corrupt' || read === 'unreadable') {
+        await setAside(`${id}${FILE_SUFFIX}`, read);
+        continue;
+      }
+      replaceRef(Object.freeze({ id, ...read.header, bytes: read.bytes }));
+    }
+    return index;
+  }
+
   function forget(id: string): void {
     if (index === undefined) return;
     const at = index.findIndex((ref) => ref.id === id);
@@ -383,7 +416,7 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
     },
 
     list(): Promise<readonly SpoolEntryRef[]> {
-      return queue.run(async () => [...(await loaded())]);
+      return queue.run(async () => [...(await refreshed())]);
     },
 
     async takeOldest(limit: number = settings.maxFilesPerRun): Promise<readonly SpoolEntry[]> {
@@ -391,6 +424,7 @@ export function createFileSpool(options: FileSpoolOptions): Spool {
         throw new InvalidArgumentError(`takeOldest(limit) needs an integer ≥ 0, got ${limit}.`);
       }
       return queue.run(async () => {
+        await refreshed();
         await trim();
         const entries: SpoolEntry[] = [];
         for (const ref of [...(await loaded())]) {

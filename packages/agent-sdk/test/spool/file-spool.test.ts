@@ -25,6 +25,27 @@ const events = (label: string, itemCount = 1) =>
   ({ kind: 'events', payload: utf8(label), itemCount }) as const;
 
 describe('createFileSpool', () => {
+  it('sees what another process on the same directory wrote and removed since it loaded', async () => {
+    // A live `run` and a one-shot `track` share the state directory: the run's flush must send
+    // what the one-shot spooled, and stop listing what another process already delivered.
+    const { spool: live, clock, directory } = await setup();
+    await live.write(events('mine'));
+    expect(await live.list()).toHaveLength(1);
+    const oneShot = createFileSpool({ directory, key: testKey(), clock });
+    clock.advance(5);
+    const theirs = await oneShot.write(events('theirs', 3));
+
+    const listed = await live.list();
+    expect(listed.map((ref) => ref.id)).toContain(theirs.id);
+    const taken = await live.takeOldest(10);
+    expect(taken.map((entry) => text(entry.payload))).toEqual(['mine', 'theirs']);
+    expect(live.stats().files).toBe(2);
+
+    await oneShot.remove(theirs);
+    expect((await live.list()).map((ref) => ref.id)).not.toContain(theirs.id);
+    expect(live.stats().files).toBe(1);
+  });
+
   it('writes, lists and takes entries oldest first', async () => {
     const { spool, clock, directory } = await setup();
     const refs: SpoolEntryRef[] = [];
