@@ -235,6 +235,7 @@ export {
   listInstallTokens,
   revokeInstallToken,
 } from './enrollment/manage-install-tokens.js';
+export { answerClientErrors, type ClientErrorSource } from './http/answer-client-errors.js';
 export type { BodyLimits } from './http/body-limits.js';
 export { type FetchHandler, toFetchHandler } from './http/fetch-adapter.js';
 export { HttpError, isHttpError } from './http/http-error.js';

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
   type AuditCheckpointer,
+  answerClientErrors,
   type BodyLimits,
   type ClusterBus,
   createAuditCheckpointer,
@@ -355,6 +356,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       tls === undefined
         ? createServer(listener)
         : createHttpsServer({ cert: tls.cert, key: tls.key }, listener);
+    // What Node's parser refuses never reaches a route: answer it with the JSON error too.
+    answerClientErrors(server);
     const trustedProxies = options.trustedProxies ?? [];
     const gateway = createRealtimeGateway(app, {
       ...(trustedProxies.length === 0 ? {} : { sourceOf: forwardedForSource({ trustedProxies }) }),
