@@ -10,13 +10,14 @@ import type { AppContext } from './app-context.js';
 import { createDeviceAccess } from './device-access.js';
 
 /**
- * Who the audit log records for an admin request.
+ * Who the audit log records for an admin request: the principal's `actor` (`admin` for the
+ * operator, `admin:<tenant>` for a tenant's admin, or the credential's `name`).
  *
  * @param admin - the authenticated admin.
- * @returns `admin` for the operator, `admin:<tenant>` for a tenant's admin.
+ * @returns the actor.
  */
 export function adminActor(admin: AdminPrincipal): string {
-  return admin.tenant === null ? 'admin' : `admin:${admin.tenant}`;
+  return admin.actor;
 }
 
 /**
@@ -30,6 +31,8 @@ export function adminActor(admin: AdminPrincipal): string {
 export function adminDeviceStandingRoutes(context: AppContext): Route[] {
   const { db, clock } = context;
   const ownedDevice = createDeviceAccess(context);
+  // The change is committed and audited; a lost notice only delays the close, because the
+  // gateway re-reads the device's standing before every stored frame.
   const onError = (): void => undefined;
 
   return [
