@@ -370,3 +370,16 @@ export {
   type ServerKeyHistory,
   type ServerKeyRing,
 } from './sealing/server-key-ring.js';
+export {
+  createOutboxStream,
+  type OutboxStreamErrorContext,
+  type OutboxStreamOptions,
+} from './stream/create-outbox-stream.js';
+export type {
+  EventStream,
+  StreamConsumerHandle,
+  StreamDelivery,
+  StreamHandler,
+  StreamLag,
+  StreamRecord,
+} from './stream/event-stream.js';

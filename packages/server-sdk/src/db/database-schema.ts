@@ -146,6 +146,15 @@ export interface OutboxTable {
   published_at: Timestamp | null;
 }
 
+/** Positions of the embedded event stream's durable named consumers (`src/stream/`). */
+export interface StreamConsumersTable {
+  /** The consumer's name. */
+  name: string;
+  /** Every outbox seq up to this one is handled (or permanently absent). */
+  position: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp | null;
+}
+
 /** Durable commands from server to device. */
 export interface CommandsTable {
   id: string;
@@ -240,4 +249,5 @@ export interface FieldlineDatabase {
   aggregates: AggregatesTable;
   configs: ConfigsTable;
   seen_messages: SeenMessagesTable;
+  stream_consumers: StreamConsumersTable;
 }

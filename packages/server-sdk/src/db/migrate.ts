@@ -3,6 +3,7 @@ import { initialMigration } from './migrations/0001-initial.js';
 import { realtimeMigration } from './migrations/0002-realtime.js';
 import { deviceStandingMigration } from './migrations/0004-device-standing.js';
 import { auditGuardMigration } from './migrations/0005-audit-guard.js';
+import { streamConsumersMigration } from './migrations/0006-stream-consumers.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -10,6 +11,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0002-realtime': realtimeMigration,
   '0004-device-standing': deviceStandingMigration,
   '0005-audit-guard': auditGuardMigration,
+  '0006-stream-consumers': streamConsumersMigration,
 };
 
 /**

@@ -19,6 +19,7 @@ const TABLES = [
   'reports',
   'seen_messages',
   'sessions',
+  'stream_consumers',
   'tenants',
 ];
 
