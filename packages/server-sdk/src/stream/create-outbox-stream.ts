@@ -210,8 +210,7 @@ export function createOutboxStream(options: OutboxStreamOptions): EventStream {
     const position = Number(row?.position ?? 0);
     const records = Number(row?.records ?? 0);
     const oldest = row?.oldest ?? null;
-    const oldestAgeMs =
-      oldest === null ? 0 : Math.max(0, clock.now() - new Date(oldest).getTime());
+    const oldestAgeMs = oldest === null ? 0 : Math.max(0, clock.now() - new Date(oldest).getTime());
     return { consumer: name, position, records, oldestAgeMs };
   }
 

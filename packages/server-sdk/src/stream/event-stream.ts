@@ -41,7 +41,10 @@ export interface StreamDelivery {
  * record later, with backoff, and reports the error. Delivery is at least once, so a handler
  * must be idempotent (for `events.ingested`, by `payload.batchId`).
  */
-export type StreamHandler = (record: StreamRecord, delivery: StreamDelivery) => Promise<void> | void;
+export type StreamHandler = (
+  record: StreamRecord,
+  delivery: StreamDelivery,
+) => Promise<void> | void;
 
 /** A running consumer, from {@link EventStream.consume}. */
 export interface StreamConsumerHandle {

@@ -109,12 +109,19 @@ describeEachDatabase('the outbox event stream', (current, kind) => {
       batchSize: 10,
       retryDelayMs: 1000,
       onError: (error, context) => {
-        errors.push({ message: (error as Error).message, seq: context.seq, attempts: context.attempts });
+        errors.push({
+          message: (error as Error).message,
+          seq: context.seq,
+          attempts: context.attempts,
+        });
       },
     }).consume('retrying', async (record, delivery) => {
       offers.push({ seq: record.seq, attempt: delivery.attempt });
       // A write through delivery.db that the throw must roll back.
-      await delivery.db.insertInto('tenants').values({ id: `t-${record.seq}-${delivery.attempt}` }).execute();
+      await delivery.db
+        .insertInto('tenants')
+        .values({ id: `t-${record.seq}-${delivery.attempt}` })
+        .execute();
       if (record.seq === failAt && delivery.attempt === 1) throw new Error('not yet');
       handled.push(record.seq);
     });
@@ -141,7 +148,9 @@ describeEachDatabase('the outbox event stream', (current, kind) => {
       { seq: failAt, attempt: 1 },
       { seq: failAt, attempt: 2 },
     ]);
-    expect(offers.filter((offer) => offer.seq > failAt).every((offer) => offer.attempt === 1)).toBe(true);
+    expect(offers.filter((offer) => offer.seq > failAt).every((offer) => offer.attempt === 1)).toBe(
+      true,
+    );
   });
 
   it('shares one name between consumers in parallel: each record handled exactly once', async () => {
@@ -170,7 +179,7 @@ describeEachDatabase('the outbox event stream', (current, kind) => {
     expect([...counts.keys()].sort((a, b) => a - b)).toEqual(expected);
     expect([...counts.values()].every((count) => count === 1)).toBe(true);
     expect(overlapped).toBe(false);
-    expect(byWorker[0] + byWorker[1]).toBe(expected.length);
+    expect(byWorker.reduce((sum, count) => sum + count, 0)).toBe(expected.length);
   });
 
   it('gives each consumer name every record', async () => {
