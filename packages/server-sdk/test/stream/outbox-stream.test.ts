@@ -199,6 +199,32 @@ describeEachDatabase('the outbox event stream', (current, kind) => {
     expect(seen.b).toEqual(expected);
   });
 
+  it('stops only once the batch in flight has committed', async () => {
+    const { db } = current();
+    const [only] = await append(db, 1);
+    const stream = open(db);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const entered: number[] = [];
+    const handle = stream.consume('stopping', async (record) => {
+      if (record.seq !== only) return;
+      entered.push(record.seq);
+      await gate;
+    });
+    await until(() => entered.length === 1, 'the handler to start');
+    let stopped = false;
+    const stopping = handle.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect((await stream.lag('stopping')).position).toBe(only);
+  });
+
   it('resumes from the committed position after a restart', async () => {
     const { db } = current();
     await append(db, 4);
