@@ -61,7 +61,10 @@ export function mergeSpans(spans: readonly Span[]): Span[] {
   for (const span of sorted) {
     const last = merged[merged.length - 1];
     if (last !== undefined && span.startMs <= last.endMs) {
-      merged[merged.length - 1] = { startMs: last.startMs, endMs: Math.max(last.endMs, span.endMs) };
+      merged[merged.length - 1] = {
+        startMs: last.startMs,
+        endMs: Math.max(last.endMs, span.endMs),
+      };
     } else {
       merged.push(span);
     }

@@ -1,9 +1,9 @@
+import { focusSpans, idleSpans, subtractSpans } from './activity-intervals.js';
 import type {
   ActivityAggregationOptions,
   ActivityRow,
   DeviceActivityEvent,
 } from './activity-row.js';
-import { focusSpans, idleSpans, subtractSpans } from './activity-intervals.js';
 import type { LocalCalendar } from './local-calendar.js';
 import { factsByDevice } from './parse-activity-event.js';
 import { resolveActivityOptions } from './resolve-activity-options.js';
@@ -77,8 +77,7 @@ export function aggregateActivity(
 
   return [...totals.values()]
     .filter(
-      (r) =>
-        r.activeMs > 0 || r.idleMs > 0 || r.launches > 0 || r.bytesIn > 0 || r.bytesOut > 0,
+      (r) => r.activeMs > 0 || r.idleMs > 0 || r.launches > 0 || r.bytesIn > 0 || r.bytesOut > 0,
     )
     .sort(compareRows);
 }

@@ -118,9 +118,7 @@ export function compareFacts(a: ActivityFact, b: ActivityFact): number {
  * {@link compareFacts} order) and groups by device, each group sorted.
  * @internal
  */
-export function factsByDevice(
-  events: Iterable<DeviceActivityEvent>,
-): Map<string, ActivityFact[]> {
+export function factsByDevice(events: Iterable<DeviceActivityEvent>): Map<string, ActivityFact[]> {
   const byId = new Map<string, ActivityFact>();
   for (const input of events) {
     const fact = parseActivityEvent(input);

@@ -1,8 +1,5 @@
 import { InvalidArgumentError } from '@fieldline/core';
-import {
-  type ActivityAggregationOptions,
-  DEFAULT_MAX_OPEN_INTERVAL_MS,
-} from './activity-row.js';
+import { type ActivityAggregationOptions, DEFAULT_MAX_OPEN_INTERVAL_MS } from './activity-row.js';
 import { createLocalCalendar, type LocalCalendar } from './local-calendar.js';
 
 /** Options with their defaults applied and the calendar built. @internal */

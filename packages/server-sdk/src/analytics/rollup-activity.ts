@@ -56,14 +56,26 @@ export function rollupActivity(
 ): ActivityRollupRow[] {
   const length = PERIOD_LENGTH[options.period];
   const perDevice = options.perDevice ?? true;
-  const sums = new Map<string, { -readonly [K in keyof ActivityRollupRow]: ActivityRollupRow[K] }>();
+  const sums = new Map<
+    string,
+    { -readonly [K in keyof ActivityRollupRow]: ActivityRollupRow[K] }
+  >();
   for (const row of rows) {
     const period = row.day.slice(0, length);
     const deviceId = perDevice ? row.deviceId : null;
     const key = `${period}\u0000${deviceId ?? ''}\u0000${row.app}`;
     let sum = sums.get(key);
     if (sum === undefined) {
-      sum = { period, deviceId, app: row.app, activeMs: 0, idleMs: 0, launches: 0, bytesIn: 0, bytesOut: 0 };
+      sum = {
+        period,
+        deviceId,
+        app: row.app,
+        activeMs: 0,
+        idleMs: 0,
+        launches: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+      };
       sums.set(key, sum);
     }
     sum.activeMs += row.activeMs;

@@ -63,13 +63,17 @@ const scenarioArb = fc.record({
     Date.parse('2026-05-04T00:00:00Z'),
   ),
   maxOpenMin: fc.integer({ min: 1, max: 30 }),
-  gens: fc.array(
-    fc.record({
-      device: fc.constantFrom('d1', 'd2'),
-      minute: fc.integer({ min: 0, max: 2 * 24 * 60 }),
-      spec: specArb,
-    }),
-    { maxLength: 40 },
+  // A short span on a 5-minute grid packs events (and ties) around midnight;
+  // a long one on a 1-minute grid crosses days.
+  gens: fc.constantFrom([10 * 60, 5], [2 * 24 * 60, 1]).chain(([span, step]) =>
+    fc.array(
+      fc.record({
+        device: fc.constantFrom('d1', 'd2'),
+        minute: fc.integer({ min: 0, max: span / step }).map((n) => n * step),
+        spec: specArb,
+      }),
+      { maxLength: 40 },
+    ),
   ),
   seed: fc.integer(),
   split: fc.nat(),
@@ -86,7 +90,9 @@ function toEvents(startMs: number, gens: readonly Gen[]): DeviceActivityEvent[] 
     return {
       deviceId: g.device,
       event: {
-        id: eventId(i + 1),
+        // ids in the reverse of generation order, so a tie in time must be
+        // broken by seq (the documented order), not by id.
+        id: eventId(gens.length - i),
         type,
         occurredAt: new Date(startMs + g.minute * MIN).toISOString(),
         seq,
@@ -192,7 +198,11 @@ function simulate(
       let latest: (typeof mine)[number] | undefined;
       for (const g of mine) {
         if (g.spec.kind !== 'focused' || g.minute > m) continue;
-        if (latest === undefined || g.minute > latest.minute || (g.minute === latest.minute && g.i > latest.i)) {
+        if (
+          latest === undefined ||
+          g.minute > latest.minute ||
+          (g.minute === latest.minute && g.i > latest.i)
+        ) {
           latest = g;
         }
       }
@@ -201,7 +211,8 @@ function simulate(
       }
     }
     for (const g of mine) {
-      if (g.spec.kind === 'launched') bump(device, dayOf(startMs + g.minute * MIN), g.spec.app, 'launches', 1);
+      if (g.spec.kind === 'launched')
+        bump(device, dayOf(startMs + g.minute * MIN), g.spec.app, 'launches', 1);
     }
   }
   return out;
@@ -232,7 +243,9 @@ describe('aggregateActivity (properties)', () => {
             actual.set(key(r), { activeMs: r.activeMs, idleMs: r.idleMs, launches: r.launches });
           }
         }
-        const nonZero = new Map([...expected].filter(([, v]) => v.activeMs || v.idleMs || v.launches));
+        const nonZero = new Map(
+          [...expected].filter(([, v]) => v.activeMs || v.idleMs || v.launches),
+        );
         expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(nonZero));
         checkBytes(startMs, gens, timeZone, rows);
 
@@ -255,7 +268,7 @@ describe('aggregateActivity (properties)', () => {
           [...rows].sort((x, y) => (key(x) < key(y) ? -1 : 1)),
         );
       }),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 });

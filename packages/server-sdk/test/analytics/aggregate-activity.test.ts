@@ -140,10 +140,23 @@ describe('aggregateActivity: days and time zones', () => {
       '2026-03-08',
       '2026-03-09',
     ]);
-    expect(affectedDays(ev('activity.app.launched', '2026-03-09T12:00:00Z', { app: 'x' }))).toEqual([
-      '2026-03-09',
-    ]);
+    expect(affectedDays(ev('activity.app.launched', '2026-03-09T12:00:00Z', { app: 'x' }))).toEqual(
+      ['2026-03-09'],
+    );
     expect(affectedDays(ev('job.report', '2026-03-09T12:00:00Z', {}))).toEqual([]);
+  });
+
+  it('names the next day when a late system.active cuts an assumed idle period there', () => {
+    const before = [idle('2026-05-04T23:50:00Z', 0)];
+    const late = active('2026-05-04T23:55:00Z', 5 * MIN);
+    expect(aggregateActivity(before).map((r) => [r.day, r.idleMs])).toEqual([
+      ['2026-05-04', 10 * MIN],
+      ['2026-05-05', 5 * MIN],
+    ]);
+    expect(aggregateActivity([...before, late]).map((r) => [r.day, r.idleMs])).toEqual([
+      ['2026-05-04', 5 * MIN],
+    ]);
+    expect(affectedDays(late)).toEqual(['2026-05-04', '2026-05-05']);
   });
 
   it('refuses an unknown time zone and a bad cap', () => {
