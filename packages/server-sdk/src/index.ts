@@ -14,6 +14,20 @@ export {
   createAdminEventHub,
   type DeviceStandingChange,
 } from './admin-stream/admin-event-hub.js';
+export {
+  type ActivityAggregationOptions,
+  type ActivityRow,
+  DEFAULT_MAX_OPEN_INTERVAL_MS,
+  type DeviceActivityEvent,
+} from './analytics/activity-row.js';
+export { affectedDays } from './analytics/affected-days.js';
+export { aggregateActivity } from './analytics/aggregate-activity.js';
+export {
+  type ActivityPeriod,
+  type ActivityRollupOptions,
+  type ActivityRollupRow,
+  rollupActivity,
+} from './analytics/rollup-activity.js';
 export { adminAuditRoutes } from './app/admin-audit-routes.js';
 export { adminCommandRoutes } from './app/admin-command-routes.js';
 export { adminConsentRoutes } from './app/admin-consent-routes.js';
