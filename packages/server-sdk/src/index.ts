@@ -190,6 +190,7 @@ export type {
   ReportsTable,
   SeenMessagesTable,
   SessionsTable,
+  StreamConsumersTable,
   TenantsTable,
   Timestamp,
 } from './db/database-schema.js';
