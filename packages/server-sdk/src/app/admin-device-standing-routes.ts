@@ -1,7 +1,11 @@
 import { REALTIME_CLOSE_CODES, ROUTES } from '@fieldline/core';
 import type { AdminPrincipal } from '../auth/admin-auth.js';
 import { announceStandingChange } from '../devices/announce-standing-change.js';
-import { releaseDevice, requireKeyRotation } from '../devices/device-standing-changes.js';
+import {
+  type DeviceStandingResult,
+  releaseDevice,
+  requireKeyRotation,
+} from '../devices/device-standing-changes.js';
 import { revokeDevice } from '../devices/revoke-device.js';
 import { HttpError } from '../http/http-error.js';
 import { json } from '../http/json-body.js';
@@ -18,6 +22,16 @@ import { createDeviceAccess } from './device-access.js';
  */
 export function adminActor(admin: AdminPrincipal): string {
   return admin.actor;
+}
+
+// The answer of the rotate-keys and release routes (deviceStandingResponseSchema).
+function standingBody(result: DeviceStandingResult) {
+  return {
+    id: result.id,
+    keyRotationRequired: result.keyRotationRequired,
+    quarantinedAt: result.quarantinedAt?.toISOString() ?? null,
+    changed: result.changed,
+  };
 }
 
 /**
@@ -82,12 +96,7 @@ export function adminDeviceStandingRoutes(context: AppContext): Route[] {
             new Date(clock.now()),
           ).catch(onError);
         }
-        return json(200, {
-          id: deviceId,
-          keyRotationRequired: result.keyRotationRequired,
-          quarantinedAt: result.quarantinedAt?.toISOString() ?? null,
-          changed: result.changed,
-        });
+        return json(200, standingBody(result));
       },
     },
     {
@@ -108,12 +117,7 @@ export function adminDeviceStandingRoutes(context: AppContext): Route[] {
             new Date(clock.now()),
           ).catch(onError);
         }
-        return json(200, {
-          id: deviceId,
-          keyRotationRequired: result.keyRotationRequired,
-          quarantinedAt: result.quarantinedAt?.toISOString() ?? null,
-          changed: result.changed,
-        });
+        return json(200, standingBody(result));
       },
     },
   ];
