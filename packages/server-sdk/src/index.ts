@@ -177,6 +177,7 @@ export type {
   CommandsTable,
   ConfigsTable,
   ConsentLedgerTable,
+  ConsentRefusalsTable,
   CreatedAt,
   DeadLettersTable,
   DevicesTable,
@@ -191,6 +192,8 @@ export type {
   SeenMessagesTable,
   SessionsTable,
   StreamConsumersTable,
+  TenantAggregatesTable,
+  TenantSettingsTable,
   TenantsTable,
   Timestamp,
 } from './db/database-schema.js';

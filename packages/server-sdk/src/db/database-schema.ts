@@ -207,7 +207,10 @@ export interface AuditLogTable {
   hash: string;
 }
 
-/** Active/idle time per app per day. */
+/**
+ * Activity per device, local day and app (docs/analytics.md); `app` is `''` for device-level
+ * figures (idle time, network bytes). `day` is a `date`, read and written as `YYYY-MM-DD`.
+ */
 export interface AggregatesTable {
   tenant_id: string;
   device_id: string;
@@ -215,6 +218,50 @@ export interface AggregatesTable {
   app: string;
   active_ms: number;
   idle_ms: number;
+  /** Launches (migration 0007). */
+  launches: Generated<number>;
+  /** Bytes received. */
+  bytes_in: Generated<number>;
+  /** Bytes sent. */
+  bytes_out: Generated<number>;
+  /** When the row was last recomputed. */
+  updated_at: Generated<Date>;
+}
+
+/** {@link AggregatesTable} rows summed over a tenant's devices, per local day and app. */
+export interface TenantAggregatesTable {
+  tenant_id: string;
+  day: string;
+  app: string;
+  /** Devices with a row for this day and app. */
+  devices: Generated<number>;
+  active_ms: Generated<number>;
+  idle_ms: Generated<number>;
+  launches: Generated<number>;
+  bytes_in: Generated<number>;
+  bytes_out: Generated<number>;
+  updated_at: Generated<Date>;
+}
+
+/** Per-tenant settings that shape its figures and retention (migration 0007). */
+export interface TenantSettingsTable {
+  tenant_id: string;
+  /** IANA time zone of the tenant's local days. */
+  time_zone: Generated<string>;
+  /** How long an open focus or idle interval is assumed, at most (docs/analytics.md). */
+  max_open_interval_ms: Generated<number>;
+  /** Days raw events are kept. */
+  retention_days: Generated<number>;
+  updated_at: Generated<Date>;
+}
+
+/** Events refused for want of consent, per device, local day and scope. */
+export interface ConsentRefusalsTable {
+  tenant_id: string;
+  device_id: string;
+  day: string;
+  scope: string;
+  events: Generated<number>;
 }
 
 /** Config per tenant (device_id = '') or per device. */
@@ -247,6 +294,9 @@ export interface FieldlineDatabase {
   dead_letters: DeadLettersTable;
   audit_log: AuditLogTable;
   aggregates: AggregatesTable;
+  tenant_aggregates: TenantAggregatesTable;
+  tenant_settings: TenantSettingsTable;
+  consent_refusals: ConsentRefusalsTable;
   configs: ConfigsTable;
   seen_messages: SeenMessagesTable;
   stream_consumers: StreamConsumersTable;

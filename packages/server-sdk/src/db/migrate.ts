@@ -4,6 +4,7 @@ import { realtimeMigration } from './migrations/0002-realtime.js';
 import { deviceStandingMigration } from './migrations/0004-device-standing.js';
 import { auditGuardMigration } from './migrations/0005-audit-guard.js';
 import { streamConsumersMigration } from './migrations/0006-stream-consumers.js';
+import { analyticsMigration } from './migrations/0007-analytics.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -12,6 +13,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-device-standing': deviceStandingMigration,
   '0005-audit-guard': auditGuardMigration,
   '0006-stream-consumers': streamConsumersMigration,
+  '0007-analytics': analyticsMigration,
 };
 
 /**

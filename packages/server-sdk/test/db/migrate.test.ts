@@ -9,6 +9,7 @@ const TABLES = [
   'commands',
   'configs',
   'consent_ledger',
+  'consent_refusals',
   'dead_letters',
   'device_tokens',
   'devices',
@@ -20,6 +21,8 @@ const TABLES = [
   'seen_messages',
   'sessions',
   'stream_consumers',
+  'tenant_aggregates',
+  'tenant_settings',
   'tenants',
 ];
 
