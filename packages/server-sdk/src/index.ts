@@ -23,11 +23,33 @@ export {
 export { affectedDays } from './analytics/affected-days.js';
 export { aggregateActivity } from './analytics/aggregate-activity.js';
 export {
+  type AnalyticsConsumer,
+  type AnalyticsConsumerOptions,
+  type AnalyticsLogger,
+  createAnalyticsConsumer,
+} from './analytics/create-analytics-consumer.js';
+export { ACTIVITY_LOOK_AHEAD_MS } from './analytics/day-windows.js';
+export {
+  type RecomputeActivityRange,
+  type RecomputeActivityResult,
+  recomputeActivity,
+} from './analytics/recompute-activity.js';
+export {
   type ActivityPeriod,
   type ActivityRollupOptions,
   type ActivityRollupRow,
   rollupActivity,
 } from './analytics/rollup-activity.js';
+export {
+  setTenantAnalyticsSettings,
+  type TenantAnalyticsSettingsChange,
+  type TenantAnalyticsSettingsUpdate,
+} from './analytics/set-tenant-analytics-settings.js';
+export {
+  DEFAULT_TENANT_ANALYTICS_SETTINGS,
+  readTenantAnalyticsSettings,
+  type TenantAnalyticsSettings,
+} from './analytics/tenant-analytics-settings.js';
 export { adminAuditRoutes } from './app/admin-audit-routes.js';
 export { adminCommandRoutes } from './app/admin-command-routes.js';
 export { adminConsentRoutes } from './app/admin-consent-routes.js';

@@ -1,0 +1,173 @@
+import { type Clock, InvalidArgumentError, systemClock } from '@fieldline/core';
+import type { Kysely } from 'kysely';
+import type { FieldlineDatabase } from '../db/database-schema.js';
+import type { EventStream, StreamLag, StreamRecord } from '../stream/event-stream.js';
+import { affectedDays } from './affected-days.js';
+import { eventsIngestedSchema } from './events-ingested-schema.js';
+import { readBatchEvents } from './read-device-events.js';
+import { lockDevice, recomputeDeviceDays } from './recompute-device-days.js';
+import { createTenantSettingsCache } from './tenant-settings-cache.js';
+
+/** The subset of a logger the analytics consumer uses: pino's call shape (fields, then message). */
+export interface AnalyticsLogger {
+  /** A record the consumer skipped, or days it left frozen. */
+  warn(fields: object, message?: string): void;
+  /** What a record changed (at debug level). */
+  debug(fields: object, message?: string): void;
+}
+
+/** Options of {@link createAnalyticsConsumer}. */
+export interface AnalyticsConsumerOptions {
+  /** The event stream carrying `events.ingested` records (e.g. {@link createOutboxStream}). */
+  readonly stream: EventStream;
+  /**
+   * The Fieldline database the records refer to. The handler writes through the delivery's
+   * transaction when the stream gives one (the embedded outbox stream does), else opens its own
+   * transaction here.
+   */
+  readonly db: Kysely<FieldlineDatabase>;
+  /**
+   * Time source for the retention horizon and the settings cache.
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+  /**
+   * The durable consumer name; every process running the same name shares the work.
+   * @default 'analytics'
+   */
+  readonly name?: string;
+  /**
+   * The topic of the stored-batch messages.
+   * @default 'events.ingested'
+   */
+  readonly topic?: string;
+  /**
+   * How long a tenant's settings are reused before being read again, in ms.
+   * @default 30000
+   */
+  readonly settingsTtlMs?: number;
+  /**
+   * Told of skipped records and frozen days.
+   * @default none
+   */
+  readonly logger?: AnalyticsLogger;
+}
+
+/** A running analytics consumer, from {@link createAnalyticsConsumer}. */
+export interface AnalyticsConsumer {
+  /** Its durable name. */
+  readonly name: string;
+  /**
+   * How far the consumer is behind the stream (the `fieldline_stream_consumer_lag_*` metrics).
+   *
+   * @returns records behind and the age of the oldest, from the stream.
+   * @example
+   * ```ts
+   * const { records, oldestAgeMs } = await analytics.lag();
+   * ```
+   */
+  lag(): Promise<StreamLag>;
+  /**
+   * Stops consuming; resolves once the batch in flight has committed or rolled back.
+   *
+   * @example
+   * ```ts
+   * await analytics.stop();
+   * ```
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the analytics consumer: for every `events.ingested` record (one stored batch), it
+ * finds the local days the batch's events can change ({@link affectedDays}, with the tenant's
+ * settings), recomputes each of those days of the device from the device's stored events, and
+ * replaces the day's `aggregates` rows, adding the difference to `tenant_aggregates` in the
+ * same transaction. Other topics are ignored.
+ *
+ * Guarantees (docs/analytics.md, "How the consumer works"):
+ * - **Idempotent.** A day is recomputed from stored events and replaced, so a redelivered or
+ *   replayed record changes nothing, and late or out-of-order batches end in the same rows.
+ * - **Per-device serialization.** The work on a device takes a transaction-scoped advisory lock
+ *   on it, so workers handling two records of one device at once keep the tenant rows exact.
+ * - **A malformed record is skipped** (logged), since no retry could make it valid; a database
+ *   error throws, and the stream offers the record again.
+ *
+ * @param options - stream, database, clock, name, logger.
+ * @returns the running consumer.
+ * @throws {@link @fieldline/core!InvalidArgumentError | InvalidArgumentError} when
+ *   `settingsTtlMs` is not a non-negative integer, or the stream refuses the name.
+ * @example
+ * ```ts
+ * const stream = createOutboxStream({ db });
+ * const analytics = createAnalyticsConsumer({ stream, db });
+ * // …
+ * await analytics.stop();
+ * ```
+ */
+export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): AnalyticsConsumer {
+  const { stream, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const name = options.name ?? 'analytics';
+  const topic = options.topic ?? 'events.ingested';
+  const settingsTtlMs = options.settingsTtlMs ?? 30_000;
+  if (!Number.isSafeInteger(settingsTtlMs) || settingsTtlMs < 0) {
+    throw new InvalidArgumentError('settingsTtlMs must be a non-negative integer.', {
+      settingsTtlMs,
+    });
+  }
+  const settingsCache = createTenantSettingsCache(clock, settingsTtlMs);
+
+  async function handle(record: StreamRecord, db: Kysely<FieldlineDatabase>): Promise<void> {
+    const parsed = eventsIngestedSchema.safeParse(record.payload);
+    if (!parsed.success || parsed.data.tenantId !== record.tenantId) {
+      logger?.warn(
+        { consumer: name, seq: record.seq, issues: parsed.error?.issues.slice(0, 5) },
+        'analytics: skipped a malformed events.ingested record',
+      );
+      return;
+    }
+    const message = parsed.data;
+    await lockDevice(db, message.deviceId);
+    const settings = await settingsCache.get(db, message.tenantId);
+    const events = await readBatchEvents(db, message);
+    const days = new Set<string>();
+    const aggregation = {
+      timeZone: settings.timeZone,
+      maxOpenIntervalMs: settings.maxOpenIntervalMs,
+    };
+    for (const event of events) for (const day of affectedDays(event, aggregation)) days.add(day);
+    if (days.size === 0) return;
+    const result = await recomputeDeviceDays(db, {
+      deviceId: message.deviceId,
+      days: [...days],
+      settings,
+      nowMs: clock.now(),
+    });
+    if (result.frozenDays.length > 0) {
+      logger?.warn(
+        { consumer: name, deviceId: message.deviceId, frozenDays: result.frozenDays },
+        'analytics: late events for days past retention were not counted',
+      );
+    }
+    logger?.debug(
+      { consumer: name, seq: record.seq, deviceId: message.deviceId, ...result },
+      'analytics: days recomputed',
+    );
+  }
+
+  const handleRecord = stream.consume(name, async (record, delivery) => {
+    if (record.topic !== topic) return;
+    if (delivery.db.isTransaction) {
+      await handle(record, delivery.db);
+    } else {
+      await options.db.transaction().execute((trx) => handle(record, trx));
+    }
+  });
+
+  return {
+    name,
+    lag: () => stream.lag(name),
+    stop: () => handleRecord.stop(),
+  };
+}
