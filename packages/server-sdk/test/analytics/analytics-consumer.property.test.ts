@@ -188,7 +188,8 @@ describeEachDatabase('analytics consumer, property', (current) => {
           const seen = new Set<string>();
           while (at < deliveries.length && batch.length < size) {
             const item = deliveries[at];
-            if (item === undefined || item.device !== first.device || seen.has(item.event.id)) break;
+            if (item === undefined || item.device !== first.device || seen.has(item.event.id))
+              break;
             seen.add(item.event.id);
             batch.push(item.event);
             at++;

@@ -40,7 +40,13 @@ export function ingestionPipeline(
   clock: FakeClock,
   consent: ConsentHistorySource = allowAll,
 ): IngestionPipeline {
-  const steps = defaultIngestionSteps({ db, serverIdentity: server, consent, audit: () => {}, clock });
+  const steps = defaultIngestionSteps({
+    db,
+    serverIdentity: server,
+    consent,
+    audit: () => {},
+    clock,
+  });
   return createIngestionPipeline(
     replaceStep(steps, 'store-events', createStoreEventsStep({ db, maxOutboxIds: 3 })),
   );
@@ -56,7 +62,11 @@ export async function ingest(
 ): Promise<void> {
   clock.advance(1000);
   const rawBody = await sealedBody(device, server, clock, makeBatch([...events]));
-  const result = await runIngestion(pipeline, { device, rawBody, receivedAt: new Date(clock.now()) });
+  const result = await runIngestion(pipeline, {
+    device,
+    rawBody,
+    receivedAt: new Date(clock.now()),
+  });
   const rejected = result.results.filter((r) => r.status === 'rejected');
   if (rejected.length > 0) throw new Error(`events rejected: ${JSON.stringify(rejected)}`);
 }
@@ -77,7 +87,10 @@ export async function drain(consumer: AnalyticsConsumer): Promise<void> {
 }
 
 /** The stored events of some devices, as the analytics functions take them. */
-export async function storedEvents(db: Db, deviceIds: readonly string[]): Promise<DeviceActivityEvent[]> {
+export async function storedEvents(
+  db: Db,
+  deviceIds: readonly string[],
+): Promise<DeviceActivityEvent[]> {
   if (deviceIds.length === 0) return [];
   const rows = await db
     .selectFrom('events')
