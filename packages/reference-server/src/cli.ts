@@ -73,11 +73,25 @@ function tlsFiles(
   return { certFile, keyFile };
 }
 
+// The flag wins; FIELDLINE_ANALYTICS=off is for deployments that set the environment only.
+function analyticsEnabled(command: Extract<CliCommand, { kind: 'start' }>): boolean | string {
+  if (command.noAnalytics === true) return false;
+  const value = fromEnv('FIELDLINE_ANALYTICS')?.toLowerCase();
+  if (value === undefined || value === 'on') return true;
+  if (value === 'off') return false;
+  return `FIELDLINE_ANALYTICS must be "on" or "off"; got "${fromEnv('FIELDLINE_ANALYTICS')}".`;
+}
+
 async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<number> {
   const { port, host, dataDir } = command;
   const tls = tlsFiles(command);
   if (typeof tls === 'string') {
     process.stderr.write(`fieldline-server: ${tls}\n\n${USAGE}`);
+    return 2;
+  }
+  const analytics = analyticsEnabled(command);
+  if (typeof analytics === 'string') {
+    process.stderr.write(`fieldline-server: ${analytics}\n\n${USAGE}`);
     return 2;
   }
   const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
@@ -99,6 +113,7 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
     ...(busChannelPrefix === undefined ? {} : { busChannelPrefix }),
     trustedProxies,
     ...(tls === undefined ? {} : { tls }),
+    analytics,
   });
   // Listening for signals before the banner says "Press Ctrl+C": a signal sent as soon as the
   // banner is read must find the handler in place, not Node's default (exit by signal).

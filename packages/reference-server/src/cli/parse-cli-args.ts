@@ -11,6 +11,8 @@ export type CliCommand =
       readonly tlsCertFile?: string;
       /** `--tls-key`; the CLI falls back to `FIELDLINE_TLS_KEY`. */
       readonly tlsKeyFile?: string;
+      /** `--no-analytics`: do not run the analytics consumer in this process. */
+      readonly noAnalytics?: true;
     }
   | { readonly kind: 'migrate'; readonly dataDir: string }
   | { readonly kind: 'rotate-keys'; readonly dataDir: string; readonly overlapDays: number }
@@ -33,6 +35,7 @@ Options:
   --data-dir <dir>   identity, admin token and PGlite database   (default .fieldline)
   --tls-cert <file>  PEM certificate chain: serve HTTPS and WSS  (start; with --tls-key)
   --tls-key <file>   PEM private key of that certificate         (start; with --tls-cert)
+  --no-analytics     do not run the analytics consumer in process (start; run it as a worker)
   --overlap-days <n> days the old key stays accepted             (rotate-keys; default 7)
   -h, --help         show this help
 
@@ -47,6 +50,8 @@ Environment:
                           comma-separated addresses of reverse proxies in front of the server:
                           their X-Forwarded-For names the client whose WebSocket handshakes are
                           capped (default none: the peer address is the client)
+  FIELDLINE_ANALYTICS     off: the same as --no-analytics; unset or on: the analytics consumer runs
+                          in the server process (docs/analytics.md)
   FIELDLINE_PGLITE_OPTIMIZE
                           1: let V8 optimize PGlite's WebAssembly (a few % faster, 50-100 MB more
                           memory); unset: V8's baseline compiler only, for a small footprint
@@ -84,8 +89,15 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     return { kind: 'usage-error', message: '--overlap-days only applies to "rotate-keys".' };
   }
   if (command === 'rotate-keys') {
-    if (values.port !== undefined || values.host !== undefined) {
-      return { kind: 'usage-error', message: '--port and --host only apply to "start".' };
+    if (
+      values.port !== undefined ||
+      values.host !== undefined ||
+      values['no-analytics'] !== undefined
+    ) {
+      return {
+        kind: 'usage-error',
+        message: '--port, --host and --no-analytics only apply to "start".',
+      };
     }
     const text = values['overlap-days'] ?? '7';
     const overlapDays = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
@@ -102,11 +114,12 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       values.port !== undefined ||
       values.host !== undefined ||
       values['tls-cert'] !== undefined ||
-      values['tls-key'] !== undefined
+      values['tls-key'] !== undefined ||
+      values['no-analytics'] !== undefined
     ) {
       return {
         kind: 'usage-error',
-        message: '--port, --host, --tls-cert and --tls-key only apply to "start".',
+        message: '--port, --host, --tls-cert, --tls-key and --no-analytics only apply to "start".',
       };
     }
     return { kind: 'migrate', dataDir };
@@ -134,6 +147,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     dataDir,
     ...(tlsCertFile === undefined ? {} : { tlsCertFile }),
     ...(tlsKeyFile === undefined ? {} : { tlsKeyFile }),
+    ...(values['no-analytics'] === true ? { noAnalytics: true as const } : {}),
   };
 }
 
@@ -149,6 +163,7 @@ function parse(argv: readonly string[]) {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'overlap-days': { type: 'string' },
+      'no-analytics': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

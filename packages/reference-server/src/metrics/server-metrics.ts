@@ -27,6 +27,19 @@ export interface IngestionCounts {
   readonly agentDrops?: Readonly<Record<string, number>>;
 }
 
+/**
+ * How far one durable stream consumer is behind; typed by the fields used, so server-sdk's
+ * `StreamLag` (from `AnalyticsConsumer.lag()` or `EventStream.lag()`) can be passed as is.
+ */
+export interface ConsumerLagSample {
+  /** The consumer's durable name (the `consumer` label). */
+  readonly consumer: string;
+  /** Records in the stream after its position. */
+  readonly records: number;
+  /** Age of the oldest of those records, in ms (0 when there is none). */
+  readonly oldestAgeMs: number;
+}
+
 /** Options of {@link createServerMetrics}. */
 export interface ServerMetricsOptions {
   /**
@@ -93,6 +106,14 @@ export interface ServerMetrics {
    * @param source - read at every scrape.
    */
   observePool(source: () => { total: number; idle: number; waiting: number }): void;
+  /**
+   * Reports stream consumers' lag as `fieldline_stream_consumer_lag_records{consumer}` and
+   * `fieldline_stream_consumer_lag_seconds{consumer}` (the age of the oldest record not yet
+   * handled). When the source fails (the database is down), the scrape goes on without them.
+   *
+   * @param source - read at every scrape; one sample per consumer.
+   */
+  observeConsumerLag(source: () => Promise<readonly ConsumerLagSample[]>): void;
   /**
    * Reports the authenticated sockets of this instance as `fieldline_realtime_connections`.
    *
@@ -193,6 +214,41 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
+  let lagSource: (() => Promise<readonly ConsumerLagSample[]>) | undefined;
+  // Both gauges are filled from one read per scrape: the records gauge's collect reads, the
+  // seconds gauge (collected right after it in the same scrape) reuses that read.
+  let lastLag: Promise<readonly ConsumerLagSample[]> = Promise.resolve([]);
+  const readLag = async (): Promise<readonly ConsumerLagSample[]> => {
+    if (lagSource === undefined) return [];
+    try {
+      return await lagSource();
+    } catch {
+      return [];
+    }
+  };
+  new Gauge({
+    name: 'fieldline_stream_consumer_lag_records',
+    help: 'Records in the event stream a durable consumer has not handled yet, by consumer.',
+    labelNames: ['consumer'] as const,
+    registers: [registry],
+    async collect() {
+      lastLag = readLag();
+      this.reset();
+      for (const sample of await lastLag) this.set({ consumer: sample.consumer }, sample.records);
+    },
+  });
+  new Gauge({
+    name: 'fieldline_stream_consumer_lag_seconds',
+    help: 'Age of the oldest event stream record a durable consumer has not handled yet (0 when none), by consumer.',
+    labelNames: ['consumer'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const sample of await lastLag) {
+        this.set({ consumer: sample.consumer }, sample.oldestAgeMs / 1000);
+      }
+    },
+  });
   let realtimeSource: (() => number) | undefined;
   new Gauge({
     name: 'fieldline_realtime_connections',
@@ -222,6 +278,9 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     },
     observeRealtimeConnections(source) {
       realtimeSource = source;
+    },
+    observeConsumerLag(source) {
+      lagSource = source;
     },
     recordRealtimeClose(code, initiator = 'client') {
       realtimeClosed.inc({ code: String(code), initiator });

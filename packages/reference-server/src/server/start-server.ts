@@ -4,17 +4,21 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
+  type AnalyticsConsumer,
   type AuditCheckpointer,
   answerClientErrors,
   type BodyLimits,
   type ClusterBus,
+  createAnalyticsConsumer,
   createAuditCheckpointer,
   createFieldlineApp,
   createFileCheckpointSink,
   createInstallToken,
   createMemoryBus,
+  createOutboxStream,
   createPostgresBus,
   createRealtimeGateway,
+  type EventStream,
   type FieldlineApp,
   type FieldlineDb,
   forwardedForSource,
@@ -126,6 +130,12 @@ export interface StartServerOptions {
    * @default undefined (plain HTTP: put a TLS-terminating proxy in front)
    */
   readonly tls?: ServerTlsOptions;
+  /**
+   * Run the analytics consumer (docs/analytics.md) in this process, on the embedded outbox
+   * stream. Turn it off where it runs as a separate worker; its lag is then not on `/metrics`.
+   * @default true
+   */
+  readonly analytics?: boolean;
 }
 
 /** A server started by {@link startServer}. */
@@ -161,6 +171,8 @@ export interface RunningServer {
   readonly gateway: RealtimeGateway;
   /** Signs checkpoints of the audit chain's head into `<dataDir>/audit-checkpoints.jsonl`. */
   readonly auditCheckpoints: AuditCheckpointer;
+  /** The analytics consumer running in this process; absent with `analytics: false`. */
+  readonly analytics?: AnalyticsConsumer;
   /**
    * Requests received and not yet answered.
    *
@@ -379,6 +391,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
     auditCheckpoints.start();
+    let stream: EventStream | undefined;
+    let analytics: AnalyticsConsumer | undefined;
+    if (options.analytics ?? true) {
+      stream = createOutboxStream({
+        db: database.db,
+        clock,
+        onError: (error, context) =>
+          logger.warn({ err: error, ...context }, 'event stream consumer error; retrying'),
+      });
+      analytics = createAnalyticsConsumer({ stream, db: database.db, clock, logger });
+      const consumer = analytics;
+      metrics.observeConsumerLag(async () => [await consumer.lag()]);
+    }
     const bound = (server.address() as AddressInfo).port;
     const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${bound}`;
     logger.info(
@@ -389,6 +414,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         migrationsApplied,
         identityCreated: identity.created,
         adminTokenSource: admin.source,
+        analytics: analytics === undefined ? 'off' : analytics.name,
       },
       'listening',
     );
@@ -403,6 +429,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const { forced } = await closer.close(shutdownTimeoutMs);
       if (forced)
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
+      // The consumer's batch in flight commits or rolls back before the database goes.
+      await analytics?.stop();
+      await stream?.close();
       // Requests are done: the last audit rows are anchored before the database goes.
       await auditCheckpoints.stop();
       await busInUse.close();
@@ -426,6 +455,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       metrics,
       gateway,
       auditCheckpoints,
+      ...(analytics === undefined ? {} : { analytics }),
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {

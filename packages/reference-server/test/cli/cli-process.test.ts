@@ -11,6 +11,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
   delete env.DATABASE_URL;
   delete env.FIELDLINE_ADMIN_TOKEN;
+  delete env.FIELDLINE_ANALYTICS;
   return { ...env, ...extra };
 }
 
@@ -62,6 +63,12 @@ describe.skipIf(!existsSync(CLI))('the built fieldline-server CLI', () => {
     const unknown = run(['serve']);
     expect(await unknown.exit).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown command "serve"[\s\S]*Usage:/);
+    const badSwitch = run(
+      ['start', '--data-dir', dir.path],
+      cleanEnv({ FIELDLINE_ANALYTICS: 'maybe' }),
+    );
+    expect(await badSwitch.exit).toBe(2);
+    expect(badSwitch.stderr).toMatch(/FIELDLINE_ANALYTICS must be "on" or "off"; got "maybe"/);
   });
 
   it('migrates, then starts on port 0, prints the URL and tokens, serves, and exits 0 on SIGTERM', async () => {
@@ -92,6 +99,8 @@ describe.skipIf(!existsSync(CLI))('the built fieldline-server CLI', () => {
       expect(logs.map((record) => record.msg)).toEqual(
         expect.arrayContaining(['listening', 'signal received', 'shutting down', 'stopped']),
       );
+      // The analytics consumer runs in process by default.
+      expect(logs.find((record) => record.msg === 'listening')?.analytics).toBe('analytics');
     } finally {
       server.child.kill('SIGKILL');
     }
@@ -116,6 +125,7 @@ describe.skipIf(!existsSync(CLI))('the built fieldline-server CLI', () => {
       ['start', '--port', '0', '--data-dir', dir.path],
       cleanEnv({
         FIELDLINE_ADMIN_TOKEN: 'operator-chosen-token-0123456789',
+        FIELDLINE_ANALYTICS: 'off',
       }),
     );
     try {
@@ -127,6 +137,12 @@ describe.skipIf(!existsSync(CLI))('the built fieldline-server CLI', () => {
       expect(server.stdout).not.toMatch(/fl_admin_/);
       server.child.kill('SIGINT');
       expect(await server.exit).toBe(0);
+      const listening = server.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((record) => record.msg === 'listening');
+      expect(listening?.analytics).toBe('off');
     } finally {
       server.child.kill('SIGKILL');
     }

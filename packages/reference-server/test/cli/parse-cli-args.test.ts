@@ -35,6 +35,18 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('reads --no-analytics, for start only', () => {
+    expect(parseCliArgs(['start', '--no-analytics'])).toEqual({
+      kind: 'start',
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: '.fieldline',
+      noAnalytics: true,
+    });
+    expect(parseCliArgs(['migrate', '--no-analytics'])).toMatchObject({ kind: 'usage-error' });
+    expect(parseCliArgs(['rotate-keys', '--no-analytics'])).toMatchObject({ kind: 'usage-error' });
+  });
+
   it('asks for help with --help or -h, whatever else is given', () => {
     expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseCliArgs(['start', '-h'])).toEqual({ kind: 'help' });

@@ -46,4 +46,25 @@ describe('createServerMetrics', () => {
     );
     expect(text).not.toContain('BREW');
   });
+
+  it("reports stream consumers' lag, and scrapes on when reading it fails", async () => {
+    const metrics = createServerMetrics({ processMetrics: false });
+    expect(await metrics.render()).not.toMatch(/fieldline_stream_consumer_lag_records\{/);
+    let failing = false;
+    metrics.observeConsumerLag(async () => {
+      if (failing) throw new Error('database down');
+      return [
+        { consumer: 'analytics', records: 12, oldestAgeMs: 4500 },
+        { consumer: 'webhooks', records: 0, oldestAgeMs: 0 },
+      ];
+    });
+    const text = await metrics.render();
+    expect(text).toContain('fieldline_stream_consumer_lag_records{consumer="analytics"} 12');
+    expect(text).toContain('fieldline_stream_consumer_lag_seconds{consumer="analytics"} 4.5');
+    expect(text).toContain('fieldline_stream_consumer_lag_records{consumer="webhooks"} 0');
+    failing = true;
+    const during = await metrics.render();
+    expect(during).toContain('fieldline_events_ingested_total 0');
+    expect(during).not.toMatch(/fieldline_stream_consumer_lag_(records|seconds)\{/);
+  });
 });
