@@ -39,6 +39,7 @@ export {
 } from './logging/create-logger.js';
 export { metricsRoute } from './metrics/metrics-route.js';
 export {
+  type ConsumerLagSample,
   createServerMetrics,
   type IngestionCounts,
   type RequestSample,
