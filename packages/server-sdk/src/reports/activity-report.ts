@@ -56,42 +56,42 @@ export async function activityGeneration(
   return `${row?.rows ?? 0}@${row?.newest ?? '-'}`;
 }
 
-const PERIOD_FORMAT = { day: 'YYYY-MM-DD', month: 'YYYY-MM', year: 'YYYY' } as const;
+const PERIOD_FORMAT = { month: 'YYYY-MM', year: 'YYYY' } as const;
 
 interface GroupKey {
   readonly name: 'day' | 'device_id' | 'app';
   readonly expression: RawBuilder<unknown>;
-  /** A lower bound on the underlying column for keyset pages after `last`. */
-  lowerBound(last: string): RawBuilder<unknown>;
 }
 
 function groupKeys(query: ActivityReportQuery): GroupKey[] {
-  const keys: GroupKey[] = [];
-  for (const key of query.groupBy) {
+  return query.groupBy.map((key): GroupKey => {
     if (key === 'day') {
-      keys.push({
-        name: 'day',
-        expression: sql`to_char(day, ${PERIOD_FORMAT[query.period]})`,
-        // `2026-03` starts on 2026-03-01 and `2026` on 2026-01-01: rows after the last bucket
-        // are on or after its first day, which the (…, day) indexes can seek to.
-        lowerBound: (last) =>
-          sql`day >= ${`${last}${query.period === 'day' ? '' : query.period === 'month' ? '-01' : '-01-01'}`}::date`,
-      });
-    } else if (key === 'device') {
-      keys.push({
-        name: 'device_id',
-        expression: sql.ref('device_id'),
-        lowerBound: (last) => sql`device_id >= ${last}`,
-      });
-    } else {
-      keys.push({
-        name: 'app',
-        expression: sql.ref('app'),
-        lowerBound: (last) => sql`app >= ${last}`,
-      });
+      // By day the column itself, so the (…, day) indexes give the order; by month or year a
+      // literal format, not a parameter: the select list and GROUP BY must match exactly.
+      const expression =
+        query.period === 'day' ? sql.ref('day') : sql`to_char(day, ${sql.lit(PERIOD_FORMAT[query.period])})`;
+      return { name: 'day', expression };
     }
-  }
-  return keys;
+    return key === 'device'
+      ? { name: 'device_id', expression: sql.ref('device_id') }
+      : { name: 'app', expression: sql.ref('app') };
+  });
+}
+
+function addDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The last day of the period that holds `day`, or `to` if that comes first. */
+function bucketEnd(day: string, period: ActivityReportQuery['period'], to: string): string {
+  const [year, month] = day.split('-').map(Number) as [number, number];
+  const end =
+    period === 'day'
+      ? day
+      : period === 'month'
+        ? new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10)
+        : `${year}-12-31`;
+  return end < to ? end : to;
 }
 
 interface SummedRow {
@@ -141,27 +141,53 @@ export function activityReportBody(
   const groupBy = sql.join(keys.map((key) => key.expression));
   const keyNames = sql.join(keys.map((key) => sql.ref(key.name)));
   const source = sourceFilter(tenant, query);
-  async function* pages(): AsyncGenerator<ActivityReportRow[], void, undefined> {
-    let last: string[] | undefined;
+  async function* window(start: string, end: string): AsyncGenerator<ActivityReportRow[]> {
+    let last: unknown[] | undefined;
     for (;;) {
-      const after =
-        last === undefined
-          ? sql``
-          : sql`and (${groupBy}) > (${sql.join(last)}) and ${keys[0]!.lowerBound(last[0]!)}`;
+      const after = last === undefined ? sql`` : sql`and (${groupBy}) > (${sql.join(last)})`;
       const result = await sql<SummedRow>`
         select ${select},
           sum(active_ms)::bigint as active_ms, sum(idle_ms)::bigint as idle_ms,
           sum(launches)::bigint as launches, sum(bytes_in)::bigint as bytes_in,
           sum(bytes_out)::bigint as bytes_out
-        from ${source} ${after}
+        from ${source} and day between ${start}::date and ${end}::date ${after}
         group by ${groupBy}
         order by ${keyNames}
         limit ${pageSize}`.execute(db);
       yield result.rows.map(toActivityRow);
       const tail = result.rows.at(-1);
       if (result.rows.length < pageSize || tail === undefined) return;
-      last = keys.map((key) => String(tail[key.name]));
+      last = keys.map((key) => tail[key.name]);
     }
+  }
+  // Grouped by day, the range is read one period (day, month, year) at a time, skipping
+  // periods without rows: each query then groups one period's rows, not everything after the
+  // last page, so a long report costs time in proportion to its rows.
+  async function* pages(): AsyncGenerator<ActivityReportRow[], void, undefined> {
+    const byPeriod = keys[0]?.name === 'day';
+    let buffered: ActivityReportRow[] = [];
+    let start: string | undefined = query.from;
+    while (start !== undefined) {
+      const end: string = byPeriod ? bucketEnd(start, query.period, query.to) : query.to;
+      let found = false;
+      for await (const rows of window(start, end)) {
+        found ||= rows.length > 0;
+        buffered = buffered.concat(rows);
+        if (buffered.length >= pageSize) {
+          yield buffered;
+          buffered = [];
+        }
+      }
+      if (!byPeriod || end >= query.to) break;
+      if (found) {
+        start = addDay(end);
+      } else {
+        const next: { rows: { day: string | null }[] } = await sql<{ day: string | null }>`
+          select min(day) as day from ${source} and day > ${end}::date`.execute(db);
+        start = next.rows[0]?.day ?? undefined;
+      }
+    }
+    yield buffered;
   }
   return {
     head: { from: query.from, to: query.to },
