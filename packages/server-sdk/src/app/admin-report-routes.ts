@@ -133,7 +133,7 @@ export function adminReportRoutes(context: AppContext, options: AdminReportOptio
       path: ROUTES.auditReport,
       parse: (request) => parseReportQuery(request, auditReportQuerySchema),
       deviceOf: () => undefined,
-      generation: (tenant) => auditGeneration(db, tenant),
+      generation: (tenant, query) => auditGeneration(db, tenant, query, pageOptions),
       body: (tenant, query) => auditReportBody(db, tenant, query, pageOptions),
     }),
   ];

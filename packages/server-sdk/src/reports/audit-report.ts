@@ -1,27 +1,67 @@
 import type { AuditRangeVerification, AuditReportEntry, AuditReportQuery } from '@fieldline/core';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { verifyAuditLinks } from '../audit/verify-audit-log.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { ReportBody } from './report-response.js';
 import { tenantTimeZone } from './tenant-time-zone.js';
 
+/** What an audit report covers, and the chain check over it. */
+interface AuditReportScope {
+  readonly filter: RawBuilder<unknown>;
+  readonly verification: AuditRangeVerification;
+}
+
+async function auditReportScope(
+  db: Kysely<FieldlineDatabase>,
+  tenant: string,
+  query: AuditReportQuery,
+  pageSize: number,
+): Promise<AuditReportScope> {
+  const zone = await tenantTimeZone(db, tenant);
+  const filter = sql`tenant_id = ${tenant}
+    and (at at time zone ${zone})::date between ${query.from}::date and ${query.to}::date
+    ${query.action === undefined ? sql`` : sql`and action = ${query.action}`}
+    ${query.actor === undefined ? sql`` : sql`and actor = ${query.actor}`}`;
+  const bounds = await sql<{ first: number | null; last: number | null }>`
+    select min(seq) as first, max(seq) as last from audit_log where ${filter}`.execute(db);
+  const fromSeq = bounds.rows[0]?.first ?? null;
+  const toSeq = bounds.rows[0]?.last ?? null;
+  const links =
+    fromSeq === null || toSeq === null
+      ? { ok: true, checked: 0, firstBrokenSeq: null }
+      : await verifyAuditLinks(db, { pageSize, fromSeq, toSeq });
+  return {
+    filter,
+    verification: {
+      ok: links.ok,
+      checked: links.checked,
+      firstBrokenSeq: links.firstBrokenSeq,
+      fromSeq,
+      toSeq,
+    },
+  };
+}
+
 /**
- * The generation of the data an audit report reads: the log's last seq (the log is
- * append-only, so a new row is the only change) and the tenant's time zone.
+ * The chain check of an audit report's range, as its generation: the entries' seq bounds and
+ * the check's outcome. The check runs on every request (it reads the range's rows), so a row
+ * changed in place, which leaves the seqs as they were, changes the ETag and is never hidden
+ * by a 304 or the cache.
  *
  * @param db - the database.
  * @param tenant - the tenant.
+ * @param query - the parsed query.
+ * @param options - page size.
  * @returns an opaque text that changes when the report's data does.
  */
 export async function auditGeneration(
   db: Kysely<FieldlineDatabase>,
   tenant: string,
+  query: AuditReportQuery,
+  options: AuditReportBodyOptions = {},
 ): Promise<string> {
-  const [head, zone] = await Promise.all([
-    db.selectFrom('audit_log').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst(),
-    tenantTimeZone(db, tenant),
-  ]);
-  return `${head?.seq ?? 0}|${zone}`;
+  const { verification } = await auditReportScope(db, tenant, query, options.pageSize ?? 1000);
+  return JSON.stringify(verification);
 }
 
 /** Options of {@link auditReportBody}. */
@@ -67,26 +107,8 @@ export async function auditReportBody(
   options: AuditReportBodyOptions = {},
 ): Promise<ReportBody<AuditReportEntry>> {
   const pageSize = options.pageSize ?? 1000;
-  const zone = await tenantTimeZone(db, tenant);
-  const filter = sql`tenant_id = ${tenant}
-    and (at at time zone ${zone})::date between ${query.from}::date and ${query.to}::date
-    ${query.action === undefined ? sql`` : sql`and action = ${query.action}`}
-    ${query.actor === undefined ? sql`` : sql`and actor = ${query.actor}`}`;
-  const bounds = await sql<{ first: number | null; last: number | null }>`
-    select min(seq) as first, max(seq) as last from audit_log where ${filter}`.execute(db);
-  const fromSeq = bounds.rows[0]?.first ?? null;
-  const toSeq = bounds.rows[0]?.last ?? null;
-  const links =
-    fromSeq === null || toSeq === null
-      ? { ok: true, checked: 0, firstBrokenSeq: null }
-      : await verifyAuditLinks(db, { pageSize, fromSeq, toSeq });
-  const verification: AuditRangeVerification = {
-    ok: links.ok,
-    checked: links.checked,
-    firstBrokenSeq: links.firstBrokenSeq,
-    fromSeq,
-    toSeq,
-  };
+  const { filter, verification } = await auditReportScope(db, tenant, query, pageSize);
+  const { fromSeq } = verification;
   async function* pages(): AsyncGenerator<AuditReportEntry[], void, undefined> {
     if (fromSeq === null) return;
     let afterSeq = fromSeq - 1;
