@@ -69,7 +69,9 @@ function groupKeys(query: ActivityReportQuery): GroupKey[] {
       // By day the column itself, so the (…, day) indexes give the order; by month or year a
       // literal format, not a parameter: the select list and GROUP BY must match exactly.
       const expression =
-        query.period === 'day' ? sql.ref('day') : sql`to_char(day, ${sql.lit(PERIOD_FORMAT[query.period])})`;
+        query.period === 'day'
+          ? sql.ref('day')
+          : sql`to_char(day, ${sql.lit(PERIOD_FORMAT[query.period])})`;
       return { name: 'day', expression };
     }
     return key === 'device'
