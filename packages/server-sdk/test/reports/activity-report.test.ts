@@ -395,6 +395,10 @@ describeEachDatabase('activity report streaming', (current) => {
     const { db } = current();
     await db.insertInto('tenants').values({ id: 'bulk' }).execute();
     await sql`
+      insert into devices (id, tenant_id, hostname, os, arch, signing_public_key, encryption_public_key)
+      select 'dev-' || lpad(d::text, 3, '0'), 'bulk', 'h', 'linux', 'x64', 'k', 'k'
+      from generate_series(1, 200) d`.execute(db);
+    await sql`
       insert into aggregates (tenant_id, device_id, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out)
       select 'bulk', 'dev-' || lpad(d::text, 3, '0'), date '2026-01-01' + g, 'app' || a,
         1000 * a + g, d, 1, 0, 0
@@ -440,6 +444,25 @@ describeEachDatabase('activity report streaming', (current) => {
     const activeMs = report.rows.reduce((sum, row) => sum + row.activeMs, 0);
     // Σ over g<90, d≤200, a≤5 of (1000a + g) = 200·(90·1000·15 + 5·Σg).
     expect(activeMs).toBe(200 * (90 * 1000 * 15 + 5 * ((89 * 90) / 2)));
+  }, 120_000);
+
+  it('stops reading when the client leaves mid-stream, and keeps serving', async () => {
+    const controller = new AbortController();
+    const response = await fetch(
+      `${server.url}/v1/reports/activity?tenant=bulk&from=2026-01-01&to=2026-03-31&groupBy=day,device,app&format=csv`,
+      { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` }, signal: controller.signal },
+    );
+    const reader = response.body?.getReader();
+    const first = await reader?.read();
+    expect(new TextDecoder().decode(first?.value).startsWith('day,deviceId,app,')).toBe(true);
+    controller.abort();
+    await reader?.cancel().catch(() => undefined);
+    const next = await call(
+      `${server.url}/v1/reports/activity?tenant=bulk&device=dev-001&from=2026-01-01&to=2026-01-01&groupBy=app`,
+      { token: OPERATOR_TOKEN },
+    );
+    expect(next.status).toBe(200);
+    expect(next.body.rows).toHaveLength(5);
   }, 120_000);
 
   it('streams the per-month rollup as CSV', async () => {
