@@ -29,6 +29,10 @@ function same(a: Figures, b: Figures): boolean {
  * are upserted in (day, app) order, so two transactions that touch the same tenant rows lock
  * them in the same order; tenant rows left with no device and zero figures are deleted.
  *
+ * `updated_at` is the statement's clock time, not the transaction's start (`now()`): report
+ * ETags read the newest `updated_at` of a range, and a consumer transaction can run long
+ * enough that its start time would sort behind rows written meanwhile.
+ *
  * The caller holds the device's lock: two writers of one device at once would both subtract
  * the same old rows from the tenant.
  * @internal
@@ -123,7 +127,8 @@ export async function writeDeviceDays(
     await sql`
       insert into aggregates
         (tenant_id, device_id, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out, updated_at)
-      select ${tenantId}, ${deviceId}, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out, now()
+      select ${tenantId}, ${deviceId}, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out,
+        clock_timestamp()
       from jsonb_to_recordset(${values}::jsonb) as r(
         day date, app text, active_ms bigint, idle_ms bigint, launches bigint,
         bytes_in bigint, bytes_out bigint)
@@ -151,7 +156,8 @@ export async function writeDeviceDays(
     await sql`
       insert into tenant_aggregates
         (tenant_id, day, app, devices, active_ms, idle_ms, launches, bytes_in, bytes_out, updated_at)
-      select ${tenantId}, day, app, devices, active_ms, idle_ms, launches, bytes_in, bytes_out, now()
+      select ${tenantId}, day, app, devices, active_ms, idle_ms, launches, bytes_in, bytes_out,
+        clock_timestamp()
       from jsonb_to_recordset(${values}::jsonb) as r(
         day date, app text, devices integer, active_ms bigint, idle_ms bigint, launches bigint,
         bytes_in bigint, bytes_out bigint)
