@@ -7,6 +7,7 @@ const suites = {
   agent: () => import('./agent.mjs'),
   ws: () => import('./ws.mjs'),
   'pglite-memory': () => import('./pglite-memory.mjs'),
+  analytics: () => import('./analytics.mjs'),
 };
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = requested.length > 0 ? requested : Object.keys(suites);

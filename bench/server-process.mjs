@@ -39,19 +39,26 @@ export const peakRssMb = (pid) => statusMb(pid, 'VmHWM');
  * Starts `fieldline-server start` on a free port and waits until `/readyz` answers 200
  * (`readyMs` is how long that took). `databaseUrl` selects PostgreSQL, else PGlite. Without
  * `dataDir` a fresh data directory is made and removed on `stop()`; a given one is kept.
+ * `env` is added to the environment and `args` to `fieldline-server start`.
  * BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node, to
  * profile the server.
  */
-export async function startServerProcess({ adminToken, databaseUrl, dataDir: keptDataDir }) {
+export async function startServerProcess({
+  adminToken,
+  databaseUrl,
+  dataDir: keptDataDir,
+  env: extraEnv = {},
+  args = [],
+}) {
   const port = await freePort();
   const dataDir = keptDataDir ?? mkdtempSync(join(tmpdir(), 'fl-bench-'));
-  const env = { ...process.env, FIELDLINE_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' };
+  const env = { ...process.env, FIELDLINE_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', ...extraEnv };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [...nodeArgs, CLI, 'start', '--port', String(port), '--data-dir', dataDir],
+    [...nodeArgs, CLI, 'start', '--port', String(port), '--data-dir', dataDir, ...args],
     { env, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;

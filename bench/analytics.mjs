@@ -1,0 +1,432 @@
+// `npm run bench -- analytics`: the reports API over a realistic history, ingest with the
+// analytics consumer on and off, consumer lag at a steady rate, the outbox relay to NATS
+// JetStream, and webhook deliveries — each beside its baseline, in one run.
+import { randomBytes } from 'node:crypto';
+import { generateIdentity, publicKeysOf } from '@fieldline/core';
+import pg from 'pg';
+import { deviceTimeline } from './activity-timeline.mjs';
+import { fmt, printTable } from './harness.mjs';
+import { postBatch, sealedBatch } from './ingest.mjs';
+import { rssMb, startServerProcess } from './server-process.mjs';
+
+const PG_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+const ADMIN = `fl_admin_bench_${randomBytes(12).toString('hex')}`;
+const DEVICES = Number(process.env.BENCH_ANALYTICS_DEVICES ?? 1000);
+const HISTORY_DAYS = 90;
+const WINDOWS = Number(process.env.BENCH_ANALYTICS_WINDOWS ?? 30);
+const REAL_DEVICES = 20;
+const DAY_MS = 86_400_000;
+
+async function request(url, { method = 'GET', token = ADMIN, body } = {}) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+}
+
+/** Enrolls `count` devices in `tenant` with consent granted, `parallel` at a time. */
+async function enrollFleet(url, tenant, count, parallel = 16) {
+  await request(`${url}/v1/admin/policies`, {
+    method: 'POST',
+    body: { tenant, version: 1, scopes: ['activity', 'network'], text: 'Bench policy.' },
+  });
+  const devices = [];
+  let next = 0;
+  const enrollOne = async (i) => {
+    const token = await request(`${url}/v1/admin/install-tokens`, {
+      method: 'POST',
+      body: { tenant, ttlSeconds: 3600 },
+    });
+    const identity = await generateIdentity();
+    const enrolled = await request(`${url}/v1/enroll`, {
+      method: 'POST',
+      token: token.body.token,
+      body: {
+        hostname: `bench-${i}`,
+        os: 'linux',
+        arch: 'x64',
+        publicKeys: publicKeysOf(identity),
+      },
+    });
+    if (enrolled.status !== 201) throw new Error(`enroll failed: ${JSON.stringify(enrolled.body)}`);
+    const granted = await request(`${url}/v1/admin/devices/${enrolled.body.deviceId}/consent`, {
+      method: 'POST',
+      body: { action: 'grant' },
+    });
+    if (granted.status !== 200) throw new Error(`grant failed: ${JSON.stringify(granted.body)}`);
+    devices[i] = { identity, ...enrolled.body };
+  };
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) await enrollOne(next++);
+    }),
+  );
+  return devices;
+}
+
+/** Sends each device's events in sealed batches of `batch`, devices in parallel. */
+async function sendTimelines(url, devices, timelines, batch = 500) {
+  let accepted = 0;
+  await Promise.all(
+    devices.map(async (device, d) => {
+      const events = timelines[d];
+      for (let i = 0; i < events.length; i += batch) {
+        const response = await postBatch(
+          url,
+          device,
+          await sealedBatch(device, events.slice(i, i + batch)),
+        );
+        const result = await response.json();
+        if (response.status !== 200) throw new Error(`batch refused: ${JSON.stringify(result)}`);
+        accepted += result.accepted;
+      }
+    }),
+  );
+  return accepted;
+}
+
+/** The consumer's lag from `/metrics`: records behind and age of the oldest, in seconds. */
+export async function consumerLag(url, consumer = 'analytics') {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name) => {
+    const match = new RegExp(`^${name}\\{consumer="${consumer}"\\} (\\S+)$`, 'm').exec(text);
+    return match ? Number(match[1]) : Number.NaN;
+  };
+  return {
+    records: read('fieldline_stream_consumer_lag_records'),
+    seconds: read('fieldline_stream_consumer_lag_seconds'),
+  };
+}
+
+/** Waits until the analytics consumer has caught up; returns how long that took, in ms. */
+export async function waitForConsumer(url, timeoutMs = 600_000) {
+  const started = performance.now();
+  for (;;) {
+    const lag = await consumerLag(url);
+    if (lag.records === 0) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) throw new Error('the consumer did not catch up');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+const sumOf = (rows = [], field) => rows.reduce((n, row) => n + (row[field] ?? 0), 0);
+
+/** Fills 90+ days of synthetic daily rows for every device (20 apps and the device row). */
+async function synthesizeHistory(client, tenant, fromDay, toDay) {
+  const t0 = performance.now();
+  await client.query(
+    `insert into aggregates (tenant_id, device_id, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out)
+     select $1, d.id, day::date, a.app,
+       case when a.app = '' then 0 else 60000 + (abs(hashtext(d.id || day::text || a.app)) % 3600000) end,
+       case when a.app = '' then 600000 + (abs(hashtext(d.id || day::text)) % 3600000) else 0 end,
+       case when a.app = '' then 0 else abs(hashtext(a.app || d.id)) % 5 end,
+       case when a.app = '' then abs(hashtext(day::text || d.id)) % 1000000000 else 0 end,
+       case when a.app = '' then abs(hashtext(d.id || day::text)) % 100000000 else 0 end
+     from devices d
+     cross join generate_series($2::date, $3::date, interval '1 day') as day
+     cross join (select '' as app union all select 'app.bench.' || n from generate_series(0, 19) n) a
+     where d.tenant_id = $1
+     on conflict do nothing`,
+    [tenant, fromDay, toDay],
+  );
+  await client.query('delete from tenant_aggregates where tenant_id = $1', [tenant]);
+  await client.query(
+    `insert into tenant_aggregates (tenant_id, day, app, devices, active_ms, idle_ms, launches, bytes_in, bytes_out)
+     select tenant_id, day, app, count(*), sum(active_ms), sum(idle_ms), sum(launches), sum(bytes_in), sum(bytes_out)
+     from aggregates where tenant_id = $1 group by tenant_id, day, app`,
+    [tenant],
+  );
+  await client.query('analyze');
+  const { rows } = await client.query('select count(*)::int as n from aggregates');
+  return { rows: rows[0].n, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function timeRequests(paths, url) {
+  const times = [];
+  for (const path of paths) {
+    const t0 = performance.now();
+    const response = await fetch(`${url}${path}`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`${path} answered ${response.status}`);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const pct = (p) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))];
+  return { p50: pct(50), p99: pct(99), n: times.length };
+}
+
+async function withSchema(fn) {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  const schema = `fl_bench_${randomBytes(5).toString('hex')}`;
+  await admin.query(`create schema ${schema}`);
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    return await fn({ databaseUrl: url.toString(), client });
+  } finally {
+    await client.end();
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  }
+}
+
+/** Reports over 90 days × DEVICES devices × 20 apps: synthetic history plus a real slice. */
+async function benchReports() {
+  return withSchema(async ({ databaseUrl, client }) => {
+    const server = await startServerProcess({ adminToken: ADMIN, databaseUrl });
+    try {
+      const devices = await enrollFleet(server.url, 'bench', DEVICES);
+      // The real slice: nine working hours of REAL_DEVICES devices, ingested and aggregated by
+      // the consumer. The server dates consent grants itself, so the events start just after the
+      // grant (a bench cannot backdate consent) and run into the coming hours.
+      const today = Date.parse(isoDay(Date.now()));
+      const sliceStart = Date.now() + 1_000;
+      const slice = devices.slice(0, REAL_DEVICES);
+      const timelines = slice.map((_, d) =>
+        deviceTimeline({ fromMs: sliceStart, toMs: sliceStart + 9 * 3_600_000, seed: d + 1 }),
+      );
+      const t0 = performance.now();
+      const stored = await sendTimelines(server.url, slice, timelines);
+      const ingestMs = performance.now() - t0;
+      const catchUpMs = await waitForConsumer(server.url);
+      const history = await synthesizeHistory(
+        client,
+        'bench',
+        isoDay(today - (HISTORY_DAYS + WINDOWS) * DAY_MS),
+        isoDay(today - DAY_MS),
+      );
+      // WINDOWS distinct 90-day ranges, so each request is a cache miss.
+      const windows = Array.from({ length: WINDOWS }, (_, k) => ({
+        from: isoDay(today - (HISTORY_DAYS - 1 + k) * DAY_MS),
+        to: isoDay(today - k * DAY_MS),
+      }));
+      const device = devices[0].deviceId;
+      const activity = (query) =>
+        windows.map(
+          ({ from, to }) => `/v1/reports/activity?tenant=bench&from=${from}&to=${to}&${query}`,
+        );
+      const cases = [
+        ['activity: tenant, by day and app', activity('groupBy=day,app')],
+        ['activity: tenant, by app', activity('groupBy=app')],
+        ['activity: tenant, by device', activity('groupBy=device')],
+        ['activity: tenant, by device, CSV', activity('groupBy=device&format=csv')],
+        ['activity: one device, by day and app', activity(`device=${device}&groupBy=day,app`)],
+        ['activity: tenant, by month and app', activity('groupBy=day,app&period=month')],
+        [
+          'compliance: every device',
+          windows.map(
+            ({ from, to }) => `/v1/reports/compliance?tenant=bench&from=${from}&to=${to}`,
+          ),
+        ],
+        [
+          'audit: tenant',
+          windows.map(({ from, to }) => `/v1/reports/audit?tenant=bench&from=${from}&to=${to}`),
+        ],
+      ];
+      const rows = [];
+      for (const [name, paths] of cases) {
+        const cold = await timeRequests(paths, server.url);
+        const cached = await timeRequests(paths.slice(0, 10), server.url);
+        rows.push({
+          report: name,
+          'p50 ms': cold.p50.toFixed(1),
+          'p99 ms': cold.p99.toFixed(1),
+          'cached p50 ms': cached.p50.toFixed(1),
+          requests: cold.n,
+        });
+      }
+      // The real slice, checked: the report's totals for its first device equal what the
+      // generator sent (active + idle within the slice's span).
+      const check = await request(
+        `${server.url}/v1/reports/activity?tenant=bench&device=${slice[0].deviceId}&from=${isoDay(today)}&to=${isoDay(today + DAY_MS)}&groupBy=app`,
+      );
+      printTable(
+        `reports — ${fmt(DEVICES)} devices × ${HISTORY_DAYS} days × 20 apps (${fmt(history.rows)} daily rows on PostgreSQL; ${fmt(stored)} real events from ${REAL_DEVICES} devices ingested in ${(ingestMs / 1000).toFixed(1)} s, aggregated ${(catchUpMs / 1000).toFixed(1)} s after; each request a distinct 90-day range, so a cache miss)`,
+        ['report', 'p50 ms', 'p99 ms', 'cached p50 ms', 'requests'],
+        rows,
+      );
+      console.log(
+        `  real slice: device ${slice[0].deviceId} shows ${check.body.rows?.length ?? 0} rows, ${fmt(sumOf(check.body.rows, 'activeMs') / 60_000)} active and ${fmt(sumOf(check.body.rows, 'idleMs') / 60_000)} idle minutes over its 540; server RSS ${rssMb(server.pid).toFixed(0)} MB`,
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+/**
+ * Ingest flat out with the analytics consumer on and off (same events, fresh schemas), then
+ * consumer lag at a steady paced rate.
+ */
+async function benchIngest() {
+  const devicesCount = Number(process.env.BENCH_ANALYTICS_INGEST_DEVICES ?? 50);
+  const days = Number(process.env.BENCH_ANALYTICS_INGEST_DAYS ?? 4);
+  // Consent is dated by the server at the grant, so the events start after both runs' grants.
+  const start = Date.now() + 30 * 60_000;
+  const timelines = Array.from({ length: devicesCount }, (_, d) =>
+    deviceTimeline({ fromMs: start, toMs: start + days * DAY_MS, seed: 100 + d }),
+  );
+  const total = timelines.reduce((n, t) => n + t.length, 0);
+  const results = {};
+  for (const mode of ['off', 'on']) {
+    results[mode] = await withSchema(async ({ databaseUrl }) => {
+      const server = await startServerProcess({
+        adminToken: ADMIN,
+        databaseUrl,
+        env: { FIELDLINE_ANALYTICS: mode },
+      });
+      try {
+        const devices = await enrollFleet(server.url, 'bench', devicesCount);
+        const t0 = performance.now();
+        const stored = await sendTimelines(server.url, devices, timelines);
+        const ingestMs = performance.now() - t0;
+        const catchUpMs = mode === 'on' ? await waitForConsumer(server.url) : 0;
+        return { stored, eventsPerSecond: (stored * 1000) / ingestMs, catchUpMs, ingestMs };
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+  const paced = await withSchema(async ({ databaseUrl }) => {
+    const server = await startServerProcess({ adminToken: ADMIN, databaseUrl });
+    try {
+      return await pacedLag(server, Number(process.env.BENCH_ANALYTICS_RATE ?? 10_000));
+    } finally {
+      await server.stop();
+    }
+  });
+  printTable(
+    `ingest with the analytics consumer — ${devicesCount} devices × ${days} days of activity (${fmt(total)} events, sealed batches of 500, PostgreSQL)`,
+    ['run', 'events/s stored', 'vs consumer off', 'consumer caught up after'],
+    [
+      {
+        run: 'analytics consumer off',
+        'events/s stored': fmt(results.off.eventsPerSecond),
+        'vs consumer off': '100%',
+      },
+      {
+        run: 'analytics consumer on (in process)',
+        'events/s stored': fmt(results.on.eventsPerSecond),
+        'vs consumer off': `${((results.on.eventsPerSecond / results.off.eventsPerSecond) * 100).toFixed(0)}%`,
+        'consumer caught up after': `${(results.on.catchUpMs / 1000).toFixed(1)} s`,
+      },
+    ],
+  );
+  printTable(
+    `consumer lag at a steady ${fmt(paced.rate)} events/s for ${paced.seconds} s (${paced.devices} devices; lag sampled from /metrics every 250 ms)`,
+    [
+      'events/s sent',
+      'events/s stored',
+      'lag p50 s',
+      'lag p99 s',
+      'lag max s',
+      'records behind max',
+    ],
+    [
+      {
+        'events/s sent': fmt(paced.rate),
+        'events/s stored': fmt(paced.storedPerSecond),
+        'lag p50 s': paced.lagP50.toFixed(2),
+        'lag p99 s': paced.lagP99.toFixed(2),
+        'lag max s': paced.lagMax.toFixed(2),
+        'records behind max': fmt(paced.recordsMax),
+      },
+    ],
+  );
+}
+
+/** Sends at `rate` events/s from a fleet for a while, sampling the consumer's lag. */
+async function pacedLag(server, rate) {
+  const devicesCount = Number(process.env.BENCH_ANALYTICS_LAG_DEVICES ?? 100);
+  const seconds = Number(process.env.BENCH_ANALYTICS_LAG_SECONDS ?? 20);
+  const batch = 100;
+  const devices = await enrollFleet(server.url, 'bench', devicesCount);
+  const perDevice = Math.ceil((rate * seconds) / devicesCount);
+  const start = Date.now() + 60_000;
+  // Each device's own timeline, long enough for its share, pre-sealed.
+  const bodies = [];
+  for (let d = 0; d < devicesCount; d++) {
+    let events = [];
+    for (let day = 0; events.length < perDevice; day++) {
+      events = events.concat(
+        deviceTimeline({
+          fromMs: start + day * DAY_MS,
+          toMs: start + (day + 1) * DAY_MS,
+          seed: 500 + d * 31 + day,
+        }),
+      );
+    }
+    const own = [];
+    for (let i = 0; i < perDevice; i += batch) {
+      own.push(await sealedBatch(devices[d], events.slice(i, Math.min(i + batch, perDevice))));
+    }
+    bodies.push(own);
+  }
+  const lags = [];
+  let recordsMax = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const lag = await consumerLag(server.url);
+      if (Number.isFinite(lag.seconds)) lags.push(lag.seconds);
+      recordsMax = Math.max(recordsMax, lag.records || 0);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  const intervalMs = (batch * devicesCount * 1000) / rate;
+  const t0 = performance.now();
+  let stored = 0;
+  await Promise.all(
+    devices.map(async (device, d) => {
+      for (let i = 0; i < bodies[d].length; i++) {
+        const due = t0 + i * intervalMs + (d * intervalMs) / devicesCount;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const response = await postBatch(server.url, device, bodies[d][i]);
+        const result = await response.json();
+        if (response.status === 200) stored += result.accepted;
+      }
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  await waitForConsumer(server.url);
+  sampling = false;
+  await sampler;
+  lags.sort((a, b) => a - b);
+  const pct = (p) =>
+    lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))] ?? Number.NaN;
+  return {
+    rate,
+    seconds,
+    devices: devicesCount,
+    storedPerSecond: (stored * 1000) / elapsed,
+    lagP50: pct(50),
+    lagP99: pct(99),
+    lagMax: lags.at(-1) ?? Number.NaN,
+    recordsMax,
+  };
+}
+
+export async function run() {
+  const only = (process.env.BENCH_ANALYTICS_ONLY ?? 'reports,ingest,stream').split(',');
+  if (only.includes('reports')) await benchReports();
+  if (only.includes('ingest')) await benchIngest();
+  if (only.includes('stream')) {
+    const { runStreamBenches } = await import('./stream-benches.mjs');
+    await runStreamBenches({ pgUrl: PG_URL, adminToken: ADMIN });
+  }
+}
