@@ -40,8 +40,27 @@ import {
 } from './device-api.js';
 import { deviceConfigSchema } from './device-config.js';
 import { errorBodySchema } from './error-body.js';
+import {
+  commandFinishedNotificationSchema,
+  consentNotificationSchema,
+  devicePresenceNotificationSchema,
+  eventsRefusedNotificationSchema,
+  policyPublishedNotificationSchema,
+  webhookBodySchema,
+  webhookEndpointDisabledNotificationSchema,
+  webhookTestNotificationSchema,
+} from './notifications.js';
 import { realtimeFrameSchema } from './realtime.js';
 import { serverKeysResponseSchema } from './server-keys.js';
+import {
+  createWebhookRequestSchema,
+  listWebhookDeliveriesResponseSchema,
+  listWebhooksResponseSchema,
+  updateWebhookRequestSchema,
+  webhookDeliverySchema,
+  webhookEndpointSchema,
+  webhookWithSecretSchema,
+} from './webhook-api.js';
 
 /** Every wire schema of protocol v1, by the name used in docs/schema. */
 export const protocolSchemas = {
@@ -84,6 +103,21 @@ export const protocolSchemas = {
   ReplayDeadLetterResponse: replayDeadLetterResponseSchema,
   ActivityReport: activityReportSchema,
   RealtimeFrame: realtimeFrameSchema,
+  WebhookBody: webhookBodySchema,
+  CreateWebhookRequest: createWebhookRequestSchema,
+  UpdateWebhookRequest: updateWebhookRequestSchema,
+  WebhookEndpoint: webhookEndpointSchema,
+  WebhookWithSecret: webhookWithSecretSchema,
+  ListWebhooksResponse: listWebhooksResponseSchema,
+  WebhookDelivery: webhookDeliverySchema,
+  ListWebhookDeliveriesResponse: listWebhookDeliveriesResponseSchema,
+  ConsentNotification: consentNotificationSchema,
+  PolicyPublishedNotification: policyPublishedNotificationSchema,
+  DevicePresenceNotification: devicePresenceNotificationSchema,
+  CommandFinishedNotification: commandFinishedNotificationSchema,
+  EventsRefusedNotification: eventsRefusedNotificationSchema,
+  WebhookEndpointDisabledNotification: webhookEndpointDisabledNotificationSchema,
+  WebhookTestNotification: webhookTestNotificationSchema,
 } as const;
 
 /**

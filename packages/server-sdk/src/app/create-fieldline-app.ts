@@ -30,6 +30,7 @@ import {
   type IngestionStep,
 } from '../ingestion/pipeline.js';
 import type { IngestionSummary } from '../ingestion/steps/measure-ingestion.js';
+import { writeNotification } from '../notifications/write-notification.js';
 import { createServerKeyRing, type ServerKeyHistory } from '../sealing/server-key-ring.js';
 import { adminAuditRoutes } from './admin-audit-routes.js';
 import { adminCommandRoutes } from './admin-command-routes.js';
@@ -178,24 +179,34 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     previousServerIdentities: () => serverKeys.previousAt(clock.now()),
     replayGuard: context.replayGuard,
     consent: { historyFor: (deviceId) => consentHistory(db, deviceId) },
+    // The audit row and the `event.refused_no_consent` notification (counts per scope, never
+    // the events) commit together: one of each per batch with refusals.
     audit: (entry) =>
-      appendAudit(
-        db,
-        {
-          tenantId: entry.tenantId,
-          actor: `device:${entry.deviceId}`,
-          action: entry.action,
-          subject: `device:${entry.deviceId}`,
-          details: {
-            batchId: entry.batchId,
-            messageId: entry.messageId,
-            refused: entry.refusedCount,
-            scopes: [...entry.scopes],
-            eventIds: [...entry.eventIds],
+      db.transaction().execute(async (trx) => {
+        await appendAudit(
+          trx,
+          {
+            tenantId: entry.tenantId,
+            actor: `device:${entry.deviceId}`,
+            action: entry.action,
+            subject: `device:${entry.deviceId}`,
+            details: {
+              batchId: entry.batchId,
+              messageId: entry.messageId,
+              refused: entry.refusedCount,
+              scopes: [...entry.scopes],
+              eventIds: [...entry.eventIds],
+            },
           },
-        },
-        { clock },
-      ).then(() => undefined),
+          { clock },
+        );
+        await writeNotification(trx, entry.tenantId, 'event.refused_no_consent', {
+          deviceId: entry.deviceId,
+          batchId: entry.batchId,
+          refused: { ...entry.refusedPerScope },
+          at: entry.at.toISOString(),
+        });
+      }),
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.onIngested === undefined ? {} : { onResult: options.onIngested }),
   });
