@@ -13,6 +13,7 @@ import {
   createFileCheckpointSink,
   createInstallToken,
   createMemoryBus,
+  createOutboxStream,
   createPostgresBus,
   createRealtimeGateway,
   type FieldlineApp,
@@ -21,6 +22,7 @@ import {
   type PostgresBus,
   type RealtimeGateway,
   type RealtimeGatewayOptions,
+  startWebhookWorker,
   toNodeListener,
 } from '@fieldline/server-sdk';
 import { type AdminTokenSource, resolveAdminToken } from '../admin/resolve-admin-token.js';
@@ -42,6 +44,7 @@ import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
+import { resolveWebhookKey } from './webhook-key.js';
 
 /** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
 export interface StartServerOptions {
@@ -126,6 +129,18 @@ export interface StartServerOptions {
    * @default undefined (plain HTTP: put a TLS-terminating proxy in front)
    */
   readonly tls?: ServerTlsOptions;
+  /**
+   * The key webhook secrets are encrypted under, as base64 of 32 bytes
+   * (`FIELDLINE_WEBHOOK_KEY`); when absent, `<dataDir>/webhook-secret.key` (0600) is used,
+   * or created.
+   */
+  readonly webhookKey?: string;
+  /**
+   * Let webhook endpoints point at private and loopback addresses (development, tests;
+   * `FIELDLINE_ALLOW_PRIVATE_WEBHOOK_URLS=1`).
+   * @default false
+   */
+  readonly allowPrivateWebhookUrls?: boolean;
 }
 
 /** A server started by {@link startServer}. */
@@ -281,6 +296,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     path: join(dataDir, 'admin-token'),
   });
 
+  const webhookSecretKey = await resolveWebhookKey({
+    ...(options.webhookKey === undefined ? {} : { key: options.webhookKey }),
+    path: join(dataDir, 'webhook-secret.key'),
+  });
+  const allowPrivateWebhookUrls = options.allowPrivateWebhookUrls ?? false;
+
   // A dropped connection is not fatal: the pool opens another when the database is back, and
   // requests meanwhile answer 503 `unavailable` (a log line per outage, not per request).
   const outageLog = throttledWarn(logger, DATABASE_LOG_INTERVAL_MS);
@@ -337,6 +358,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       adminCredentials: [{ token: admin.token }],
       clock,
       bus: busInUse,
+      webhookSecretKey,
+      allowPrivateWebhookUrls,
       extraRoutes: () => [metricsRoute(metrics)],
       onIngested: (summary) => metrics.recordIngestion(summary),
       onUnavailable: (error) => outageLog(error, 'database unavailable; answering 503'),
@@ -379,6 +402,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
     auditCheckpoints.start();
+    // Notifications reach webhook endpoints through the event stream, in this process by
+    // default (`fieldline-server worker webhooks` runs the same worker on its own).
+    const stream = createOutboxStream({
+      db: database.db,
+      clock,
+      onError: (error, context) => logger.warn({ err: error, ...context }, 'stream consumer error'),
+    });
+    const webhooks = startWebhookWorker({
+      db: database.db,
+      stream,
+      secretKey: webhookSecretKey,
+      allowPrivateUrls: allowPrivateWebhookUrls,
+      clock,
+      onError: (error) => logger.warn({ err: error }, 'webhook dispatcher error'),
+    });
     const bound = (server.address() as AddressInfo).port;
     const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${bound}`;
     logger.info(
@@ -398,6 +436,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger.info({ inFlight: closer.inFlight(), timeoutMs: shutdownTimeoutMs }, 'shutting down');
       // Sockets first: devices get 1001 (going away) and reconnect to another instance.
       await gateway.close();
+      await webhooks.stop();
+      await stream.close();
       // Admin streams never end on their own; ending them lets the close below finish at once.
       app.context.adminEvents.close();
       const { forced } = await closer.close(shutdownTimeoutMs);

@@ -40,6 +40,7 @@ import { adminDeviceStandingRoutes } from './admin-device-standing-routes.js';
 import { adminInstallTokenRoutes } from './admin-install-token-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
+import { adminWebhookRoutes } from './admin-webhook-routes.js';
 import type { AppContext } from './app-context.js';
 import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
@@ -105,6 +106,19 @@ export interface FieldlineAppOptions {
    * @default none (verification checks the links only, and cannot see truncation)
    */
   readonly auditCheckpoints?: AuditCheckpointer;
+  /**
+   * The 32-byte key webhook endpoint secrets are encrypted under (AES-256-GCM). The webhook
+   * admin routes (docs/webhooks.md) exist only when it is given; give the webhook worker
+   * (`startWebhookWorker`) the same key.
+   * @default none (no webhook routes)
+   */
+  readonly webhookSecretKey?: Uint8Array;
+  /**
+   * Let webhook endpoints point at private, loopback and link-local addresses (development
+   * and tests). Give the worker the same setting (`allowPrivateUrls`).
+   * @default false
+   */
+  readonly allowPrivateWebhookUrls?: boolean;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -225,6 +239,12 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminStreamRoutes(context, options.adminStream),
     ...adminCommandRoutes(context),
     ...adminDeadLetterRoutes(context, ingestion),
+    ...(options.webhookSecretKey === undefined
+      ? []
+      : adminWebhookRoutes(context, {
+          secretKey: options.webhookSecretKey,
+          allowPrivateUrls: options.allowPrivateWebhookUrls ?? false,
+        })),
     ...(options.extraRoutes?.(context) ?? []),
   ];
   const router = createRouter(routes, {

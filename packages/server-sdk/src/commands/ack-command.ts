@@ -117,8 +117,6 @@ export async function ackCommands(
     status: 'acked' | 'rejected';
   }>`with changed as (${update}),
     notified as (${commandFinishedNotifications('changed', new Date(nowMs).toISOString())})
-    select * from changed`.execute(
-    db,
-  );
+    select * from changed`.execute(db);
   return result.rows.map((row) => statusChange(row, row.status));
 }

@@ -32,6 +32,8 @@ export interface WebhookAttemptOutcome {
  * @param db - the database.
  * @param deliveryId - the delivery.
  * @param options - the resolved delivery options.
+ * @param mode - `retry: false` for a test delivery: one attempt, never retried, and not counted
+ *   against the endpoint.
  * @returns the outcome, or undefined when the delivery does not exist.
  * @internal
  */
@@ -39,6 +41,7 @@ export async function attemptDelivery(
   db: Kysely<FieldlineDatabase>,
   deliveryId: string,
   options: ResolvedWebhookDeliveryOptions,
+  mode: { readonly retry: boolean } = { retry: true },
 ): Promise<WebhookAttemptOutcome | undefined> {
   const row = await db
     .selectFrom('webhook_deliveries as d')
@@ -72,7 +75,7 @@ export async function attemptDelivery(
   const gone = result.statusCode === 410;
   const status = succeeded
     ? 'succeeded'
-    : gone || attempt >= options.retry.maxAttempts
+    : gone || !mode.retry || attempt >= options.retry.maxAttempts
       ? 'dead'
       : 'failed';
   const nextAttemptAt =
@@ -99,7 +102,9 @@ export async function attemptDelivery(
     where id = ${row.id}`.execute(db);
 
   let endpointDisabled = false;
-  if (succeeded) {
+  if (!mode.retry) {
+    // A test tells the admin how the endpoint answers; it does not change the endpoint.
+  } else if (succeeded) {
     await db
       .updateTable('webhook_endpoints')
       .set({ consecutive_failures: 0, failing_since: null })

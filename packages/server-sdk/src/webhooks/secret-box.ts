@@ -71,7 +71,12 @@ export function createWebhookSecretBox(key: Uint8Array): WebhookSecretBox {
     },
     open(endpointId, stored) {
       const [version, iv, tag, ciphertext] = stored.split('.');
-      if (version !== VERSION || iv === undefined || tag === undefined || ciphertext === undefined) {
+      if (
+        version !== VERSION ||
+        iv === undefined ||
+        tag === undefined ||
+        ciphertext === undefined
+      ) {
         throw new InvalidArgumentError('Not a sealed webhook secret.', {});
       }
       try {

@@ -48,7 +48,10 @@ const up = [
   sql`create index webhook_deliveries_endpoint on webhook_deliveries (endpoint_id, created_at desc)`,
 ];
 
-const down = [sql`drop table if exists webhook_deliveries`, sql`drop table if exists webhook_endpoints`];
+const down = [
+  sql`drop table if exists webhook_deliveries`,
+  sql`drop table if exists webhook_endpoints`,
+];
 
 /** Webhook endpoints and their deliveries. */
 export const webhooksMigration: Migration = {
