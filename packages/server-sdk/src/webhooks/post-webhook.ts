@@ -108,6 +108,12 @@ export function postWebhook(
         finish({ statusCode, error: ok ? null : `http_${statusCode}`, latencyMs: elapsed() });
       },
     );
+    // The socket timeout covers idle gaps only; this one bounds the whole attempt.
+    const deadline = setTimeout(() => {
+      request.destroy();
+      finish({ statusCode: null, error: 'timeout', latencyMs: elapsed() });
+    }, options.timeoutMs);
+    request.on('close', () => clearTimeout(deadline));
     request.on('timeout', () => {
       request.destroy();
       finish({ statusCode: null, error: 'timeout', latencyMs: elapsed() });
