@@ -286,6 +286,7 @@ export {
   revokeDeviceResponseSchema,
   rotateKeysRequestSchema,
   rotateKeysResponseSchema,
+  rotateWebhookSecretRequestSchema,
   SERVER_KEY_ROTATION_SIGNATURE_DOMAIN,
   type SealedBody,
   type ServerKeyRotation,

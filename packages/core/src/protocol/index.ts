@@ -160,6 +160,7 @@ export {
   createWebhookRequestSchema,
   listWebhookDeliveriesResponseSchema,
   listWebhooksResponseSchema,
+  rotateWebhookSecretRequestSchema,
   updateWebhookRequestSchema,
   webhookAttemptSchema,
   webhookDeliverySchema,

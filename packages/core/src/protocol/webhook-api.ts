@@ -11,6 +11,8 @@ export const webhookUrlSchema = z
   .url({ protocol: /^https?$/ })
   .max(2048)
   .refine((value) => {
+    // zod runs refinements after a failed format check too: an unparsable value is not ours.
+    if (!URL.canParse(value)) return true;
     const url = new URL(value);
     return url.username === '' && url.password === '';
   }, 'must not carry a user name or password');
@@ -41,6 +43,20 @@ export const updateWebhookRequestSchema = z
   })
   .refine((body) => Object.keys(body).length > 0, 'name at least one field to change');
 
+/** `POST /v1/admin/webhooks/:id/rotate-secret` body (optional). */
+export const rotateWebhookSecretRequestSchema = z.strictObject({
+  /**
+   * How long the previous secret keeps signing beside the new one, in seconds (0: stop now).
+   * Default 86400 (24 h).
+   */
+  overlapSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional(),
+});
+
 /** A webhook endpoint as the admin API shows it (never its secret). */
 export const webhookEndpointSchema = z.strictObject({
   id: idSchema,
@@ -56,6 +72,8 @@ export const webhookEndpointSchema = z.strictObject({
   consecutiveFailures: z.number().int().nonnegative(),
   /** When the current run of failures began. */
   failingSince: timestampSchema.nullable(),
+  /** Until when the secret before the last rotation still signs (null: it does not). */
+  previousSecretExpiresAt: timestampSchema.nullable(),
   createdAt: timestampSchema,
 });
 

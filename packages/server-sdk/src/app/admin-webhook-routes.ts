@@ -1,6 +1,7 @@
 import {
   createWebhookRequestSchema,
   ROUTES,
+  rotateWebhookSecretRequestSchema,
   systemRandom,
   updateWebhookRequestSchema,
 } from '@fieldline/core';
@@ -20,6 +21,10 @@ import {
 import { generateWebhookSecret } from '../webhooks/webhook-signature.js';
 import { toWebhookDelivery, toWebhookEndpoint } from '../webhooks/webhook-views.js';
 import type { AppContext } from './app-context.js';
+
+// The previous secret keeps signing beside the new one for a day after a rotation, so a
+// receiver can deploy the new secret without refusing deliveries in between.
+const DEFAULT_OVERLAP_SECONDS = 86_400;
 
 function newEndpointId(): string {
   return `wh_${Buffer.from(systemRandom.bytes(12)).toString('hex')}`;
@@ -207,18 +212,27 @@ export function adminWebhookRoutes(
       async handle(request, params) {
         const admin = authenticateAdmin(request);
         const current = await ownedEndpoint(admin, params.id ?? '');
+        const { overlapSeconds = DEFAULT_OVERLAP_SECONDS } =
+          request.body.length === 0 ? {} : readJsonBody(request, rotateWebhookSecretRequestSchema);
         const secret = generateWebhookSecret(random);
+        const nowMs = clock.now();
         const row = await db.transaction().execute(async (trx) => {
           const updated = await trx
             .updateTable('webhook_endpoints')
             .set({
               secret_ciphertext: delivery.secretBox.seal(current.id, secret),
-              updated_at: new Date(clock.now()).toISOString(),
+              // Sealed for the same endpoint, so the stored ciphertext moves over as it is.
+              previous_secret_ciphertext: overlapSeconds === 0 ? null : current.secret_ciphertext,
+              previous_secret_expires_at:
+                overlapSeconds === 0 ? null : new Date(nowMs + overlapSeconds * 1000),
+              updated_at: new Date(nowMs).toISOString(),
             })
             .where('id', '=', current.id)
             .returningAll()
             .executeTakeFirstOrThrow();
-          await audit(trx, admin, current.tenant_id, 'webhook.secret_rotated', current.id, {});
+          await audit(trx, admin, current.tenant_id, 'webhook.secret_rotated', current.id, {
+            overlapSeconds,
+          });
           return updated;
         });
         return json(200, { ...toWebhookEndpoint(row), secret });
@@ -287,12 +301,20 @@ export function adminWebhookRoutes(
       async handle(request, params) {
         const admin = authenticateAdmin(request);
         const found = await db
-          .selectFrom('webhook_deliveries')
-          .select(['id', 'endpoint_id', 'tenant_id'])
-          .where('id', '=', params.id ?? '')
+          .selectFrom('webhook_deliveries as d')
+          .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+          .select(['d.id', 'd.endpoint_id', 'd.tenant_id', 'e.enabled'])
+          .where('d.id', '=', params.id ?? '')
           .executeTakeFirst();
         if (found === undefined || (admin.tenant !== null && admin.tenant !== found.tenant_id)) {
           throw new HttpError('not_found', 'No such webhook delivery.');
+        }
+        if (!found.enabled) {
+          throw new HttpError(
+            'conflict',
+            'The endpoint is disabled; re-enable it (PATCH enabled: true) before redelivering.',
+            { details: { endpointId: found.endpoint_id } },
+          );
         }
         await audit(db, admin, found.tenant_id, 'webhook.redelivered', found.endpoint_id, {
           deliveryId: found.id,

@@ -297,6 +297,9 @@ export interface WebhookEndpointsTable {
   description: string | null;
   /** The `whsec_…` secret, AES-256-GCM under the server's webhook key (`v1.<iv>.<tag>.<ct>`). */
   secret_ciphertext: string;
+  /** The secret before the last rotation, sealed the same way; signs too until it expires. */
+  previous_secret_ciphertext: string | null;
+  previous_secret_expires_at: Timestamp | null;
   enabled: ColumnType<boolean, boolean | undefined, boolean>;
   disabled_at: Timestamp | null;
   disabled_reason: string | null;

@@ -21,8 +21,9 @@ export interface WebhookAttemptOutcome {
 }
 
 /**
- * Makes one attempt of a delivery now: signs its body with the endpoint's secret (Standard
- * Webhooks headers, timestamp of this attempt), POSTs it, and records the outcome on the
+ * Makes one attempt of a delivery now: signs its body with the endpoint's secret, and with the
+ * previous one while a rotation's overlap lasts (Standard Webhooks headers, timestamp of this
+ * attempt), POSTs it, and records the outcome on the
  * delivery (status, attempt count, last code/error/latency, the attempt log, the next attempt)
  * and on the endpoint (its run of failures). A 2xx succeeds and resets the endpoint's failures;
  * a 410 kills the delivery and disables the endpoint (`gone`); any other failure schedules a
@@ -53,6 +54,8 @@ export async function attemptDelivery(
       'e.id as endpointId',
       'e.url',
       'e.secret_ciphertext',
+      'e.previous_secret_ciphertext',
+      'e.previous_secret_expires_at',
       'e.consecutive_failures',
       'e.failing_since',
     ])
@@ -61,9 +64,16 @@ export async function attemptDelivery(
   if (row === undefined) return undefined;
   const { clock } = options;
   const startedMs = clock.now();
-  const secret = options.secretBox.open(row.endpointId, row.secret_ciphertext);
+  const secrets = [options.secretBox.open(row.endpointId, row.secret_ciphertext)];
+  if (
+    row.previous_secret_ciphertext !== null &&
+    row.previous_secret_expires_at !== null &&
+    row.previous_secret_expires_at.getTime() > startedMs
+  ) {
+    secrets.push(options.secretBox.open(row.endpointId, row.previous_secret_ciphertext));
+  }
   const body = JSON.stringify(row.body);
-  const headers = signWebhook(secret, row.id, Math.floor(startedMs / 1000), body);
+  const headers = signWebhook(secrets, row.id, Math.floor(startedMs / 1000), body);
   const result = await postWebhook(row.url, { ...headers }, body, {
     timeoutMs: options.timeoutMs,
     allowPrivate: options.allowPrivateUrls,

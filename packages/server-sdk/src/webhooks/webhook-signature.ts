@@ -40,9 +40,10 @@ export function generateWebhookSecret(random: Random): string {
 
 /**
  * Signs one delivery attempt the Standard Webhooks way: HMAC-SHA256, keyed by the secret's
- * bytes, over `<id>.<timestamp>.<body>`.
+ * bytes, over `<id>.<timestamp>.<body>`. Given several secrets (during a rotation's overlap),
+ * the header carries one `v1,` signature per secret, separated by spaces.
  *
- * @param secret - the endpoint's `whsec_…` secret.
+ * @param secret - the endpoint's `whsec_…` secret, or its secrets, current first.
  * @param id - the delivery id.
  * @param timestampSeconds - the attempt's time, whole seconds since the epoch.
  * @param body - the exact body sent.
@@ -54,18 +55,20 @@ export function generateWebhookSecret(random: Random): string {
  * ```
  */
 export function signWebhook(
-  secret: string,
+  secret: string | readonly string[],
   id: string,
   timestampSeconds: number,
   body: string,
 ): WebhookSignatureHeaders {
-  const signature = createHmac('sha256', secretBytes(secret))
-    .update(`${id}.${timestampSeconds}.${body}`)
-    .digest('base64');
+  const secrets = typeof secret === 'string' ? [secret] : secret;
+  const signatures = secrets.map(
+    (one) =>
+      `v1,${createHmac('sha256', secretBytes(one)).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`,
+  );
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': `v1,${signature}`,
+    'webhook-signature': signatures.join(' '),
   };
 }
 

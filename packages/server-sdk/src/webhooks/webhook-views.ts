@@ -33,6 +33,8 @@ export function toWebhookEndpoint(row: Selectable<WebhookEndpointsTable>): Webho
     disabledReason: row.disabled_reason,
     consecutiveFailures: row.consecutive_failures,
     failingSince: iso(row.failing_since),
+    previousSecretExpiresAt:
+      row.previous_secret_ciphertext === null ? null : iso(row.previous_secret_expires_at),
     createdAt: row.created_at.toISOString(),
   };
 }

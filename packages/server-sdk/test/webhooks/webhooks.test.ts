@@ -126,6 +126,8 @@ describeEachDatabase('signed webhooks', (current) => {
     });
   });
   afterAll(async () => {
+    // No request of these tests may end in a 500.
+    expect(server.errors).toEqual([]);
     await server.close();
   });
   beforeEach(async () => {
@@ -401,12 +403,33 @@ describeEachDatabase('signed webhooks', (current) => {
     expect(verifyWebhook(endpoint.secret, last.headers, last.body)).toBe(true);
   });
 
-  it('rotating the secret answers a new one, shown once; the old one no longer verifies', async () => {
+  it('rotating the secret answers a new one once; the old one signs too during the overlap only', async () => {
     const endpoint = await createEndpoint(['policy.published']);
-    const rotated = await call(`${server.url}/v1/admin/webhooks/${endpoint.id}/rotate-secret`, {
+    const overlapping = await call(`${server.url}/v1/admin/webhooks/${endpoint.id}/rotate-secret`, {
       method: 'POST',
       token: ACME_ADMIN_TOKEN,
     });
+    expect(overlapping.status).toBe(200);
+    expect(overlapping.body.previousSecretExpiresAt).toEqual(expect.any(String));
+    await call(`${server.url}/v1/admin/webhooks/${endpoint.id}/test`, {
+      method: 'POST',
+      token: ACME_ADMIN_TOKEN,
+    });
+    const during = receiver.received.at(-1)!;
+    expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(verifyWebhook(overlapping.body.secret, during.headers, during.body)).toBe(true);
+    expect(verifyWebhook(endpoint.secret, during.headers, during.body)).toBe(true);
+
+    const rotated = await call(`${server.url}/v1/admin/webhooks/${endpoint.id}/rotate-secret`, {
+      token: ACME_ADMIN_TOKEN,
+      body: { overlapSeconds: 0 },
+    });
+    expect(rotated.body.previousSecretExpiresAt).toBeNull();
+    const badOverlap = await call(`${server.url}/v1/admin/webhooks/${endpoint.id}/rotate-secret`, {
+      token: ACME_ADMIN_TOKEN,
+      body: { overlapSeconds: -1 },
+    });
+    expect(badOverlap.status).toBe(400);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(endpoint.secret);
     const read = await call(`${server.url}/v1/admin/webhooks/${endpoint.id}`, {
@@ -420,6 +443,7 @@ describeEachDatabase('signed webhooks', (current) => {
     const last = receiver.received.at(-1)!;
     expect(verifyWebhook(rotated.body.secret, last.headers, last.body)).toBe(true);
     expect(verifyWebhook(endpoint.secret, last.headers, last.body)).toBe(false);
+    expect(verifyWebhook(overlapping.body.secret, last.headers, last.body)).toBe(false);
     const stored = await current()
       .db.selectFrom('webhook_endpoints')
       .select('secret_ciphertext')
@@ -445,6 +469,13 @@ describeEachDatabase('signed webhooks', (current) => {
       { tenant: 'acme', url: 'https://example.com/x', events: [] },
       { tenant: 'acme', url: 'https://example.com/x', events: ['no.such'] },
       { tenant: 'acme', url: 'not a url', events: ['policy.published'] },
+      { tenant: 'acme', url: 'https://user:pw@example.com/x', events: ['policy.published'] },
+      {
+        tenant: 'acme',
+        url: 'https://example.com/x',
+        events: ['policy.published', 'policy.published'],
+      },
+      { tenant: 'acme', url: 'https://example.com/x', events: ['policy.published'], extra: 1 },
     ]) {
       const bad = await call(`${server.url}/v1/admin/webhooks`, { token: ACME_ADMIN_TOKEN, body });
       expect(bad.status).toBe(400);

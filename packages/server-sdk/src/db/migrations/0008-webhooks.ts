@@ -1,7 +1,8 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
 // Signed webhooks (docs/webhooks.md). An endpoint's secret is stored AES-256-GCM encrypted under
-// the server's webhook key, never in clear. A delivery is one notification for one endpoint;
+// the server's webhook key, never in clear; after a rotation the previous secret also signs
+// until `previous_secret_expires_at`, so receivers can switch without dropping deliveries. A delivery is one notification for one endpoint;
 // `pending` (never tried) and `failed` (a retry is due at next_attempt_at) are the open
 // statuses; `succeeded` and `dead` are final. (endpoint_id, stream_seq) is unique so a replayed stream record never makes a second one.
 // The attempts of a delivery are a jsonb array on its row rather than a table: they are few
@@ -15,6 +16,8 @@ const up = [
     event_types jsonb not null,
     description text,
     secret_ciphertext text not null,
+    previous_secret_ciphertext text,
+    previous_secret_expires_at timestamptz,
     enabled boolean not null default true,
     disabled_at timestamptz,
     disabled_reason text,
