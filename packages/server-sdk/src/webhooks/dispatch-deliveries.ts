@@ -100,13 +100,18 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     return ids.length;
   }
 
+  let running: Promise<void> | undefined;
   const tick = (): void => {
     timer = undefined;
-    runOnce()
-      .catch(report)
+    running = runOnce()
+      .catch((error: unknown) => {
+        report(error);
+        return 0;
+      })
       .then((count) => {
-        if (stopping) return;
-        timer = setTimeout(tick, count === undefined || count === 0 ? options.pollIntervalMs : 0);
+        running = undefined;
+        // A full poll may have left more due: look again at once.
+        if (!stopping) timer = setTimeout(tick, count === 0 ? options.pollIntervalMs : 0);
       });
   };
   timer = setTimeout(tick, 0);
@@ -117,6 +122,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       stopping = true;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
+      await running;
       await Promise.all([...inFlight]);
     },
   };
