@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase, WebhookAttemptLogEntry } from '../db/database-schema.js';
 import { disableWebhookEndpoint } from './disable-endpoint.js';
-import { postWebhook } from './post-webhook.js';
+import { postWebhook, type WebhookPostResult } from './post-webhook.js';
 import { retryDelayMs } from './retry-schedule.js';
 import type { ResolvedWebhookDeliveryOptions } from './webhook-delivery-policy.js';
 import { signWebhook } from './webhook-signature.js';
@@ -9,6 +9,33 @@ import { signWebhook } from './webhook-signature.js';
 // The attempt log keeps the latest attempts only: the schedule's 8 plus a few redeliveries.
 const MAX_LOGGED_ATTEMPTS = 20;
 const MAX_ERROR_LENGTH = 500;
+
+// The current secret, and the previous one while a rotation's overlap lasts; undefined when
+// they do not open under the webhook key.
+function openSecrets(
+  row: {
+    readonly endpointId: string;
+    readonly secret_ciphertext: string;
+    readonly previous_secret_ciphertext: string | null;
+    readonly previous_secret_expires_at: Date | null;
+  },
+  atMs: number,
+  options: ResolvedWebhookDeliveryOptions,
+): string[] | undefined {
+  try {
+    const secrets = [options.secretBox.open(row.endpointId, row.secret_ciphertext)];
+    if (
+      row.previous_secret_ciphertext !== null &&
+      row.previous_secret_expires_at !== null &&
+      row.previous_secret_expires_at.getTime() > atMs
+    ) {
+      secrets.push(options.secretBox.open(row.endpointId, row.previous_secret_ciphertext));
+    }
+    return secrets;
+  } catch {
+    return undefined;
+  }
+}
 
 /** What one attempt did to a delivery. */
 export interface WebhookAttemptOutcome {
@@ -64,20 +91,20 @@ export async function attemptDelivery(
   if (row === undefined) return undefined;
   const { clock } = options;
   const startedMs = clock.now();
-  const secrets = [options.secretBox.open(row.endpointId, row.secret_ciphertext)];
-  if (
-    row.previous_secret_ciphertext !== null &&
-    row.previous_secret_expires_at !== null &&
-    row.previous_secret_expires_at.getTime() > startedMs
-  ) {
-    secrets.push(options.secretBox.open(row.endpointId, row.previous_secret_ciphertext));
-  }
+  const secrets = openSecrets(row, startedMs, options);
   const body = JSON.stringify(row.body);
-  const headers = signWebhook(secrets, row.id, Math.floor(startedMs / 1000), body);
-  const result = await postWebhook(row.url, { ...headers }, body, {
-    timeoutMs: options.timeoutMs,
-    allowPrivate: options.allowPrivateUrls,
-  });
+  // A secret that does not open (the webhook key was changed) is a failed attempt like any
+  // other: the delivery follows the schedule and the endpoint is disabled in the end, instead
+  // of the dispatcher retrying it forever.
+  const result: WebhookPostResult =
+    secrets === undefined
+      ? { statusCode: null, error: 'secret_unreadable', latencyMs: 0 }
+      : await postWebhook(
+          row.url,
+          { ...signWebhook(secrets, row.id, Math.floor(startedMs / 1000), body) },
+          body,
+          { timeoutMs: options.timeoutMs, allowPrivate: options.allowPrivateUrls },
+        );
   const attempt = row.attempts + 1;
   const nowMs = clock.now();
   const now = new Date(nowMs);

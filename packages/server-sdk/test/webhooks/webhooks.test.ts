@@ -5,7 +5,9 @@ import { notificationPayloadSchemas, webhookBodySchema } from '@fieldline/core';
 import { createFakeClock, createSeededRandom } from '@fieldline/core/testing';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ackCommand, ackCommands } from '../../src/commands/ack-command.js';
 import { expireCommands } from '../../src/commands/expire-commands.js';
+import { runDeliveryRound } from '../../src/commands/take-for-delivery.js';
 import { grantConsent } from '../../src/consent/grant-consent.js';
 import { publishPolicy } from '../../src/consent/publish-policy.js';
 import { withdrawConsent } from '../../src/consent/withdraw-consent.js';
@@ -250,6 +252,56 @@ describeEachDatabase('signed webhooks', (current) => {
     });
   });
 
+  it('writes command.finished for acks, batched acks and failed deliveries, with the change', async () => {
+    const { db } = current();
+    const expires = new Date(Date.now() + 3_600_000);
+    const command = (id: string, attempts = 0) => ({
+      id,
+      tenant_id: 'acme',
+      device_id: 'dev-1',
+      type: 'ping',
+      body: null,
+      max_attempts: 1,
+      attempts,
+      status: 'sent' as const,
+      expires_at: expires,
+    });
+    await db
+      .insertInto('commands')
+      .values([command('cmd-a', 1), command('cmd-b', 1), command('cmd-c', 1), command('cmd-d', 1)])
+      .execute();
+    await ackCommand(db, 'dev-1', 'cmd-a', { status: 'acked' }, Date.now());
+    // Acking again changes nothing, and notifies nothing.
+    await ackCommand(db, 'dev-1', 'cmd-a', { status: 'rejected' }, Date.now());
+    await ackCommands(
+      db,
+      [{ deviceId: 'dev-1', commandId: 'cmd-b', status: 'rejected', reason: 'no' }],
+      Date.now(),
+    );
+    // A sent command whose ack timed out with its attempts used up fails in a delivery round.
+    await runDeliveryRound(db, ['dev-1'], {
+      nowMs: Date.now() + 60_000,
+      ackTimeoutMs: 1,
+      onlyDue: true,
+      limit: 10,
+    });
+    const rows = await db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('topic', '=', 'command.finished')
+      .orderBy('seq')
+      .execute();
+    const finished = rows.map((row) =>
+      notificationPayloadSchemas['command.finished'].parse(row.payload),
+    );
+    expect(finished.map(({ commandId, status }) => `${commandId}:${status}`).sort()).toEqual([
+      'cmd-a:acked',
+      'cmd-b:rejected',
+      'cmd-c:failed',
+      'cmd-d:failed',
+    ]);
+  });
+
   it('retries a 500 with backoff, then succeeds; a replayed record makes no second delivery', async () => {
     const { db } = current();
     const clock = createFakeClock({ nowMs: Date.now() });
@@ -379,6 +431,30 @@ describeEachDatabase('signed webhooks', (current) => {
     expect(redelivered.body.status).toBe('succeeded');
     expect(redelivered.body.attemptLog.at(-1)).toMatchObject({ statusCode: 200 });
     expect(receiver.received.length).toBeGreaterThan(before);
+  });
+
+  it('counts a secret that does not open under the key as a failed attempt, sending nothing', async () => {
+    const { db } = current();
+    await createEndpoint(['policy.published']);
+    stream = createOutboxStream({ db, pollIntervalMs: 20 });
+    worker = startWebhookWorker({
+      db,
+      stream,
+      secretKey: new Uint8Array(32).fill(9),
+      allowPrivateUrls: true,
+      pollIntervalMs: 20,
+    });
+    await publishPolicy(db, { tenantId: 'acme', version: 1, scopes: ['activity'], text: 'P' });
+    const failed = await until(async () => {
+      const row = await db.selectFrom('webhook_deliveries').selectAll().executeTakeFirst();
+      return row?.status === 'failed' ? row : undefined;
+    }, 'failed delivery');
+    expect(failed).toMatchObject({
+      attempts: 1,
+      last_error: 'secret_unreadable',
+      last_status_code: null,
+    });
+    expect(receiver.received).toEqual([]);
   });
 
   it('410 Gone disables the endpoint at once; the test route answers the result', async () => {
