@@ -323,14 +323,25 @@ describeEachDatabase('signed webhooks', (current) => {
     await until(() => (receiver.received.length === 2 ? true : undefined), 'retry');
     const [first, second] = receiver.received;
     expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
-    const listed = await call(`${server.url}/v1/admin/webhooks/${endpoint.id}/deliveries`, {
-      token: ACME_ADMIN_TOKEN,
-    });
     await until(async () => {
       const row = await db.selectFrom('webhook_deliveries').select('status').executeTakeFirst();
       return row?.status === 'succeeded' ? true : undefined;
     }, 'success');
+    const listed = await call(`${server.url}/v1/admin/webhooks/${endpoint.id}/deliveries`, {
+      token: ACME_ADMIN_TOKEN,
+    });
     expect(listed.status).toBe(200);
+    expect(listed.body.deliveries).toHaveLength(1);
+    expect(listed.body.deliveries[0]).toMatchObject({
+      type: 'policy.published',
+      status: 'succeeded',
+      attempts: 2,
+      nextAttemptAt: null,
+      lastStatusCode: 200,
+    });
+    expect(
+      listed.body.deliveries[0].attemptLog.map((entry: { statusCode: number }) => entry.statusCode),
+    ).toEqual([500, 200]);
 
     // Replaying the stream (position back to 0) offers the record again: no new delivery.
     await running.stop();
