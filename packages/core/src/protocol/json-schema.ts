@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { eventEnvelopeSchema } from '../schema/envelope.js';
 import {
-  activityReportSchema,
   auditEntrySchema,
   auditVerifyResponseSchema,
   broadcastCommandRequestSchema,
@@ -51,6 +50,7 @@ import {
   webhookTestNotificationSchema,
 } from './notifications.js';
 import { realtimeFrameSchema } from './realtime.js';
+import { activityReportSchema, auditReportSchema, complianceReportSchema } from './report-api.js';
 import { serverKeysResponseSchema } from './server-keys.js';
 import {
   createWebhookRequestSchema,
@@ -103,6 +103,8 @@ export const protocolSchemas = {
   ListDeadLettersResponse: listDeadLettersResponseSchema,
   ReplayDeadLetterResponse: replayDeadLetterResponseSchema,
   ActivityReport: activityReportSchema,
+  ComplianceReport: complianceReportSchema,
+  AuditReport: auditReportSchema,
   RealtimeFrame: realtimeFrameSchema,
   WebhookBody: webhookBodySchema,
   CreateWebhookRequest: createWebhookRequestSchema,

@@ -38,6 +38,8 @@ export const ROUTES = {
   adminWebhookRotateSecret: '/v1/admin/webhooks/:id/rotate-secret',
   adminWebhookRedeliver: '/v1/admin/webhook-deliveries/:id/redeliver',
   activityReport: '/v1/reports/activity',
+  complianceReport: '/v1/reports/compliance',
+  auditReport: '/v1/reports/audit',
   health: '/healthz',
   ready: '/readyz',
   metrics: '/metrics',

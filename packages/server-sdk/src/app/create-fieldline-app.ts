@@ -38,6 +38,7 @@ import { adminConsentRoutes } from './admin-consent-routes.js';
 import { adminDeadLetterRoutes } from './admin-dead-letter-routes.js';
 import { adminDeviceStandingRoutes } from './admin-device-standing-routes.js';
 import { adminInstallTokenRoutes } from './admin-install-token-routes.js';
+import { type AdminReportOptions, adminReportRoutes } from './admin-report-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
 import { adminWebhookRoutes } from './admin-webhook-routes.js';
@@ -106,6 +107,11 @@ export interface FieldlineAppOptions {
    * @default none (verification checks the links only, and cannot see truncation)
    */
   readonly auditCheckpoints?: AuditCheckpointer;
+  /**
+   * Cache bounds and page size of the reports API (`GET /v1/reports/…`).
+   * @default { cache: { maxEntries: 200, maxBytes: 16_777_216 }, pageSize: 1000 }
+   */
+  readonly reports?: AdminReportOptions;
   /**
    * The 32-byte key webhook endpoint secrets are encrypted under (AES-256-GCM). The webhook
    * admin routes (docs/webhooks.md) exist only when it is given; give the webhook worker
@@ -239,6 +245,7 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminStreamRoutes(context, options.adminStream),
     ...adminCommandRoutes(context),
     ...adminDeadLetterRoutes(context, ingestion),
+    ...adminReportRoutes(context, options.reports),
     ...(options.webhookSecretKey === undefined
       ? []
       : adminWebhookRoutes(context, {

@@ -396,6 +396,7 @@ describeEachDatabase('ingestion pipeline', (current) => {
       'dedup-batch',
       'enrich-events',
       'geo',
+      'count-consent-refusals',
       'dead-letter',
       'store-events',
       'build-results',
