@@ -98,6 +98,8 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
   const databaseUrl = fromEnv('DATABASE_URL');
   const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');
   const busChannelPrefix = fromEnv('FIELDLINE_BUS_PREFIX');
+  const webhookKey = fromEnv('FIELDLINE_WEBHOOK_KEY');
+  const allowPrivateWebhookUrls = fromEnv('FIELDLINE_ALLOW_PRIVATE_WEBHOOK_URLS') === '1';
   const trustedProxies = (fromEnv('FIELDLINE_TRUSTED_PROXIES') ?? '')
     .split(',')
     .map((address) => address.trim())
@@ -111,6 +113,8 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(busChannelPrefix === undefined ? {} : { busChannelPrefix }),
+    ...(webhookKey === undefined ? {} : { webhookKey }),
+    allowPrivateWebhookUrls,
     trustedProxies,
     ...(tls === undefined ? {} : { tls }),
     analytics,

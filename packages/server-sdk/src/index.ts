@@ -59,6 +59,7 @@ export { adminInstallTokenRoutes } from './app/admin-install-token-routes.js';
 export { type AdminReportOptions, adminReportRoutes } from './app/admin-report-routes.js';
 export { adminDeviceRoutes } from './app/admin-routes.js';
 export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
+export { adminWebhookRoutes } from './app/admin-webhook-routes.js';
 export type { AppContext } from './app/app-context.js';
 export {
   createFieldlineApp,
@@ -219,6 +220,9 @@ export type {
   TenantSettingsTable,
   TenantsTable,
   Timestamp,
+  WebhookAttemptLogEntry,
+  WebhookDeliveriesTable,
+  WebhookEndpointsTable,
 } from './db/database-schema.js';
 export {
   DATABASE_RETRY_AFTER_SECONDS,
@@ -382,6 +386,7 @@ export {
   type TokenBucketLimiter,
   type TokenBucketLimiterOptions,
 } from './ingestion/token-bucket.js';
+export { writeNotification } from './notifications/write-notification.js';
 export type { ChannelHandler, ChannelMessage, ChannelSender } from './realtime/channel-handlers.js';
 export {
   type ConnectionClosed,
@@ -462,3 +467,23 @@ export type {
   StreamLag,
   StreamRecord,
 } from './stream/event-stream.js';
+export type { WebhookAttemptOutcome } from './webhooks/attempt-delivery.js';
+export { createWebhookEnqueueHandler } from './webhooks/enqueue-deliveries.js';
+export type { WebhookPostOptions, WebhookPostResult } from './webhooks/post-webhook.js';
+export { postWebhook } from './webhooks/post-webhook.js';
+export type { WebhookRetrySchedule } from './webhooks/retry-schedule.js';
+export { createWebhookSecretBox, type WebhookSecretBox } from './webhooks/secret-box.js';
+export { isPrivateAddress } from './webhooks/webhook-address-guard.js';
+export type { WebhookDeliveryOptions } from './webhooks/webhook-delivery-policy.js';
+export {
+  generateWebhookSecret,
+  signWebhook,
+  verifyWebhookSignature,
+  type WebhookSignatureHeaders,
+} from './webhooks/webhook-signature.js';
+export type { WebhookDelivery, WebhookEndpoint } from './webhooks/webhook-views.js';
+export {
+  startWebhookWorker,
+  type WebhookWorker,
+  type WebhookWorkerOptions,
+} from './webhooks/webhook-worker.js';

@@ -95,6 +95,23 @@ export {
   verifyKeyRotationRequest,
 } from './key-rotation.js';
 export {
+  commandFinishedNotificationSchema,
+  consentNotificationSchema,
+  devicePresenceNotificationSchema,
+  eventsRefusedNotificationSchema,
+  isNotificationType,
+  NOTIFICATION_TYPES,
+  type NotificationPayload,
+  type NotificationType,
+  notificationPayloadSchemas,
+  notificationTypeSchema,
+  policyPublishedNotificationSchema,
+  type WebhookBody,
+  webhookBodySchema,
+  webhookEndpointDisabledNotificationSchema,
+  webhookTestNotificationSchema,
+} from './notifications.js';
+export {
   type AckFrame,
   ackFrameSchema,
   type ChallengeFrame,
@@ -169,3 +186,16 @@ export {
   signServerKeyRotation,
   verifyServerKeyChain,
 } from './server-keys.js';
+export {
+  createWebhookRequestSchema,
+  listWebhookDeliveriesResponseSchema,
+  listWebhooksResponseSchema,
+  rotateWebhookSecretRequestSchema,
+  updateWebhookRequestSchema,
+  webhookAttemptSchema,
+  webhookDeliverySchema,
+  webhookEndpointSchema,
+  webhookEventTypesSchema,
+  webhookUrlSchema,
+  webhookWithSecretSchema,
+} from './webhook-api.js';

@@ -39,9 +39,29 @@ import {
 } from './device-api.js';
 import { deviceConfigSchema } from './device-config.js';
 import { errorBodySchema } from './error-body.js';
+import {
+  commandFinishedNotificationSchema,
+  consentNotificationSchema,
+  devicePresenceNotificationSchema,
+  eventsRefusedNotificationSchema,
+  policyPublishedNotificationSchema,
+  webhookBodySchema,
+  webhookEndpointDisabledNotificationSchema,
+  webhookTestNotificationSchema,
+} from './notifications.js';
 import { realtimeFrameSchema } from './realtime.js';
 import { activityReportSchema, auditReportSchema, complianceReportSchema } from './report-api.js';
 import { serverKeysResponseSchema } from './server-keys.js';
+import {
+  createWebhookRequestSchema,
+  listWebhookDeliveriesResponseSchema,
+  listWebhooksResponseSchema,
+  rotateWebhookSecretRequestSchema,
+  updateWebhookRequestSchema,
+  webhookDeliverySchema,
+  webhookEndpointSchema,
+  webhookWithSecretSchema,
+} from './webhook-api.js';
 
 /** Every wire schema of protocol v1, by the name used in docs/schema. */
 export const protocolSchemas = {
@@ -86,6 +106,22 @@ export const protocolSchemas = {
   ComplianceReport: complianceReportSchema,
   AuditReport: auditReportSchema,
   RealtimeFrame: realtimeFrameSchema,
+  WebhookBody: webhookBodySchema,
+  CreateWebhookRequest: createWebhookRequestSchema,
+  UpdateWebhookRequest: updateWebhookRequestSchema,
+  WebhookEndpoint: webhookEndpointSchema,
+  WebhookWithSecret: webhookWithSecretSchema,
+  RotateWebhookSecretRequest: rotateWebhookSecretRequestSchema,
+  ListWebhooksResponse: listWebhooksResponseSchema,
+  WebhookDelivery: webhookDeliverySchema,
+  ListWebhookDeliveriesResponse: listWebhookDeliveriesResponseSchema,
+  ConsentNotification: consentNotificationSchema,
+  PolicyPublishedNotification: policyPublishedNotificationSchema,
+  DevicePresenceNotification: devicePresenceNotificationSchema,
+  CommandFinishedNotification: commandFinishedNotificationSchema,
+  EventsRefusedNotification: eventsRefusedNotificationSchema,
+  WebhookEndpointDisabledNotification: webhookEndpointDisabledNotificationSchema,
+  WebhookTestNotification: webhookTestNotificationSchema,
 } as const;
 
 /**

@@ -25,6 +25,7 @@ import {
   type PostgresBus,
   type RealtimeGateway,
   type RealtimeGatewayOptions,
+  startWebhookWorker,
   toNodeListener,
 } from '@fieldline/server-sdk';
 import { type AdminTokenSource, resolveAdminToken } from '../admin/resolve-admin-token.js';
@@ -46,6 +47,7 @@ import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
+import { resolveWebhookKey } from './webhook-key.js';
 
 /** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
 export interface StartServerOptions {
@@ -136,6 +138,18 @@ export interface StartServerOptions {
    * @default true
    */
   readonly analytics?: boolean;
+  /**
+   * The key webhook secrets are encrypted under, as base64 of 32 bytes
+   * (`FIELDLINE_WEBHOOK_KEY`); when absent, `<dataDir>/webhook-secret.key` (0600) is used,
+   * or created.
+   */
+  readonly webhookKey?: string;
+  /**
+   * Let webhook endpoints point at private and loopback addresses (development, tests;
+   * `FIELDLINE_ALLOW_PRIVATE_WEBHOOK_URLS=1`).
+   * @default false
+   */
+  readonly allowPrivateWebhookUrls?: boolean;
 }
 
 /** A server started by {@link startServer}. */
@@ -293,6 +307,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     path: join(dataDir, 'admin-token'),
   });
 
+  const webhookSecretKey = await resolveWebhookKey({
+    ...(options.webhookKey === undefined ? {} : { key: options.webhookKey }),
+    path: join(dataDir, 'webhook-secret.key'),
+  });
+  const allowPrivateWebhookUrls = options.allowPrivateWebhookUrls ?? false;
+
   // A dropped connection is not fatal: the pool opens another when the database is back, and
   // requests meanwhile answer 503 `unavailable` (a log line per outage, not per request).
   const outageLog = throttledWarn(logger, DATABASE_LOG_INTERVAL_MS);
@@ -349,6 +369,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       adminCredentials: [{ token: admin.token }],
       clock,
       bus: busInUse,
+      webhookSecretKey,
+      allowPrivateWebhookUrls,
       extraRoutes: () => [metricsRoute(metrics)],
       onIngested: (summary) => metrics.recordIngestion(summary),
       onUnavailable: (error) => outageLog(error, 'database unavailable; answering 503'),
@@ -391,19 +413,29 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
     auditCheckpoints.start();
-    let stream: EventStream | undefined;
+    // One embedded stream serves every in-process consumer: the analytics consumer (unless it
+    // runs as a separate worker) and the webhook worker, which turns notifications into signed
+    // deliveries (`fieldline-server worker webhooks` runs the same worker on its own).
+    const stream: EventStream = createOutboxStream({
+      db: database.db,
+      clock,
+      onError: (error, context) =>
+        logger.warn({ err: error, ...context }, 'event stream consumer error; retrying'),
+    });
     let analytics: AnalyticsConsumer | undefined;
     if (options.analytics ?? true) {
-      stream = createOutboxStream({
-        db: database.db,
-        clock,
-        onError: (error, context) =>
-          logger.warn({ err: error, ...context }, 'event stream consumer error; retrying'),
-      });
       analytics = createAnalyticsConsumer({ stream, db: database.db, clock, logger });
       const consumer = analytics;
       metrics.observeConsumerLag(async () => [await consumer.lag()]);
     }
+    const webhooks = startWebhookWorker({
+      db: database.db,
+      stream,
+      secretKey: webhookSecretKey,
+      allowPrivateUrls: allowPrivateWebhookUrls,
+      clock,
+      onError: (error) => logger.warn({ err: error }, 'webhook dispatcher error'),
+    });
     const bound = (server.address() as AddressInfo).port;
     const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${bound}`;
     logger.info(
@@ -429,9 +461,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const { forced } = await closer.close(shutdownTimeoutMs);
       if (forced)
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
-      // The consumer's batch in flight commits or rolls back before the database goes.
+      // The consumers' batches in flight commit or roll back before the database goes.
+      await webhooks.stop();
       await analytics?.stop();
-      await stream?.close();
+      await stream.close();
       // Requests are done: the last audit rows are anchored before the database goes.
       await auditCheckpoints.stop();
       await busInUse.close();

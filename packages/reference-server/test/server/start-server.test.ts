@@ -103,7 +103,7 @@ describe('startServer on PGlite in a data directory', () => {
   it('writes the identity and the generated admin token owner-only', async () => {
     expect(server.identityCreated).toBe(true);
     expect(server.adminTokenSource).toBe('generated');
-    for (const name of ['server-identity.json', 'admin-token']) {
+    for (const name of ['server-identity.json', 'admin-token', 'webhook-secret.key']) {
       expect((await stat(join(dir.path, name))).mode & 0o777).toBe(0o600);
     }
     expect((await stat(dir.path)).mode & 0o777).toBe(0o700);

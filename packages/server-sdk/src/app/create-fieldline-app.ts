@@ -30,6 +30,7 @@ import {
   type IngestionStep,
 } from '../ingestion/pipeline.js';
 import type { IngestionSummary } from '../ingestion/steps/measure-ingestion.js';
+import { writeNotification } from '../notifications/write-notification.js';
 import { createServerKeyRing, type ServerKeyHistory } from '../sealing/server-key-ring.js';
 import { adminAuditRoutes } from './admin-audit-routes.js';
 import { adminCommandRoutes } from './admin-command-routes.js';
@@ -40,6 +41,7 @@ import { adminInstallTokenRoutes } from './admin-install-token-routes.js';
 import { type AdminReportOptions, adminReportRoutes } from './admin-report-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
+import { adminWebhookRoutes } from './admin-webhook-routes.js';
 import type { AppContext } from './app-context.js';
 import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
@@ -110,6 +112,19 @@ export interface FieldlineAppOptions {
    * @default { cache: { maxEntries: 200, maxBytes: 16_777_216 }, pageSize: 1000 }
    */
   readonly reports?: AdminReportOptions;
+  /**
+   * The 32-byte key webhook endpoint secrets are encrypted under (AES-256-GCM). The webhook
+   * admin routes (docs/webhooks.md) exist only when it is given; give the webhook worker
+   * (`startWebhookWorker`) the same key.
+   * @default none (no webhook routes)
+   */
+  readonly webhookSecretKey?: Uint8Array;
+  /**
+   * Let webhook endpoints point at private, loopback and link-local addresses (development
+   * and tests). Give the worker the same setting (`allowPrivateUrls`).
+   * @default false
+   */
+  readonly allowPrivateWebhookUrls?: boolean;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -184,24 +199,34 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     previousServerIdentities: () => serverKeys.previousAt(clock.now()),
     replayGuard: context.replayGuard,
     consent: { historyFor: (deviceId) => consentHistory(db, deviceId) },
+    // The audit row and the `event.refused_no_consent` notification (counts per scope, never
+    // the events) commit together: one of each per batch with refusals.
     audit: (entry) =>
-      appendAudit(
-        db,
-        {
-          tenantId: entry.tenantId,
-          actor: `device:${entry.deviceId}`,
-          action: entry.action,
-          subject: `device:${entry.deviceId}`,
-          details: {
-            batchId: entry.batchId,
-            messageId: entry.messageId,
-            refused: entry.refusedCount,
-            scopes: [...entry.scopes],
-            eventIds: [...entry.eventIds],
+      db.transaction().execute(async (trx) => {
+        await appendAudit(
+          trx,
+          {
+            tenantId: entry.tenantId,
+            actor: `device:${entry.deviceId}`,
+            action: entry.action,
+            subject: `device:${entry.deviceId}`,
+            details: {
+              batchId: entry.batchId,
+              messageId: entry.messageId,
+              refused: entry.refusedCount,
+              scopes: [...entry.scopes],
+              eventIds: [...entry.eventIds],
+            },
           },
-        },
-        { clock },
-      ).then(() => undefined),
+          { clock },
+        );
+        await writeNotification(trx, entry.tenantId, 'event.refused_no_consent', {
+          deviceId: entry.deviceId,
+          batchId: entry.batchId,
+          refused: { ...entry.refusedPerScope },
+          at: entry.at.toISOString(),
+        });
+      }),
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.onIngested === undefined ? {} : { onResult: options.onIngested }),
   });
@@ -221,6 +246,12 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminCommandRoutes(context),
     ...adminDeadLetterRoutes(context, ingestion),
     ...adminReportRoutes(context, options.reports),
+    ...(options.webhookSecretKey === undefined
+      ? []
+      : adminWebhookRoutes(context, {
+          secretKey: options.webhookSecretKey,
+          allowPrivateUrls: options.allowPrivateWebhookUrls ?? false,
+        })),
     ...(options.extraRoutes?.(context) ?? []),
   ];
   const router = createRouter(routes, {

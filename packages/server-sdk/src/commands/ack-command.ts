@@ -1,8 +1,10 @@
 import type { CommandAckRequest } from '@fieldline/core';
 import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { commandFinishedNotifications } from '../notifications/command-finished-sql.js';
 import {
   type CommandRecord,
+  type CommandRow,
   LATE_ACK_STATUSES,
   OPEN_COMMAND_STATUSES,
   toCommandRecord,
@@ -39,19 +41,19 @@ export async function ackCommand(
   nowMs: number,
 ): Promise<AckOutcome | undefined> {
   // The common case is one conditional UPDATE: an ack is the hottest write of a broadcast.
-  const updated = await db
-    .updateTable('commands')
-    .set({ status: answer.status, acked_at: new Date(nowMs), reason: answer.reason ?? null })
-    .where('id', '=', commandId)
-    .where('device_id', '=', deviceId)
-    .where((eb) =>
-      eb.or([
-        eb('status', 'in', OPEN_COMMAND_STATUSES),
-        eb.and([eb('status', 'in', LATE_ACK_STATUSES), eb('attempts', '>', 0)]),
-      ]),
-    )
-    .returningAll()
-    .executeTakeFirst();
+  // The `command.finished` notification is written by the same statement.
+  const now = new Date(nowMs).toISOString();
+  const { rows } = await sql<CommandRow>`
+    with changed as (
+      update commands
+      set status = ${answer.status}, acked_at = ${now}::timestamptz, reason = ${answer.reason ?? null}
+      where id = ${commandId} and device_id = ${deviceId}
+        and (status in (${sql.join(OPEN_COMMAND_STATUSES)})
+          or (status in (${sql.join(LATE_ACK_STATUSES)}) and attempts > 0))
+      returning *),
+    notified as (${commandFinishedNotifications('changed', now)})
+    select * from changed`.execute(db);
+  const updated = rows[0];
   if (updated !== undefined) {
     return { record: toCommandRecord(updated), change: statusChange(updated, answer.status) };
   }
@@ -99,21 +101,22 @@ export async function ackCommands(
         sql`(${ack.commandId}::text, ${ack.deviceId}::text, ${ack.status}::text, ${ack.reason ?? null}::text)`,
     ),
   );
-  const result = await sql<{
-    id: string;
-    device_id: string;
-    tenant_id: string;
-    type: string;
-    status: 'acked' | 'rejected';
-  }>`update commands
+  const update = sql`update commands
        set status = answers.status, acked_at = ${new Date(nowMs)}, reason = answers.reason
        from (values ${values}) as answers (id, device_id, status, reason)
        where commands.id = answers.id
          and commands.device_id = answers.device_id
          and (commands.status in ('pending', 'sent')
            or (commands.status in ('failed', 'expired') and commands.attempts > 0))
-       returning commands.id, commands.device_id, commands.tenant_id, commands.type, commands.status`.execute(
-    db,
-  );
+       returning commands.id, commands.device_id, commands.tenant_id, commands.type, commands.status`;
+  const result = await sql<{
+    id: string;
+    device_id: string;
+    tenant_id: string;
+    type: string;
+    status: 'acked' | 'rejected';
+  }>`with changed as (${update}),
+    notified as (${commandFinishedNotifications('changed', new Date(nowMs).toISOString())})
+    select * from changed`.execute(db);
   return result.rows.map((row) => statusChange(row, row.status));
 }

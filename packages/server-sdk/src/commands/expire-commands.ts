@@ -1,11 +1,13 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { commandFinishedNotifications } from '../notifications/command-finished-sql.js';
 import { OPEN_COMMAND_STATUSES } from './command-record.js';
 import { type CommandStatusChange, statusChange } from './command-status-change.js';
 
 /**
  * Settles every open command (pending or sent) whose TTL has passed as
- * `expired`, across all devices, in one statement. Rows a delivery round
+ * `expired`, across all devices, in one statement (which also writes their
+ * `command.finished` notifications). Rows a delivery round
  * holds locked are waited for and then checked again, so a command the round
  * settled is never settled twice.
  *
@@ -18,12 +20,13 @@ export async function expireCommands(
   db: Kysely<FieldlineDatabase>,
   nowMs: number,
 ): Promise<CommandStatusChange[]> {
-  const rows = await db
-    .updateTable('commands')
-    .set({ status: 'expired' })
-    .where('status', 'in', OPEN_COMMAND_STATUSES)
-    .where('expires_at', '<=', new Date(nowMs))
-    .returning(['id', 'device_id', 'tenant_id', 'type'])
-    .execute();
+  const now = new Date(nowMs).toISOString();
+  const { rows } = await sql<{ id: string; device_id: string; tenant_id: string; type: string }>`
+    with changed as (
+      update commands set status = 'expired'
+      where status in (${sql.join(OPEN_COMMAND_STATUSES)}) and expires_at <= ${now}::timestamptz
+      returning id, device_id, tenant_id, type, status),
+    notified as (${commandFinishedNotifications('changed', now)})
+    select id, device_id, tenant_id, type from changed`.execute(db);
   return rows.map((row) => statusChange(row, 'expired'));
 }

@@ -1,6 +1,7 @@
 import type { Command } from '@fieldline/core';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { commandFinishedNotifications } from '../notifications/command-finished-sql.js';
 import { OPEN_COMMAND_STATUSES, toDeliveredCommand } from './command-record.js';
 import { type CommandStatusChange, statusChange } from './command-status-change.js';
 
@@ -120,7 +121,11 @@ export async function runDeliveryRound(
     }
     const settle = async (ids: string[], status: 'expired' | 'failed') => {
       if (ids.length === 0) return;
-      await trx.updateTable('commands').set({ status }).where('id', 'in', ids).execute();
+      // The `command.finished` notifications are written by the same statement.
+      await sql`with changed as (
+          update commands set status = ${status} where id in (${sql.join(ids)})
+          returning id, tenant_id, device_id, type, status)
+        ${commandFinishedNotifications('changed', now.toISOString())}`.execute(trx);
     };
     await settle(
       expired.map((row) => row.id),

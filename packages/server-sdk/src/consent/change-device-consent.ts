@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import { runInTransaction } from '../audit/run-in-transaction.js';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import { HttpError } from '../http/http-error.js';
+import { writeNotification } from '../notifications/write-notification.js';
 import {
   ledgerRow,
   loadLatestState,
@@ -50,15 +51,16 @@ export interface DeviceConsentChange {
   readonly deviceId: string;
   readonly actor: string;
   readonly method: 'admin-api' | 'agent-ui';
-  /** The audit action, e.g. `consent.granted`. */
-  readonly auditAction: string;
+  /** The audit action, also the notification type written to the event stream. */
+  readonly auditAction: 'consent.granted' | 'consent.withdrawn';
   /** Builds the event; throws `invalid_request` for a request that makes no sense. */
   buildEvent(context: ConsentChangeContext): Promise<ConsentEvent>;
 }
 
 /**
  * Applies one grant or withdrawal: locks the device, loads its state, runs the
- * consent machine, appends the ledger row and the audit row in one transaction.
+ * consent machine, appends the ledger row, the audit row and the notification
+ * (`consent.granted` / `consent.withdrawn`, into the event stream) in one transaction.
  *
  * @param db - the database or a transaction.
  * @param change - the device, the actor and how to build the event.
@@ -133,6 +135,14 @@ export function changeDeviceConsent(
       },
       { clock: resolved.clock },
     );
+    await writeNotification(trx, tenantId, change.auditAction, {
+      deviceId,
+      ledgerId: record.recordId,
+      method: change.method,
+      scopes: record.purposes.map((p) => p.scope),
+      consent,
+      at: new Date(atMs).toISOString(),
+    });
     return consent;
   });
 }

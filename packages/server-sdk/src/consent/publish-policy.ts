@@ -10,6 +10,7 @@ import type { Insertable, Kysely } from 'kysely';
 import { runInTransaction } from '../audit/run-in-transaction.js';
 import type { ConsentLedgerTable, FieldlineDatabase } from '../db/database-schema.js';
 import { HttpError } from '../http/http-error.js';
+import { writeNotification } from '../notifications/write-notification.js';
 import { policyInput } from './change-device-consent.js';
 import {
   ledgerRow,
@@ -62,7 +63,8 @@ const MAX_POLICY_TEXT = 100_000;
 /**
  * Publishes a new policy version for a tenant: stores it and moves every
  * device of the tenant to pending on it (re-consent), with one ledger row per
- * device and one audit row `consent.policy_published`, all in one transaction.
+ * device and one audit row `consent.policy_published` and one `policy.published` notification
+ * (event stream), all in one transaction.
  * Devices are locked in id order, so grants and withdrawals running at the same
  * time land either before the publication or after it, never lost.
  *
@@ -179,6 +181,12 @@ export async function publishPolicy(
       },
       { clock: resolved.clock },
     );
+    await writeNotification(trx, tenantId, 'policy.published', {
+      version,
+      scopes: [...policy.scopes],
+      devices: rows.length,
+      at: new Date(atMs).toISOString(),
+    });
     return {
       tenantId,
       version,

@@ -278,6 +278,63 @@ export interface SeenMessagesTable {
   expires_at: Timestamp;
 }
 
+/** One attempt of a webhook delivery, as kept in `webhook_deliveries.attempt_log`. */
+export interface WebhookAttemptLogEntry {
+  attempt: number;
+  at: string;
+  statusCode: number | null;
+  error: string | null;
+  latencyMs: number;
+}
+
+/** Webhook endpoints: where a tenant's notifications are POSTed, signed. */
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  /** The notification types subscribed to. */
+  event_types: Json<string[]>;
+  description: string | null;
+  /** The `whsec_…` secret, AES-256-GCM under the server's webhook key (`v1.<iv>.<tag>.<ct>`). */
+  secret_ciphertext: string;
+  /** The secret before the last rotation, sealed the same way; signs too until it expires. */
+  previous_secret_ciphertext: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  disabled_at: Timestamp | null;
+  disabled_reason: string | null;
+  /** Failed attempts in a row, over all of the endpoint's deliveries. */
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  failing_since: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Webhook deliveries: one notification for one endpoint, with its attempts. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  tenant_id: string;
+  /** The outbox seq of the notification; null for a test delivery. */
+  stream_seq: number | null;
+  type: string;
+  /** The JSON body sent (signed as serialized at each attempt). */
+  body: Json<Record<string, unknown>>;
+  status: ColumnType<
+    'pending' | 'succeeded' | 'failed' | 'dead',
+    'pending' | 'succeeded' | 'failed' | 'dead' | undefined,
+    'pending' | 'succeeded' | 'failed' | 'dead'
+  >;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_latency_ms: number | null;
+  attempt_log: ColumnType<WebhookAttemptLogEntry[], string | undefined, string>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 /** Every table Fieldline's server stores, for `Kysely<FieldlineDatabase>`. */
 export interface FieldlineDatabase {
   tenants: TenantsTable;
@@ -300,4 +357,6 @@ export interface FieldlineDatabase {
   configs: ConfigsTable;
   seen_messages: SeenMessagesTable;
   stream_consumers: StreamConsumersTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -5,6 +5,7 @@ import { deviceStandingMigration } from './migrations/0004-device-standing.js';
 import { auditGuardMigration } from './migrations/0005-audit-guard.js';
 import { streamConsumersMigration } from './migrations/0006-stream-consumers.js';
 import { analyticsMigration } from './migrations/0007-analytics.js';
+import { webhooksMigration } from './migrations/0008-webhooks.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005-audit-guard': auditGuardMigration,
   '0006-stream-consumers': streamConsumersMigration,
   '0007-analytics': analyticsMigration,
+  '0008-webhooks': webhooksMigration,
   '0011-analytics-extra': analyticsExtraMigration,
 };
 

@@ -99,7 +99,7 @@ export type RouteParams = Readonly<Record<string, string>>;
 /** One route of the API. */
 export interface Route {
   /** Upper-case method. */
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** A path pattern from core's `ROUTES`, e.g. `/v1/admin/devices/:id`. */
   readonly path: string;
   /** Handles a matched request. Throw `HttpError` for client errors. */

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { notificationsFrom } from '../notifications/notification-sql.js';
 
 // Large fleets refresh in chunks so one statement's parameter list stays small.
 const CHUNK = 1_000;
@@ -13,9 +14,16 @@ export interface DeviceSeen {
 // last_seen_at is also written by HTTP requests, so a socket's (older) sign of life never wins.
 const notBefore = (at: Date) => sql<Date>`greatest(last_seen_at, ${at.toISOString()}::timestamptz)`;
 
+// The `device.online` / `device.offline` payload, written by the statement that changes the
+// presence (one insert per change, nothing else to run). RFC 3339 in UTC with milliseconds.
+const presencePayload = sql`jsonb_build_object('deviceId', id,
+  'at', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+
 /**
  * Persists the presence of devices connected to one instance
- * (docs/protocol.md §4.3: `connected_at`, `connected_instance`, `last_seen_at`).
+ * (docs/protocol.md §4.3: `connected_at`, `connected_instance`, `last_seen_at`). Each connect
+ * writes a `device.online` notification and each disconnect that clears this instance's mark a
+ * `device.offline` one, in the same statement (docs/webhooks.md).
  */
 export interface PresenceStore {
   /** The device authenticated on this instance. */
@@ -50,19 +58,20 @@ export function createPresenceStore(
 ): PresenceStore {
   return {
     async markConnected(deviceId, at) {
-      await db
-        .updateTable('devices')
-        .set({ connected_at: at, connected_instance: instanceId, last_seen_at: at })
-        .where('id', '=', deviceId)
-        .execute();
+      await sql`with changed as (
+          update devices set connected_at = ${at.toISOString()}::timestamptz,
+            connected_instance = ${instanceId}, last_seen_at = ${at.toISOString()}::timestamptz
+          where id = ${deviceId}
+          returning id, tenant_id, connected_at as at)
+        ${notificationsFrom('changed', 'device.online', presencePayload)}`.execute(db);
     },
     async markDisconnected(deviceId, lastSeenAt) {
-      await db
-        .updateTable('devices')
-        .set({ connected_at: null, connected_instance: null, last_seen_at: notBefore(lastSeenAt) })
-        .where('id', '=', deviceId)
-        .where('connected_instance', '=', instanceId)
-        .execute();
+      await sql`with changed as (
+          update devices set connected_at = null, connected_instance = null,
+            last_seen_at = ${notBefore(lastSeenAt)}
+          where id = ${deviceId} and connected_instance = ${instanceId}
+          returning id, tenant_id, last_seen_at as at)
+        ${notificationsFrom('changed', 'device.offline', presencePayload)}`.execute(db);
     },
     async refresh(seen) {
       for (let start = 0; start < seen.length; start += CHUNK) {
@@ -74,11 +83,12 @@ export function createPresenceStore(
       }
     },
     async releaseAll(at) {
-      await db
-        .updateTable('devices')
-        .set({ connected_at: null, connected_instance: null, last_seen_at: at })
-        .where('connected_instance', '=', instanceId)
-        .execute();
+      await sql`with changed as (
+          update devices set connected_at = null, connected_instance = null,
+            last_seen_at = ${at.toISOString()}::timestamptz
+          where connected_instance = ${instanceId}
+          returning id, tenant_id, last_seen_at as at)
+        ${notificationsFrom('changed', 'device.offline', presencePayload)}`.execute(db);
     },
   };
 }

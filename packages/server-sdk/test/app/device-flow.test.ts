@@ -105,6 +105,44 @@ describeEachDatabase('device flow over HTTP', (current) => {
     expect(response.body.consent).toEqual({ status: 'pending', policyVersion: 1 });
   });
 
+  it('writes one event.refused_no_consent notification per batch, counts per scope only', async () => {
+    const before = await current()
+      .db.selectFrom('outbox')
+      .select('payload')
+      .where('topic', '=', 'event.refused_no_consent')
+      .execute();
+    const response = await postEvents([
+      event('activity.app.launched', 'activity', { app: 'calc' }),
+      event('activity.app.launched', 'activity', { app: 'mail' }),
+      event('activity.network.volume', 'network', {
+        interface: 'eth0',
+        bytesIn: 1,
+        bytesOut: 2,
+        intervalMs: 1000,
+      }),
+    ]);
+    expect(response.body.results.map((r: { code?: string }) => r.code)).toEqual([
+      'consent_required',
+      'consent_required',
+      'consent_required',
+    ]);
+    const after = await current()
+      .db.selectFrom('outbox')
+      .select(['payload', 'tenant_id'])
+      .where('topic', '=', 'event.refused_no_consent')
+      .orderBy('seq')
+      .execute();
+    expect(after).toHaveLength(before.length + 1);
+    const last = after.at(-1)!;
+    expect(last.tenant_id).toBe('acme');
+    expect(last.payload).toEqual({
+      deviceId: device.deviceId,
+      batchId: expect.any(String),
+      refused: { activity: 2, network: 1 },
+      at: expect.any(String),
+    });
+  });
+
   it('stores granted events exactly once and answers duplicates on resend', async () => {
     const grant = await call(`${server.url}/v1/admin/devices/${device.deviceId}/consent`, {
       token: OPERATOR_TOKEN,

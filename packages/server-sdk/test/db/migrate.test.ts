@@ -24,6 +24,8 @@ const TABLES = [
   'tenant_aggregates',
   'tenant_settings',
   'tenants',
+  'webhook_deliveries',
+  'webhook_endpoints',
 ];
 
 describeEachDatabase('migrations', (current) => {

@@ -176,6 +176,7 @@ describeEachDatabase('ingestion pipeline', (current) => {
         at: expect.any(Date),
         refusedCount: 2,
         scopes: ['network'],
+        refusedPerScope: { network: 2 },
         eventIds: [network1!.id, network2!.id],
       },
     ]);

@@ -41,6 +41,8 @@ export interface ConsentRefusalAuditEntry {
   readonly refusedCount: number;
   /** The distinct scopes refused, sorted. */
   readonly scopes: readonly string[];
+  /** How many events were refused per scope. */
+  readonly refusedPerScope: Readonly<Record<string, number>>;
   /** Ids of the refused events; at most `maxAuditedIds` of them. */
   readonly eventIds: readonly string[];
 }
@@ -101,6 +103,11 @@ export function createCheckConsentStep(options: CheckConsentStepOptions): Ingest
           }
         }
         if (refused.length > 0) {
+          const refusedPerScope: Record<string, number> = {};
+          for (const entry of refused) {
+            const scope = entry.event!.scope;
+            refusedPerScope[scope] = (refusedPerScope[scope] ?? 0) + 1;
+          }
           await options.audit({
             action: 'events.consent_refused',
             tenantId: ctx.device.tenantId,
@@ -109,7 +116,8 @@ export function createCheckConsentStep(options: CheckConsentStepOptions): Ingest
             messageId: ctx.message?.messageId ?? '',
             at: ctx.receivedAt,
             refusedCount: refused.length,
-            scopes: [...new Set(refused.map((entry) => entry.event!.scope))].sort(),
+            scopes: Object.keys(refusedPerScope).sort(),
+            refusedPerScope,
             eventIds: refused.slice(0, maxAuditedIds).map((entry) => entry.id),
           });
         }
