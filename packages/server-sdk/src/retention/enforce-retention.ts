@@ -32,8 +32,9 @@ export interface EnforceRetentionOptions {
   readonly defaultRetentionDays?: number;
   /**
    * Longest wait for a table lock (creating, dropping a partition) before the step fails and
-   * waits for the next run, in milliseconds; keeps the job from queueing ingestion behind it.
-   * @default 10_000
+   * the next run retries it, in milliseconds. A `DROP TABLE` waiting for its lock on `events`
+   * (behind a long query) holds up the inserts queued after it, so keep this short.
+   * @default 2_000
    */
   readonly lockTimeoutMs?: number;
 }
@@ -120,7 +121,7 @@ export async function enforceRetention(
   const clock = options.clock ?? systemClock;
   const aheadDays = options.aheadDays ?? 7;
   const defaultDays = options.defaultRetentionDays ?? 90;
-  const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 2_000;
   checkDays('aheadDays', aheadDays, 0);
   checkDays('defaultRetentionDays', defaultDays, 1);
   if (!Number.isSafeInteger(lockTimeoutMs) || lockTimeoutMs <= 0) {
