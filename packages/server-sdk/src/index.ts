@@ -34,6 +34,7 @@ export { adminConsentRoutes } from './app/admin-consent-routes.js';
 export { adminDeadLetterRoutes } from './app/admin-dead-letter-routes.js';
 export { adminActor, adminDeviceStandingRoutes } from './app/admin-device-standing-routes.js';
 export { adminInstallTokenRoutes } from './app/admin-install-token-routes.js';
+export { type AdminReportOptions, adminReportRoutes } from './app/admin-report-routes.js';
 export { adminDeviceRoutes } from './app/admin-routes.js';
 export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
 export type { AppContext } from './app/app-context.js';
@@ -320,6 +321,10 @@ export {
   createCheckConsentStep,
 } from './ingestion/steps/check-consent.js';
 export {
+  type CountConsentRefusalsStepOptions,
+  createCountConsentRefusalsStep,
+} from './ingestion/steps/count-consent-refusals.js';
+export {
   createDeadLetterStep,
   type DeadLetterStepOptions,
   type EventsDeadLetter,
@@ -380,7 +385,41 @@ export {
   type UpgradeRequestLike,
 } from './realtime/request-source.js';
 export type { StandingGuardOptions } from './realtime/standing-guard.js';
+export {
+  type ActivityReportBodyOptions,
+  type ActivitySource,
+  activityGeneration,
+  activityReportBody,
+  activitySource,
+} from './reports/activity-report.js';
+export {
+  type AuditReportBodyOptions,
+  auditGeneration,
+  auditReportBody,
+} from './reports/audit-report.js';
+export { complianceGeneration, complianceReportBody } from './reports/compliance-report.js';
+export { type CsvValue, csvLine } from './reports/csv-line.js';
+export {
+  type CachedReport,
+  createReportCache,
+  type ReportCache,
+  type ReportCacheOptions,
+} from './reports/report-cache.js';
+export {
+  normalizeReportQuery,
+  parseReportQuery,
+  resolveReportTenant,
+} from './reports/report-query.js';
+export {
+  type AnswerReportOptions,
+  answerReport,
+  matchesIfNoneMatch,
+  type ReportBody,
+  reportEtag,
+  reportHeaders,
+} from './reports/report-response.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
+export { tenantTimeZone } from './reports/tenant-time-zone.js';
 export {
   type EnforceRetentionOptions,
   enforceRetention,

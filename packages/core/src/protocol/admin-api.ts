@@ -265,25 +265,6 @@ export const replayDeadLetterResponseSchema = z.strictObject({
 /** `POST /v1/admin/dead-letters/:id/replay` response. */
 export type ReplayDeadLetterResponse = z.infer<typeof replayDeadLetterResponseSchema>;
 
-/** `GET /v1/reports/activity` response: active/idle time per app per day. */
-export const activityReportSchema = z.strictObject({
-  device: idSchema,
-  from: timestampSchema,
-  to: timestampSchema,
-  days: z.array(
-    z.strictObject({
-      day: z.iso.date(),
-      apps: z.array(
-        z.strictObject({
-          app: z.string(),
-          activeMs: z.number().int().nonnegative(),
-          idleMs: z.number().int().nonnegative(),
-        }),
-      ),
-    }),
-  ),
-});
-
 /**
  * `PUT /v1/admin/config` body: the config overrides of a tenant, or of one
  * device when `deviceId` is given. Keys left out keep the default (tenant) or

@@ -1,5 +1,4 @@
 export {
-  activityReportSchema,
   auditEntrySchema,
   auditVerifyResponseSchema,
   broadcastCommandRequestSchema,
@@ -128,6 +127,37 @@ export {
   resumeSigningBytes,
   verifyHelloSignature,
 } from './realtime-hello.js';
+export {
+  type ActivityGroupKey,
+  type ActivityPeriod,
+  type ActivityReport,
+  type ActivityReportQuery,
+  type ActivityReportRow,
+  type AuditRangeVerification,
+  type AuditReport,
+  type AuditReportEntry,
+  type AuditReportQuery,
+  activityGroupBySchema,
+  activityGroupKeySchema,
+  activityPeriodSchema,
+  activityReportQuerySchema,
+  activityReportRowSchema,
+  activityReportSchema,
+  auditRangeVerificationSchema,
+  auditReportEntrySchema,
+  auditReportQuerySchema,
+  auditReportSchema,
+  type ComplianceReport,
+  type ComplianceReportQuery,
+  type ComplianceReportRow,
+  complianceReportQuerySchema,
+  complianceReportRowSchema,
+  complianceReportSchema,
+  MAX_REPORT_RANGE_DAYS,
+  MAX_ROLLUP_RANGE_DAYS,
+  reportDaySchema,
+  reportFormatSchema,
+} from './report-api.js';
 export { PROTOCOL_VERSION, ROUTES, type RouteName } from './routes.js';
 export {
   SERVER_KEY_ROTATION_SIGNATURE_DOMAIN,

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { eventEnvelopeSchema } from '../schema/envelope.js';
 import {
-  activityReportSchema,
   auditEntrySchema,
   auditVerifyResponseSchema,
   broadcastCommandRequestSchema,
@@ -41,6 +40,7 @@ import {
 import { deviceConfigSchema } from './device-config.js';
 import { errorBodySchema } from './error-body.js';
 import { realtimeFrameSchema } from './realtime.js';
+import { activityReportSchema, auditReportSchema, complianceReportSchema } from './report-api.js';
 import { serverKeysResponseSchema } from './server-keys.js';
 
 /** Every wire schema of protocol v1, by the name used in docs/schema. */
@@ -83,6 +83,8 @@ export const protocolSchemas = {
   ListDeadLettersResponse: listDeadLettersResponseSchema,
   ReplayDeadLetterResponse: replayDeadLetterResponseSchema,
   ActivityReport: activityReportSchema,
+  ComplianceReport: complianceReportSchema,
+  AuditReport: auditReportSchema,
   RealtimeFrame: realtimeFrameSchema,
 } as const;
 

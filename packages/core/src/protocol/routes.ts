@@ -32,6 +32,8 @@ export const ROUTES = {
   adminDeadLetterReplay: '/v1/admin/dead-letters/:id/replay',
   adminStream: '/v1/admin/stream',
   activityReport: '/v1/reports/activity',
+  complianceReport: '/v1/reports/compliance',
+  auditReport: '/v1/reports/audit',
   health: '/healthz',
   ready: '/readyz',
   metrics: '/metrics',

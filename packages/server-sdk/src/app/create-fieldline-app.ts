@@ -37,6 +37,7 @@ import { adminConsentRoutes } from './admin-consent-routes.js';
 import { adminDeadLetterRoutes } from './admin-dead-letter-routes.js';
 import { adminDeviceStandingRoutes } from './admin-device-standing-routes.js';
 import { adminInstallTokenRoutes } from './admin-install-token-routes.js';
+import { type AdminReportOptions, adminReportRoutes } from './admin-report-routes.js';
 import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
 import type { AppContext } from './app-context.js';
@@ -104,6 +105,11 @@ export interface FieldlineAppOptions {
    * @default none (verification checks the links only, and cannot see truncation)
    */
   readonly auditCheckpoints?: AuditCheckpointer;
+  /**
+   * Cache bounds and page size of the reports API (`GET /v1/reports/…`).
+   * @default { cache: { maxEntries: 200, maxBytes: 16_777_216 }, pageSize: 1000 }
+   */
+  readonly reports?: AdminReportOptions;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -214,6 +220,7 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminStreamRoutes(context, options.adminStream),
     ...adminCommandRoutes(context),
     ...adminDeadLetterRoutes(context, ingestion),
+    ...adminReportRoutes(context, options.reports),
     ...(options.extraRoutes?.(context) ?? []),
   ];
   const router = createRouter(routes, {

@@ -77,7 +77,7 @@ export async function verifyAuditLog(
   options: VerifyAuditLogOptions = {},
 ): Promise<AuditVerifyResult> {
   const pageSize = options.pageSize ?? 1000;
-  const chain = await verifyLinks(db, pageSize);
+  const chain = await verifyAuditLinks(db, { pageSize });
   const head = await db
     .selectFrom('audit_log')
     .select(['seq', 'hash'])
@@ -101,21 +101,55 @@ export async function verifyAuditLog(
   };
 }
 
-async function verifyLinks(
+/** Which part of the chain {@link verifyAuditLinks} checks. @internal */
+export interface AuditLinkRange {
+  /** Rows per query. */
+  readonly pageSize: number;
+  /** The first seq to check; its link to the row before it is checked too. @default the first row */
+  readonly fromSeq?: number;
+  /** The last seq to check. @default the last row */
+  readonly toSeq?: number;
+}
+
+/**
+ * Checks the links and hashes of the audit rows in a seq range, page by page.
+ *
+ * @param db - the database.
+ * @param range - page size and seq bounds.
+ * @returns whether every row holds, how many were checked, and the first that does not.
+ * @internal
+ */
+export async function verifyAuditLinks(
   db: Kysely<FieldlineDatabase>,
-  pageSize: number,
+  range: AuditLinkRange,
 ): Promise<{ ok: boolean; checked: number; firstBrokenSeq: number | null }> {
+  const { pageSize } = range;
   let expectedPrev = AUDIT_GENESIS_HASH;
   let afterSeq = 0;
+  if (range.fromSeq !== undefined && range.fromSeq > 1) {
+    // The chain continues from the row before the range, whoever's it is: it spans tenants.
+    const before = await db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .where('seq', '<', range.fromSeq)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (before !== undefined) {
+      expectedPrev = before.hash;
+      afterSeq = before.seq;
+    }
+  }
   let checked = 0;
   for (;;) {
-    const rows = await db
+    let query = db
       .selectFrom('audit_log')
       .selectAll()
       .where('seq', '>', afterSeq)
       .orderBy('seq')
-      .limit(pageSize)
-      .execute();
+      .limit(pageSize);
+    if (range.toSeq !== undefined) query = query.where('seq', '<=', range.toSeq);
+    const rows = await query.execute();
     for (const row of rows) {
       checked += 1;
       if (row.prev_hash !== expectedPrev || recompute(row) !== row.hash) {

@@ -9,6 +9,7 @@ import {
   type ConsentRefusalAuditEntry,
   createCheckConsentStep,
 } from './steps/check-consent.js';
+import { createCountConsentRefusalsStep } from './steps/count-consent-refusals.js';
 import { createDeadLetterStep } from './steps/dead-letter.js';
 import { createDedupBatchStep } from './steps/dedup-batch.js';
 import { createEnrichEventsStep } from './steps/enrich-events.js';
@@ -83,7 +84,7 @@ export interface DefaultIngestionDeps {
 /**
  * The standard `POST /v1/events` steps, in order: `measure` (only with `onResult`),
  * `size-limit`, `rate-limit`, `load-shedding`, `open-batch`, `parse-batch`, `validate-events`,
- * `check-consent`, `dedup-batch`, `enrich-events`, `dead-letter`, `store-events`,
+ * `check-consent`, `dedup-batch`, `enrich-events`, `count-consent-refusals`, `dead-letter`, `store-events`,
  * `build-results`. Change the list with `insertStepAfter`, `insertStepBefore`, `replaceStep`
  * and `removeStep`. The rate and concurrency limits live in the returned steps: build the list
  * once per server, not per request.
@@ -124,6 +125,7 @@ export function defaultIngestionSteps(deps: DefaultIngestionDeps): IngestionStep
     createCheckConsentStep({ consent: deps.consent, audit: deps.audit }),
     createDedupBatchStep(),
     createEnrichEventsStep(),
+    createCountConsentRefusalsStep({ db: deps.db }),
     createDeadLetterStep({ db: deps.db }),
     createStoreEventsStep({ ...deps.store, db: deps.db }),
     createBuildResultsStep(),

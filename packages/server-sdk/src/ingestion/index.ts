@@ -40,6 +40,10 @@ export {
   createCheckConsentStep,
 } from './steps/check-consent.js';
 export {
+  type CountConsentRefusalsStepOptions,
+  createCountConsentRefusalsStep,
+} from './steps/count-consent-refusals.js';
+export {
   createDeadLetterStep,
   type DeadLetterStepOptions,
   type EventsDeadLetter,

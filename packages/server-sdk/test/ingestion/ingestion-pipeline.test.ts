@@ -395,6 +395,7 @@ describeEachDatabase('ingestion pipeline', (current) => {
       'dedup-batch',
       'enrich-events',
       'geo',
+      'count-consent-refusals',
       'dead-letter',
       'store-events',
       'build-results',
