@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
+import { enforceRetention } from '@fieldline/server-sdk';
+import { formatRetentionReport } from './cli/format-retention-report.js';
 // The `fieldline-server` command. The only module that reads the environment,
 // prints for people and exits the process; everything else is in startServer.
 import { formatStartBanner } from './cli/format-start-banner.js';
@@ -42,6 +44,20 @@ async function migrate(dataDir: string): Promise<number> {
         ? `Database (${database.kind}) is up to date; no migrations to run.\n`
         : applied.map((name) => `Applied migration ${name} (${database.kind})\n`).join(''),
     );
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function retention(dataDir: string): Promise<number> {
+  const databaseUrl = fromEnv('DATABASE_URL');
+  if (databaseUrl === undefined) await ensurePrivateDir(dataDir);
+  limitPGliteCompiler(databaseUrl);
+  const database = await openDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+  try {
+    await runMigrations(database);
+    process.stdout.write(formatRetentionReport(await enforceRetention(database.db)));
     return 0;
   } finally {
     await database.close();
@@ -159,6 +175,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 2;
     case 'migrate':
       return migrate(command.dataDir);
+    case 'retention':
+      return retention(command.dataDir);
     case 'start':
       return start(command);
     case 'rotate-keys':

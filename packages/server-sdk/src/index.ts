@@ -447,6 +447,25 @@ export {
 } from './reports/report-response.js';
 export { listDeviceReports, storeReport } from './reports/report-store.js';
 export { tenantTimeZone } from './reports/tenant-time-zone.js';
+export {
+  type EnforceRetentionOptions,
+  enforceRetention,
+  RETENTION_LOCK_KEY,
+  type RetentionReport,
+} from './retention/enforce-retention.js';
+export {
+  DAY_MS,
+  DEFAULT_EVENT_PARTITION,
+  eventIdLowerBound,
+  eventPartitionDay,
+  eventPartitionName,
+  utcDayStart,
+} from './retention/event-partitions.js';
+export {
+  createRetentionJob,
+  type RetentionJob,
+  type RetentionJobOptions,
+} from './retention/retention-job.js';
 export { type OpenDeviceFrameOptions, openDeviceFrame } from './sealing/open-device-frame.js';
 export {
   createServerKeyRing,

@@ -15,6 +15,7 @@ export type CliCommand =
       readonly noAnalytics?: true;
     }
   | { readonly kind: 'migrate'; readonly dataDir: string }
+  | { readonly kind: 'retention'; readonly dataDir: string }
   | { readonly kind: 'rotate-keys'; readonly dataDir: string; readonly overlapDays: number }
   | { readonly kind: 'help' }
   | { readonly kind: 'usage-error'; readonly message: string };
@@ -25,6 +26,7 @@ export const USAGE = `Usage: fieldline-server <command> [options]
 Commands:
   start      run the server (migrates the database first)
   migrate    bring the database schema up to date, then exit
+  retention  enforce raw-event retention once (the server also runs it hourly), then exit
   rotate-keys
              replace the server identity; the old key stays accepted for the overlap and
              agents follow the signed rotation (restart running servers afterwards)
@@ -109,7 +111,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     }
     return { kind: 'rotate-keys', dataDir, overlapDays };
   }
-  if (command === 'migrate') {
+  if (command === 'migrate' || command === 'retention') {
     if (
       values.port !== undefined ||
       values.host !== undefined ||
@@ -122,7 +124,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         message: '--port, --host, --tls-cert, --tls-key and --no-analytics only apply to "start".',
       };
     }
-    return { kind: 'migrate', dataDir };
+    return { kind: command, dataDir };
   }
   if (command !== 'start') return { kind: 'usage-error', message: `Unknown command "${command}".` };
   const portText = values.port ?? '8080';

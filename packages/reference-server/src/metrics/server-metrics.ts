@@ -138,6 +138,13 @@ export interface ServerMetrics {
    */
   recordHandshakeRefused(reason: 'source_full' | 'server_full'): void;
   /**
+   * Records a finished retention run: `fieldline_retention_last_run_timestamp_seconds` and
+   * `fieldline_events_partitions` (day partitions of `events` after it).
+   *
+   * @param run - when it ran (ms since the epoch) and the partitions it left.
+   */
+  recordRetentionRun(run: { readonly ranAtMs: number; readonly partitions: number }): void;
+  /**
    * Renders every metric in the Prometheus text exposition format.
    *
    * @returns the `/metrics` body.
@@ -270,9 +277,23 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const retentionLastRun = new Gauge({
+    name: 'fieldline_retention_last_run_timestamp_seconds',
+    help: 'When raw-event retention last ran to the end (Unix seconds); alert when it falls behind.',
+    registers: [registry],
+  });
+  const eventPartitions = new Gauge({
+    name: 'fieldline_events_partitions',
+    help: 'Day partitions of the events table after the last retention run.',
+    registers: [registry],
+  });
   return {
     registry,
     contentType: registry.contentType,
+    recordRetentionRun(run) {
+      retentionLastRun.set(run.ranAtMs / 1000);
+      eventPartitions.set(run.partitions);
+    },
     observePool(source) {
       poolSource = source;
     },

@@ -19,6 +19,7 @@ import {
   createPostgresBus,
   createRealtimeGateway,
   type EventStream,
+  createRetentionJob,
   type FieldlineApp,
   type FieldlineDb,
   forwardedForSource,
@@ -26,6 +27,7 @@ import {
   type RealtimeGateway,
   type RealtimeGatewayOptions,
   startWebhookWorker,
+  type RetentionJob,
   toNodeListener,
 } from '@fieldline/server-sdk';
 import { type AdminTokenSource, resolveAdminToken } from '../admin/resolve-admin-token.js';
@@ -150,6 +152,12 @@ export interface StartServerOptions {
    * @default false
    */
   readonly allowPrivateWebhookUrls?: boolean;
+   * How often raw-event retention runs (creates day partitions ahead, drops the expired ones),
+   * in milliseconds; it also runs once at start. 0 turns it off (run `fieldline-server
+   * retention` from a scheduler instead).
+   * @default 3_600_000 (hourly)
+   */
+  readonly retentionIntervalMs?: number;
 }
 
 /** A server started by {@link startServer}. */
@@ -187,6 +195,8 @@ export interface RunningServer {
   readonly auditCheckpoints: AuditCheckpointer;
   /** The analytics consumer running in this process; absent with `analytics: false`. */
   readonly analytics?: AnalyticsConsumer;
+  /** Raw-event retention on its schedule (undefined when `retentionIntervalMs` is 0). */
+  readonly retention: RetentionJob | undefined;
   /**
    * Requests received and not yet answered.
    *
@@ -213,7 +223,13 @@ export interface RunningServer {
   stop(): Promise<{ readonly forced: boolean }>;
 }
 
-function checkOptions(port: number, shutdownTimeoutMs: number): void {
+function checkOptions(port: number, shutdownTimeoutMs: number, retentionIntervalMs: number): void {
+  if (!Number.isSafeInteger(retentionIntervalMs) || retentionIntervalMs < 0) {
+    throw new ServerStartError(
+      'invalid_option',
+      `retentionIntervalMs must be a non-negative integer (0 turns retention off); got ${retentionIntervalMs}.`,
+    );
+  }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ServerStartError('invalid_option', `The port must be 0–65535; got ${port}.`);
   }
@@ -288,7 +304,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const port = options.port ?? 8080;
   const host = options.host ?? '127.0.0.1';
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
-  checkOptions(port, shutdownTimeoutMs);
+  const retentionIntervalMs = options.retentionIntervalMs ?? 3_600_000;
+  checkOptions(port, shutdownTimeoutMs, retentionIntervalMs);
   const dataDir = resolve(options.dataDir ?? '.fieldline');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
@@ -436,6 +453,28 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       clock,
       onError: (error) => logger.warn({ err: error }, 'webhook dispatcher error'),
     });
+    const retention =
+      retentionIntervalMs === 0
+        ? undefined
+        : createRetentionJob({
+            db: database.db,
+            clock,
+            intervalMs: retentionIntervalMs,
+            onRun: (report) => {
+              metrics.recordRetentionRun({
+                ranAtMs: Date.parse(report.ranAt),
+                partitions: report.partitions,
+              });
+              const changed =
+                report.createdPartitions.length +
+                report.droppedPartitions.length +
+                report.deletedFromDefault +
+                Object.keys(report.deletedRowsByTenant).length;
+              if (changed > 0) logger.info({ retention: report }, 'retention enforced');
+            },
+            onError: (error) => logger.warn({ err: error }, 'retention run failed'),
+          });
+    retention?.start();
     const bound = (server.address() as AddressInfo).port;
     const url = `${tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${bound}`;
     logger.info(
@@ -465,6 +504,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       await webhooks.stop();
       await analytics?.stop();
       await stream.close();
+      // A retention run in progress finishes before the database goes.
+      await retention?.stop();
       // Requests are done: the last audit rows are anchored before the database goes.
       await auditCheckpoints.stop();
       await busInUse.close();
@@ -489,6 +530,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       gateway,
       auditCheckpoints,
       ...(analytics === undefined ? {} : { analytics }),
+      retention,
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {

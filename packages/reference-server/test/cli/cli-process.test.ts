@@ -160,4 +160,19 @@ describe.skipIf(!existsSync(CLI))('the built fieldline-server CLI', () => {
       await broken.remove();
     }
   });
+
+  it('enforces retention once with "retention" and prints what it did', async () => {
+    const retentionDir = await makeTempDir();
+    try {
+      const first = run(['retention', '--data-dir', retentionDir.path]);
+      expect(await first.exit).toBe(0);
+      expect(first.stdout).toMatch(/^Retention enforced at \S+ \(longest retention 90 days\)/);
+      expect(first.stdout).toMatch(/day partitions now: +\d+/);
+      const again = run(['retention', '--data-dir', retentionDir.path]);
+      expect(await again.exit).toBe(0);
+      expect(again.stdout).toContain('partitions dropped: none');
+    } finally {
+      await retentionDir.remove();
+    }
+  }, 60_000);
 });

@@ -10,6 +10,11 @@ describe('parseCliArgs', () => {
       dataDir: '.fieldline',
     });
     expect(parseCliArgs(['migrate'])).toEqual({ kind: 'migrate', dataDir: '.fieldline' });
+    expect(parseCliArgs(['retention', '--data-dir', '/srv/fl'])).toEqual({
+      kind: 'retention',
+      dataDir: '/srv/fl',
+    });
+    expect(parseCliArgs(['retention', '--port', '1'])).toMatchObject({ kind: 'usage-error' });
   });
 
   it('reads every flag, in either --flag value or --flag=value form', () => {

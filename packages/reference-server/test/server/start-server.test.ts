@@ -60,6 +60,16 @@ describe('startServer on PGlite in a data directory', () => {
     expect(text).toContain('fieldline_realtime_connections 0');
   });
 
+  it('runs raw-event retention and reports it in /metrics', async () => {
+    expect(server.retention).toBeDefined();
+    const report = await server.retention?.run();
+    expect(report?.partitions).toBeGreaterThanOrEqual(8);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toContain(`fieldline_events_partitions ${report?.partitions}`);
+    const last = /^fieldline_retention_last_run_timestamp_seconds (\S+)$/m.exec(text)?.[1];
+    expect(Number(last)).toBe(Date.parse(report?.ranAt ?? '') / 1000);
+  });
+
   it('issues an install token that enrolls a device over real HTTP', async () => {
     const install = await server.issueInstallToken();
     const enrolled = await postJson(`${server.url}/v1/enroll`, install.token, await enrollBody());
@@ -313,5 +323,8 @@ describe('refusing unsafe or broken files', () => {
     await expect(startServer({ port: 70_000, dataDir: dir.path })).rejects.toMatchObject({
       code: 'invalid_option',
     });
+    await expect(
+      startServer({ port: 0, dataDir: dir.path, retentionIntervalMs: -1 }),
+    ).rejects.toMatchObject({ code: 'invalid_option' });
   });
 });

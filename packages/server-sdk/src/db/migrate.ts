@@ -6,6 +6,7 @@ import { auditGuardMigration } from './migrations/0005-audit-guard.js';
 import { streamConsumersMigration } from './migrations/0006-stream-consumers.js';
 import { analyticsMigration } from './migrations/0007-analytics.js';
 import { webhooksMigration } from './migrations/0008-webhooks.js';
+import { eventPartitionsMigration } from './migrations/0009-event-partitions.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006-stream-consumers': streamConsumersMigration,
   '0007-analytics': analyticsMigration,
   '0008-webhooks': webhooksMigration,
+  '0009-event-partitions': eventPartitionsMigration,
   '0011-analytics-extra': analyticsExtraMigration,
 };
 
