@@ -152,6 +152,7 @@ export interface StartServerOptions {
    * @default false
    */
   readonly allowPrivateWebhookUrls?: boolean;
+  /**
    * How often raw-event retention runs (creates day partitions ahead, drops the expired ones),
    * in milliseconds; it also runs once at start. 0 turns it off (run `fieldline-server
    * retention` from a scheduler instead).
