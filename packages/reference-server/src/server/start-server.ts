@@ -18,16 +18,16 @@ import {
   createOutboxStream,
   createPostgresBus,
   createRealtimeGateway,
-  type EventStream,
   createRetentionJob,
+  type EventStream,
   type FieldlineApp,
   type FieldlineDb,
   forwardedForSource,
   type PostgresBus,
   type RealtimeGateway,
   type RealtimeGatewayOptions,
-  startWebhookWorker,
   type RetentionJob,
+  startWebhookWorker,
   toNodeListener,
 } from '@fieldline/server-sdk';
 import { type AdminTokenSource, resolveAdminToken } from '../admin/resolve-admin-token.js';
