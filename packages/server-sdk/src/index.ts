@@ -186,6 +186,7 @@ export type {
   FieldlineDatabase,
   InstallTokensTable,
   Json,
+  OutboxRelayLeasesTable,
   OutboxTable,
   PoliciesTable,
   ReportsTable,
@@ -389,6 +390,18 @@ export {
   type ServerKeyRing,
 } from './sealing/server-key-ring.js';
 export {
+  createJetStreamStream,
+  type JetStreamErrorContext,
+  type JetStreamEventStream,
+  type JetStreamStreamOptions,
+} from './stream/create-jetstream-stream.js';
+export {
+  createOutboxRelay,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRelayStatus,
+} from './stream/create-outbox-relay.js';
+export {
   createOutboxStream,
   type OutboxStreamErrorContext,
   type OutboxStreamOptions,
@@ -401,3 +414,6 @@ export type {
   StreamLag,
   StreamRecord,
 } from './stream/event-stream.js';
+export { outboxMessageId, RECORD_HEADERS } from './stream/nats-record.js';
+export type { OutboxPublisher } from './stream/outbox-publisher.js';
+export { escapeSubjectToken, recordSubject } from './stream/stream-subject.js';

@@ -155,6 +155,19 @@ export interface StreamConsumersTable {
   updated_at: Timestamp | null;
 }
 
+/** The lease and position of each outbox relay (`createOutboxRelay`). */
+export interface OutboxRelayLeasesTable {
+  /** The relay's name (one lease per name). */
+  name: string;
+  /** The process holding the lease. */
+  holder: string;
+  /** When the lease lapses unless renewed. */
+  lease_until: Timestamp;
+  /** Every outbox seq up to this one is published (or permanently absent). */
+  position: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp | null;
+}
+
 /** Durable commands from server to device. */
 export interface CommandsTable {
   id: string;
@@ -300,4 +313,5 @@ export interface FieldlineDatabase {
   configs: ConfigsTable;
   seen_messages: SeenMessagesTable;
   stream_consumers: StreamConsumersTable;
+  outbox_relay_leases: OutboxRelayLeasesTable;
 }

@@ -5,6 +5,7 @@ import { deviceStandingMigration } from './migrations/0004-device-standing.js';
 import { auditGuardMigration } from './migrations/0005-audit-guard.js';
 import { streamConsumersMigration } from './migrations/0006-stream-consumers.js';
 import { analyticsMigration } from './migrations/0007-analytics.js';
+import { outboxRelayMigration } from './migrations/0010-outbox-relay.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -14,6 +15,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005-audit-guard': auditGuardMigration,
   '0006-stream-consumers': streamConsumersMigration,
   '0007-analytics': analyticsMigration,
+  '0010-outbox-relay': outboxRelayMigration,
 };
 
 /**
