@@ -284,8 +284,10 @@ export function createJetStreamStream(options: JetStreamStreamOptions): JetStrea
     const decoded = decodeRecord(message);
     const attempts = message.info.deliveryCount;
     if (!decoded.ok) {
-      // Retrying cannot fix a malformed message: drop it for good, and say so.
-      message.term(decoded.reason);
+      // Retrying cannot fix a malformed message: drop it for good, and say so. An ack rather
+      // than a `term`, because some servers (2.9) keep a termed message in num_ack_pending,
+      // which would show as lag forever.
+      message.ack();
       report(
         new InvalidArgumentError(`Dropped a malformed stream message: ${decoded.reason}.`, {
           streamSeq: message.seq,
