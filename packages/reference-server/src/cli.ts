@@ -11,6 +11,8 @@ import { ensurePrivateDir } from './files/private-files.js';
 import { rotateServerKeys } from './identity/server-key-history.js';
 import { createLogger } from './logging/create-logger.js';
 import { startServer } from './server/start-server.js';
+import { parseStreamSetting, type StreamSetting } from './stream/open-event-stream.js';
+import { runWorkers } from './worker/run-workers.js';
 
 function fromEnv(name: string): string | undefined {
   const value = process.env[name];
@@ -73,11 +75,75 @@ function tlsFiles(
   return { certFile, keyFile };
 }
 
+// The flag wins over FIELDLINE_STREAM; a bad value is a usage error (a message, not a throw).
+function streamSetting(flag: string | undefined): StreamSetting | string {
+  try {
+    return parseStreamSetting(flag ?? fromEnv('FIELDLINE_STREAM') ?? 'embedded');
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+// Resolves once SIGINT or SIGTERM asks the process to stop; a second signal exits at once.
+function stopSignal(logger: ReturnType<typeof createLogger>, stop: () => Promise<unknown>) {
+  return new Promise<number>((resolveExit) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        // A second Ctrl+C means "now": skip waiting for in-flight work.
+        logger.warn({ signal }, 'second signal; exiting without waiting');
+        resolveExit(1);
+        return;
+      }
+      logger.info({ signal }, 'signal received');
+      stop().then(
+        () => resolveExit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolveExit(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function worker(command: Extract<CliCommand, { kind: 'worker' }>): Promise<number> {
+  const stream = streamSetting(command.stream);
+  if (typeof stream === 'string') {
+    process.stderr.write(`fieldline-server: ${stream}\n\n${USAGE}`);
+    return 2;
+  }
+  const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
+  const databaseUrl = fromEnv('DATABASE_URL');
+  if (databaseUrl === undefined) await ensurePrivateDir(command.dataDir);
+  limitPGliteCompiler(databaseUrl);
+  const workers = await runWorkers({
+    names: command.names,
+    dataDir: command.dataDir,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    stream,
+    logger,
+  });
+  const exitCode = stopSignal(logger, () => workers.stop());
+  process.stdout.write(
+    `Workers running: ${workers.names.join(', ')}. Send SIGTERM or press Ctrl+C to stop.\n`,
+  );
+  return exitCode;
+}
+
 async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<number> {
   const { port, host, dataDir } = command;
   const tls = tlsFiles(command);
   if (typeof tls === 'string') {
     process.stderr.write(`fieldline-server: ${tls}\n\n${USAGE}`);
+    return 2;
+  }
+  const stream = streamSetting(command.stream);
+  if (typeof stream === 'string') {
+    process.stderr.write(`fieldline-server: ${stream}\n\n${USAGE}`);
     return 2;
   }
   const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
@@ -99,31 +165,12 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
     ...(busChannelPrefix === undefined ? {} : { busChannelPrefix }),
     trustedProxies,
     ...(tls === undefined ? {} : { tls }),
+    stream,
+    ...(command.relay === false ? { relay: false } : {}),
   });
   // Listening for signals before the banner says "Press Ctrl+C": a signal sent as soon as the
   // banner is read must find the handler in place, not Node's default (exit by signal).
-  const exitCode = new Promise<number>((resolveExit) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        // A second Ctrl+C means "now": skip waiting for in-flight requests.
-        logger.warn({ signal }, 'second signal; exiting without waiting');
-        resolveExit(1);
-        return;
-      }
-      logger.info({ signal }, 'signal received');
-      server.stop().then(
-        () => resolveExit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolveExit(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const exitCode = stopSignal(logger, () => server.stop());
   const installToken = await server.issueInstallToken('default');
   process.stdout.write(formatStartBanner({ server, installToken }));
   return exitCode;
@@ -144,6 +191,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return start(command);
     case 'rotate-keys':
       return rotateKeys(command.dataDir, command.overlapDays);
+    case 'worker':
+      return worker(command);
   }
 }
 

@@ -46,7 +46,7 @@ export { deviceCommandRoutes } from './app/device-command-routes.js';
 export { deviceDataRoutes } from './app/device-data-routes.js';
 export { deviceKeyRoutes } from './app/device-key-routes.js';
 export { deviceRoutes } from './app/device-routes.js';
-export { healthRoutes } from './app/health-routes.js';
+export { healthRoutes, type ReadyCheck, type ReadyCheckResult } from './app/health-routes.js';
 export type { AppendAuditOptions } from './audit/append-audit.js';
 export { AUDIT_LOCK_KEY, appendAudit } from './audit/append-audit.js';
 export {

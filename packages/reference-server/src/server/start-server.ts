@@ -15,9 +15,11 @@ import {
   createMemoryBus,
   createPostgresBus,
   createRealtimeGateway,
+  type EventStream,
   type FieldlineApp,
   type FieldlineDb,
   forwardedForSource,
+  type OutboxRelay,
   type PostgresBus,
   type RealtimeGateway,
   type RealtimeGatewayOptions,
@@ -41,6 +43,8 @@ import {
 import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
+import { openEventStream, type StreamSetting } from '../stream/open-event-stream.js';
+import { startRelay } from '../stream/start-relay.js';
 import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
 
 /** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
@@ -126,6 +130,18 @@ export interface StartServerOptions {
    * @default undefined (plain HTTP: put a TLS-terminating proxy in front)
    */
   readonly tls?: ServerTlsOptions;
+  /**
+   * The event stream ingested batches reach consumers through: `embedded` (the outbox table)
+   * or NATS JetStream (`{ natsServers }`; see `parseStreamSetting`).
+   * @default 'embedded'
+   */
+  readonly stream?: StreamSetting;
+  /**
+   * With NATS, run the outbox relay in this process. Turn it off when `fieldline-server worker
+   * relay` processes do it instead.
+   * @default true
+   */
+  readonly relay?: boolean;
 }
 
 /** A server started by {@link startServer}. */
@@ -161,6 +177,10 @@ export interface RunningServer {
   readonly gateway: RealtimeGateway;
   /** Signs checkpoints of the audit chain's head into `<dataDir>/audit-checkpoints.jsonl`. */
   readonly auditCheckpoints: AuditCheckpointer;
+  /** The event stream (embedded or NATS JetStream): consume ingested batches from it. */
+  readonly stream: EventStream;
+  /** The outbox relay, when the stream is NATS and the relay runs in this process. */
+  readonly relay?: OutboxRelay;
   /**
    * Requests received and not yet answered.
    *
@@ -290,6 +310,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     onConnectionError: (error) => outageLog(error, 'database connection lost'),
   });
   let bus: ClusterBus | undefined;
+  let stream: EventStream | undefined;
+  let relay: OutboxRelay | undefined;
   try {
     const migrationsApplied = await runMigrations(database);
     metrics.observePool(() => database.poolStats());
@@ -329,6 +351,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           'audit log truncated or rewritten behind its last checkpoint; no new checkpoint is signed',
         ),
     });
+    const opened = openEventStream(database, options.stream ?? 'embedded', logger);
+    stream = opened.stream;
+    if (opened.jetStream !== undefined && options.relay !== false) {
+      const running = startRelay(database, opened.jetStream, logger);
+      relay = running;
+      metrics.observeOutboxRelay(() => running.status());
+    }
+    const relayInUse = relay;
     const app = createFieldlineApp({
       auditCheckpoints,
       db: database.db,
@@ -337,6 +367,23 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       adminCredentials: [{ token: admin.token }],
       clock,
       bus: busInUse,
+      // NATS down degrades the stream, not ingestion (the outbox keeps every batch), so /readyz
+      // reports it and stays 200: a 503 would take every instance out of the load balancer at
+      // once, for a dependency ingestion does not need.
+      ...(relayInUse === undefined
+        ? {}
+        : {
+            readyChecks: {
+              stream: async () => {
+                const { connected, unpublished, oldestUnpublishedAgeMs } =
+                  await relayInUse.status();
+                return {
+                  status: connected ? 'ok' : 'degraded',
+                  details: { connected, unpublished, oldestUnpublishedAgeMs },
+                };
+              },
+            },
+          }),
       extraRoutes: () => [metricsRoute(metrics)],
       onIngested: (summary) => metrics.recordIngestion(summary),
       onUnavailable: (error) => outageLog(error, 'database unavailable; answering 503'),
@@ -405,6 +452,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; cut open requests');
       // Requests are done: the last audit rows are anchored before the database goes.
       await auditCheckpoints.stop();
+      await relayInUse?.close();
+      await opened.stream.close();
       await busInUse.close();
       await database.close();
       logger.info({ forced }, 'stopped');
@@ -426,6 +475,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       metrics,
       gateway,
       auditCheckpoints,
+      stream: opened.stream,
+      ...(relayInUse === undefined ? {} : { relay: relayInUse }),
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {
@@ -439,6 +490,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     };
   } catch (error) {
+    await relay?.close().catch(() => undefined);
+    await stream?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw error;

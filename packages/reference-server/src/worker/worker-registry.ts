@@ -1,0 +1,42 @@
+import type { EventStream, FieldlineDb, JetStreamEventStream } from '@fieldline/server-sdk';
+import type { ServerLogger } from '../logging/create-logger.js';
+import { startRelay } from '../stream/start-relay.js';
+
+/** What a worker is given when it starts. */
+export interface WorkerContext {
+  /** The open, migrated database. */
+  readonly db: FieldlineDb;
+  /** The event stream (embedded or JetStream) to consume from. */
+  readonly stream: EventStream;
+  /** The JetStream stream, when the process runs on NATS (the relay publishes to it). */
+  readonly jetStream?: JetStreamEventStream;
+  /** Where the worker logs. */
+  readonly logger: ServerLogger;
+}
+
+/** A started worker. */
+export interface RunningWorker {
+  /** Finishes the work in flight and stops. */
+  stop(): Promise<void>;
+}
+
+/** Starts one worker; throws (a `ServerStartError`) when it cannot run with this setup. */
+export type WorkerStart = (context: WorkerContext) => RunningWorker | Promise<RunningWorker>;
+
+/**
+ * The workers `fieldline-server worker <name…>` can run, by name. Each is one line here: a
+ * consumer worker is typically `(ctx) => ctx.stream.consume('name', handler)` (a consumer
+ * handle has the `stop()` a worker needs).
+ */
+export const WORKERS: Readonly<Record<string, WorkerStart>> = {
+  relay: ({ db, jetStream, logger }) => {
+    if (jetStream === undefined) {
+      throw new Error(
+        'The relay publishes to NATS: give --stream nats://host:port (or FIELDLINE_STREAM). ' +
+          'The embedded stream needs no relay.',
+      );
+    }
+    const relay = startRelay(db, jetStream, logger);
+    return { stop: () => relay.close() };
+  },
+};
