@@ -40,7 +40,8 @@ Commands:
              agents follow the signed rotation (restart running servers afterwards)
   worker <name...>
              run workers apart from the HTTP server, until SIGTERM: relay (publishes the
-             outbox to NATS); run several processes to share the work
+             outbox to NATS), tail (logs every stream record); run several processes of
+             one worker to share its work
 
 Options:
   --port <n>         port to listen on; 0 picks a free one      (start; default 8080)

@@ -27,6 +27,10 @@ export type WorkerStart = (context: WorkerContext) => RunningWorker | Promise<Ru
  * The workers `fieldline-server worker <name…>` can run, by name. Each is one line here: a
  * consumer worker is typically `(ctx) => ctx.stream.consume('name', handler)` (a consumer
  * handle has the `stop()` a worker needs).
+ *
+ * - `relay`: publishes the outbox to NATS JetStream (needs `--stream nats://…`).
+ * - `tail`: logs every stream record (seq, tenant, topic, payload) at `info`, as the durable
+ *   consumer `tail`: a way to watch what consumers receive.
  */
 export const WORKERS: Readonly<Record<string, WorkerStart>> = {
   relay: ({ db, jetStream, logger }) => {
@@ -39,4 +43,8 @@ export const WORKERS: Readonly<Record<string, WorkerStart>> = {
     const relay = startRelay(db, jetStream, logger);
     return { stop: () => relay.close() };
   },
+  tail: ({ stream, logger }) =>
+    stream.consume('tail', (record) => {
+      logger.info({ record }, 'stream record');
+    }),
 };

@@ -405,9 +405,9 @@ export function createJetStreamStream(options: JetStreamStreamOptions): JetStrea
   }
 
   async function publish(records: readonly StreamRecord[]): Promise<void> {
-    if (records.length === 0) return;
     const conn = await connection();
     if (!connected) throw new Error(`NATS is not connected (${String(servers)}).`);
+    if (records.length === 0) return;
     // One connection keeps publish order, so the stream stores the records in seq order; the
     // PubAcks are awaited together.
     const acks = records.map((record) => {

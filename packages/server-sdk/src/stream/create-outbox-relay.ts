@@ -203,7 +203,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function round(): Promise<Round> {
     const position = await claim();
-    if (position === undefined) return 'standby';
+    if (position === undefined) {
+      // Ready to take over, and honest in status(): a standby keeps its connection up.
+      await publisher.publish([]);
+      return 'standby';
+    }
     const records = await readUnpublished();
     let ready = publishable(records, position);
     if (ready.length < records.length && (await horizon.advance())) {

@@ -10,6 +10,8 @@ export interface OutboxPublisher {
   /**
    * Publishes the records in the order given and resolves once the stream has stored every
    * one (JetStream's PubAcks); rejects if any was not, so the relay retries them all.
+   * Publishing nothing still connects, and rejects when it cannot: a standby relay calls it
+   * that way so that `connected` tells the truth.
    *
    * @param records - outbox rows in seq order.
    * @example
