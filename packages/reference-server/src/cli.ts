@@ -76,11 +76,13 @@ function tlsFiles(
 }
 
 // The flag wins over FIELDLINE_STREAM; a bad value is a usage error (a message, not a throw).
-function streamSetting(flag: string | undefined): StreamSetting | string {
+function streamSetting(
+  flag: string | undefined,
+): { readonly setting: StreamSetting } | { readonly error: string } {
   try {
-    return parseStreamSetting(flag ?? fromEnv('FIELDLINE_STREAM') ?? 'embedded');
+    return { setting: parseStreamSetting(flag ?? fromEnv('FIELDLINE_STREAM') ?? 'embedded') };
   } catch (error) {
-    return (error as Error).message;
+    return { error: (error as Error).message };
   }
 }
 
@@ -111,11 +113,12 @@ function stopSignal(logger: ReturnType<typeof createLogger>, stop: () => Promise
 }
 
 async function worker(command: Extract<CliCommand, { kind: 'worker' }>): Promise<number> {
-  const stream = streamSetting(command.stream);
-  if (typeof stream === 'string') {
-    process.stderr.write(`fieldline-server: ${stream}\n\n${USAGE}`);
+  const chosen = streamSetting(command.stream);
+  if ('error' in chosen) {
+    process.stderr.write(`fieldline-server: ${chosen.error}\n\n${USAGE}`);
     return 2;
   }
+  const stream = chosen.setting;
   const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
   const databaseUrl = fromEnv('DATABASE_URL');
   if (databaseUrl === undefined) await ensurePrivateDir(command.dataDir);
@@ -141,11 +144,12 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
     process.stderr.write(`fieldline-server: ${tls}\n\n${USAGE}`);
     return 2;
   }
-  const stream = streamSetting(command.stream);
-  if (typeof stream === 'string') {
-    process.stderr.write(`fieldline-server: ${stream}\n\n${USAGE}`);
+  const chosen = streamSetting(command.stream);
+  if ('error' in chosen) {
+    process.stderr.write(`fieldline-server: ${chosen.error}\n\n${USAGE}`);
     return 2;
   }
+  const stream = chosen.setting;
   const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
   const databaseUrl = fromEnv('DATABASE_URL');
   const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');

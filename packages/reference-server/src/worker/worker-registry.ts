@@ -1,4 +1,5 @@
 import type { EventStream, FieldlineDb, JetStreamEventStream } from '@fieldline/server-sdk';
+import { ServerStartError } from '../errors/server-start-error.js';
 import type { ServerLogger } from '../logging/create-logger.js';
 import { startRelay } from '../stream/start-relay.js';
 
@@ -35,7 +36,8 @@ export type WorkerStart = (context: WorkerContext) => RunningWorker | Promise<Ru
 export const WORKERS: Readonly<Record<string, WorkerStart>> = {
   relay: ({ db, jetStream, logger }) => {
     if (jetStream === undefined) {
-      throw new Error(
+      throw new ServerStartError(
+        'invalid_option',
         'The relay publishes to NATS: give --stream nats://host:port (or FIELDLINE_STREAM). ' +
           'The embedded stream needs no relay.',
       );
