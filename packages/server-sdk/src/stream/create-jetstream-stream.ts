@@ -311,14 +311,18 @@ export function createJetStreamStream(options: JetStreamStreamOptions): JetStrea
     message.ack();
   }
 
-  function consume(name: string, handler: StreamHandler): StreamConsumerHandle {
-    if (closed) throw new InvalidArgumentError('The stream is closed.', { name });
+  function checkName(name: string): void {
     if (typeof name !== 'string' || !CONSUMER_NAME.test(name)) {
       throw new InvalidArgumentError(
         'A JetStream consumer name is 1 to 200 letters, digits, `_` or `-`.',
         { name },
       );
     }
+  }
+
+  function consume(name: string, handler: StreamHandler): StreamConsumerHandle {
+    if (closed) throw new InvalidArgumentError('The stream is closed.', { name });
+    checkName(name);
     const signal = { stopped: false };
     let wake: (() => void) | undefined;
     const pause = (ms: number): Promise<void> =>
@@ -385,6 +389,7 @@ export function createJetStreamStream(options: JetStreamStreamOptions): JetStrea
   }
 
   async function lag(name: string): Promise<StreamLag> {
+    checkName(name);
     const conn = await connection();
     let floor = 0;
     let records: number;

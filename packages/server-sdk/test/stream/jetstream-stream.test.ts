@@ -275,9 +275,11 @@ describeEachDatabase('the JetStream event stream', (current) => {
     await until(async () => (await stream.lag('strict')).records === 0, 'nothing pending');
   });
 
-  it('rejects a consumer name JetStream cannot hold', () => {
+  it('rejects a consumer name JetStream cannot hold', async () => {
     const { db } = current();
     const stream = open(db, uniqueStreamNames('names'));
     expect(() => stream.consume('has.dot', () => undefined)).toThrow(/consumer name/);
+    expect(() => stream.consume('', () => undefined)).toThrow(/consumer name/);
+    await expect(stream.lag('a>b')).rejects.toThrow(/consumer name/);
   });
 });
