@@ -172,6 +172,8 @@ describeEachDatabase('the JetStream event stream', (current) => {
       handled.push(record.seq);
     });
     await until(() => handled.length === expected.length, 'every record handled');
+    // Acked only after the handler's transaction committed: no lag, every write is in.
+    await until(async () => (await stream.lag('retrying')).records === 0, 'the acks');
     expect([...handled].sort((a, b) => a - b)).toEqual(expected);
     expect(offers.filter((offer) => offer.seq === failAt)).toEqual([
       { seq: failAt, attempt: 1 },
