@@ -208,9 +208,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await publisher.publish([]);
       return 'standby';
     }
-    const records = await readUnpublished();
+    let records = await readUnpublished();
     let ready = publishable(records, position);
     if (ready.length < records.length && (await horizon.advance())) {
+      // Read again: the rows read above predate the writers that have now ended, whose rows
+      // (below the new final seq) must go out first.
+      records = await readUnpublished();
       ready = publishable(records, position);
     }
     if (ready.length === 0) return 'drained';
