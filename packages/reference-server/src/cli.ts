@@ -13,6 +13,8 @@ import { ensurePrivateDir } from './files/private-files.js';
 import { rotateServerKeys } from './identity/server-key-history.js';
 import { createLogger } from './logging/create-logger.js';
 import { startServer } from './server/start-server.js';
+import { parseStreamSetting, type StreamSetting } from './stream/open-event-stream.js';
+import { runWorkers } from './worker/run-workers.js';
 
 function fromEnv(name: string): string | undefined {
   const value = process.env[name];
@@ -98,6 +100,71 @@ function analyticsEnabled(command: Extract<CliCommand, { kind: 'start' }>): bool
   return `FIELDLINE_ANALYTICS must be "on" or "off"; got "${fromEnv('FIELDLINE_ANALYTICS')}".`;
 }
 
+// The flag wins over FIELDLINE_STREAM; a bad value is a usage error (a message, not a throw).
+function streamSetting(
+  flag: string | undefined,
+): { readonly setting: StreamSetting } | { readonly error: string } {
+  try {
+    return { setting: parseStreamSetting(flag ?? fromEnv('FIELDLINE_STREAM') ?? 'embedded') };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+// Resolves once SIGINT or SIGTERM asks the process to stop; a second signal exits at once.
+function stopSignal(logger: ReturnType<typeof createLogger>, stop: () => Promise<unknown>) {
+  return new Promise<number>((resolveExit) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        // A second Ctrl+C means "now": skip waiting for in-flight work.
+        logger.warn({ signal }, 'second signal; exiting without waiting');
+        resolveExit(1);
+        return;
+      }
+      logger.info({ signal }, 'signal received');
+      stop().then(
+        () => resolveExit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolveExit(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function worker(command: Extract<CliCommand, { kind: 'worker' }>): Promise<number> {
+  const chosen = streamSetting(command.stream);
+  if ('error' in chosen) {
+    process.stderr.write(`fieldline-server: ${chosen.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const stream = chosen.setting;
+  const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
+  const databaseUrl = fromEnv('DATABASE_URL');
+  if (databaseUrl === undefined) await ensurePrivateDir(command.dataDir);
+  limitPGliteCompiler(databaseUrl);
+  const webhookKey = fromEnv('FIELDLINE_WEBHOOK_KEY');
+  const workers = await runWorkers({
+    names: command.names,
+    dataDir: command.dataDir,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    stream,
+    logger,
+    ...(webhookKey === undefined ? {} : { webhookKey }),
+    allowPrivateWebhookUrls: fromEnv('FIELDLINE_ALLOW_PRIVATE_WEBHOOK_URLS') === '1',
+  });
+  const exitCode = stopSignal(logger, () => workers.stop());
+  process.stdout.write(
+    `Workers running: ${workers.names.join(', ')}. Send SIGTERM or press Ctrl+C to stop.\n`,
+  );
+  return exitCode;
+}
+
 async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<number> {
   const { port, host, dataDir } = command;
   const tls = tlsFiles(command);
@@ -110,6 +177,12 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
     process.stderr.write(`fieldline-server: ${analytics}\n\n${USAGE}`);
     return 2;
   }
+  const chosen = streamSetting(command.stream);
+  if ('error' in chosen) {
+    process.stderr.write(`fieldline-server: ${chosen.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const stream = chosen.setting;
   const logger = createLogger({ level: fromEnv('LOG_LEVEL') ?? 'info' });
   const databaseUrl = fromEnv('DATABASE_URL');
   const adminToken = fromEnv('FIELDLINE_ADMIN_TOKEN');
@@ -134,31 +207,12 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
     trustedProxies,
     ...(tls === undefined ? {} : { tls }),
     analytics,
+    stream,
+    ...(command.relay === false ? { relay: false } : {}),
   });
   // Listening for signals before the banner says "Press Ctrl+C": a signal sent as soon as the
   // banner is read must find the handler in place, not Node's default (exit by signal).
-  const exitCode = new Promise<number>((resolveExit) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        // A second Ctrl+C means "now": skip waiting for in-flight requests.
-        logger.warn({ signal }, 'second signal; exiting without waiting');
-        resolveExit(1);
-        return;
-      }
-      logger.info({ signal }, 'signal received');
-      server.stop().then(
-        () => resolveExit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolveExit(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const exitCode = stopSignal(logger, () => server.stop());
   const installToken = await server.issueInstallToken('default');
   process.stdout.write(formatStartBanner({ server, installToken }));
   return exitCode;
@@ -181,6 +235,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return start(command);
     case 'rotate-keys':
       return rotateKeys(command.dataDir, command.overlapDays);
+    case 'worker':
+      return worker(command);
   }
 }
 

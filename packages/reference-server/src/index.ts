@@ -47,4 +47,22 @@ export {
   type ServerMetricsOptions,
 } from './metrics/server-metrics.js';
 export { type RunningServer, type StartServerOptions, startServer } from './server/start-server.js';
+export {
+  type OpenedEventStream,
+  openEventStream,
+  parseStreamSetting,
+  type StreamSetting,
+} from './stream/open-event-stream.js';
+export { startRelay } from './stream/start-relay.js';
 export { type LoadedTls, loadTlsFiles, type ServerTlsOptions } from './tls/load-tls-files.js';
+export {
+  type RunningWorkers,
+  type RunWorkersOptions,
+  runWorkers,
+} from './worker/run-workers.js';
+export {
+  type RunningWorker,
+  WORKERS,
+  type WorkerContext,
+  type WorkerStart,
+} from './worker/worker-registry.js';

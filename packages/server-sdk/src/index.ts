@@ -70,7 +70,7 @@ export { deviceCommandRoutes } from './app/device-command-routes.js';
 export { deviceDataRoutes } from './app/device-data-routes.js';
 export { deviceKeyRoutes } from './app/device-key-routes.js';
 export { deviceRoutes } from './app/device-routes.js';
-export { healthRoutes } from './app/health-routes.js';
+export { healthRoutes, type ReadyCheck, type ReadyCheckResult } from './app/health-routes.js';
 export type { AppendAuditOptions } from './audit/append-audit.js';
 export { AUDIT_LOCK_KEY, appendAudit } from './audit/append-audit.js';
 export {
@@ -210,6 +210,7 @@ export type {
   FieldlineDatabase,
   InstallTokensTable,
   Json,
+  OutboxRelayLeasesTable,
   OutboxTable,
   PoliciesTable,
   ReportsTable,
@@ -474,6 +475,18 @@ export {
   type ServerKeyRing,
 } from './sealing/server-key-ring.js';
 export {
+  createJetStreamStream,
+  type JetStreamErrorContext,
+  type JetStreamEventStream,
+  type JetStreamStreamOptions,
+} from './stream/create-jetstream-stream.js';
+export {
+  createOutboxRelay,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRelayStatus,
+} from './stream/create-outbox-relay.js';
+export {
   createOutboxStream,
   type OutboxStreamErrorContext,
   type OutboxStreamOptions,
@@ -486,6 +499,9 @@ export type {
   StreamLag,
   StreamRecord,
 } from './stream/event-stream.js';
+export { outboxMessageId, RECORD_HEADERS } from './stream/nats-record.js';
+export type { OutboxPublisher } from './stream/outbox-publisher.js';
+export { escapeSubjectToken, recordSubject } from './stream/stream-subject.js';
 export type { WebhookAttemptOutcome } from './webhooks/attempt-delivery.js';
 export { createWebhookEnqueueHandler } from './webhooks/enqueue-deliveries.js';
 export type { WebhookPostOptions, WebhookPostResult } from './webhooks/post-webhook.js';

@@ -13,6 +13,18 @@ export type CliCommand =
       readonly tlsKeyFile?: string;
       /** `--no-analytics`: do not run the analytics consumer in this process. */
       readonly noAnalytics?: true;
+      /** `--stream`; the CLI falls back to `FIELDLINE_STREAM`, then `embedded`. */
+      readonly stream?: string;
+      /** False with `--no-relay` (absent otherwise): `fieldline-server worker relay` publishes instead. */
+      readonly relay?: false;
+    }
+  | {
+      readonly kind: 'worker';
+      /** The workers to run (`relay`, …), at least one. */
+      readonly names: readonly string[];
+      readonly dataDir: string;
+      /** `--stream`; the CLI falls back to `FIELDLINE_STREAM`, then `embedded`. */
+      readonly stream?: string;
     }
   | { readonly kind: 'migrate'; readonly dataDir: string }
   | { readonly kind: 'retention'; readonly dataDir: string }
@@ -30,6 +42,11 @@ Commands:
   rotate-keys
              replace the server identity; the old key stays accepted for the overlap and
              agents follow the signed rotation (restart running servers afterwards)
+  worker <name...>
+             run workers apart from the HTTP server, until SIGTERM: relay (publishes the
+             outbox to NATS), analytics (fills the activity aggregates; start servers with
+             --no-analytics), webhooks (signed deliveries), tail (logs every stream record);
+             run several processes of one worker to share its work
 
 Options:
   --port <n>         port to listen on; 0 picks a free one      (start; default 8080)
@@ -39,6 +56,8 @@ Options:
   --tls-key <file>   PEM private key of that certificate         (start; with --tls-cert)
   --no-analytics     do not run the analytics consumer in process (start; run it as a worker)
   --overlap-days <n> days the old key stays accepted             (rotate-keys; default 7)
+  --stream <s>       event stream: embedded, or nats://host:port  (start, worker; default embedded)
+  --no-relay         with NATS, do not run the outbox relay here (start; use "worker relay")
   -h, --help         show this help
 
 Environment:
@@ -46,6 +65,9 @@ Environment:
   FIELDLINE_ADMIN_TOKEN   admin token; unset: generated once, kept in <data-dir>/admin-token
   FIELDLINE_TLS_CERT, FIELDLINE_TLS_KEY
                           the same as --tls-cert and --tls-key (the flags win); unset: plain HTTP
+  FIELDLINE_STREAM        the same as --stream (the flag wins): "embedded" (the outbox table, nothing
+                          else to run) or nats://host:port[,nats://…] (NATS JetStream, shared by
+                          instances and workers); /readyz lists it and stays 200 while NATS is down
   FIELDLINE_BUS_PREFIX    prefix of the LISTEN/NOTIFY channels instances share (PostgreSQL only;
                           default: "<schema>_" when DATABASE_URL sets a search_path, else none)
   FIELDLINE_TRUSTED_PROXIES
@@ -82,6 +104,28 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (values.help) return { kind: 'help' };
   const [command, ...rest] = positionals;
   if (command === undefined) return { kind: 'usage-error', message: 'Missing command.' };
+  const stream = values.stream;
+  if (stream === '') return { kind: 'usage-error', message: '--stream must not be empty.' };
+  if (stream !== undefined && command !== 'start' && command !== 'worker') {
+    return { kind: 'usage-error', message: '--stream only applies to "start" and "worker".' };
+  }
+  if (values['no-relay'] === true && command !== 'start') {
+    return { kind: 'usage-error', message: '--no-relay only applies to "start".' };
+  }
+  if (command === 'worker') {
+    const dataDir = values['data-dir'] ?? '.fieldline';
+    if (rest.length === 0) {
+      return { kind: 'usage-error', message: 'Name the workers to run, e.g. "worker relay".' };
+    }
+    const startOnly = ['port', 'host', 'tls-cert', 'tls-key', 'overlap-days'] as const;
+    if (dataDir === '' || startOnly.some((name) => values[name] !== undefined)) {
+      return {
+        kind: 'usage-error',
+        message: '"worker" takes only worker names, --stream and a non-empty --data-dir.',
+      };
+    }
+    return { kind: 'worker', names: rest, dataDir, ...(stream === undefined ? {} : { stream }) };
+  }
   if (rest.length > 0) {
     return { kind: 'usage-error', message: `Unexpected argument "${rest[0]}".` };
   }
@@ -150,6 +194,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     ...(tlsCertFile === undefined ? {} : { tlsCertFile }),
     ...(tlsKeyFile === undefined ? {} : { tlsKeyFile }),
     ...(values['no-analytics'] === true ? { noAnalytics: true as const } : {}),
+    ...(stream === undefined ? {} : { stream }),
+    ...(values['no-relay'] === true ? { relay: false as const } : {}),
   };
 }
 
@@ -166,6 +212,8 @@ function parse(argv: readonly string[]) {
       'tls-key': { type: 'string' },
       'overlap-days': { type: 'string' },
       'no-analytics': { type: 'boolean' },
+      stream: { type: 'string' },
+      'no-relay': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -1,3 +1,4 @@
+import type { OutboxRelayStatus } from '@fieldline/server-sdk';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One finished HTTP request, as the request instrumentation reports it. */
@@ -114,6 +115,14 @@ export interface ServerMetrics {
    * @param source - read at every scrape; one sample per consumer.
    */
   observeConsumerLag(source: () => Promise<readonly ConsumerLagSample[]>): void;
+  /**
+   * Reports the outbox relay's backlog and connection as `fieldline_outbox_unpublished`,
+   * `fieldline_outbox_oldest_unpublished_seconds` and `fieldline_stream_connected` (servers
+   * and workers on NATS; the embedded stream has no relay).
+   *
+   * @param source - read at every scrape.
+   */
+  observeOutboxRelay(source: () => Promise<OutboxRelayStatus>): void;
   /**
    * Reports the authenticated sockets of this instance as `fieldline_realtime_connections`.
    *
@@ -256,6 +265,49 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       }
     },
   });
+  let relaySource: (() => Promise<OutboxRelayStatus>) | undefined;
+  // One read per scrape serves the three gauges.
+  let relayRead: { at: number; status: Promise<OutboxRelayStatus | undefined> } | undefined;
+  const relayStatus = (): Promise<OutboxRelayStatus | undefined> => {
+    const source = relaySource;
+    if (source === undefined) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (relayRead === undefined || now - relayRead.at > 500) {
+      relayRead = { at: now, status: source().catch(() => undefined) };
+    }
+    return relayRead.status;
+  };
+  new Gauge({
+    name: 'fieldline_outbox_unpublished',
+    help: 'Outbox rows the relay has not published to the stream yet (NATS only).',
+    registers: [registry],
+    async collect() {
+      const status = await relayStatus();
+      if (status !== undefined) this.set(status.unpublished);
+    },
+  });
+  new Gauge({
+    name: 'fieldline_outbox_oldest_unpublished_seconds',
+    help: 'Age of the oldest outbox row not published yet, in seconds (0 when none; NATS only).',
+    registers: [registry],
+    async collect() {
+      const status = await relayStatus();
+      if (status !== undefined) this.set(status.oldestUnpublishedAgeMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'fieldline_stream_connected',
+    help: '1 when the relay is connected to the stream (NATS), else 0; 1 with the embedded stream (the database is the stream).',
+    registers: [registry],
+    async collect() {
+      if (relaySource === undefined) {
+        this.set(1);
+        return;
+      }
+      const status = await relayStatus();
+      this.set(status?.connected === true ? 1 : 0);
+    },
+  });
   let realtimeSource: (() => number) | undefined;
   new Gauge({
     name: 'fieldline_realtime_connections',
@@ -296,6 +348,9 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     },
     observePool(source) {
       poolSource = source;
+    },
+    observeOutboxRelay(source) {
+      relaySource = source;
     },
     observeRealtimeConnections(source) {
       realtimeSource = source;

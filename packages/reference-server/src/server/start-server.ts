@@ -23,6 +23,7 @@ import {
   type FieldlineApp,
   type FieldlineDb,
   forwardedForSource,
+  type OutboxRelay,
   type PostgresBus,
   type RealtimeGateway,
   type RealtimeGatewayOptions,
@@ -48,6 +49,8 @@ import {
 import { createLogger, type ServerLogger } from '../logging/create-logger.js';
 import { metricsRoute } from '../metrics/metrics-route.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
+import { openEventStream, type StreamSetting } from '../stream/open-event-stream.js';
+import { startRelay } from '../stream/start-relay.js';
 import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
 import { resolveWebhookKey } from './webhook-key.js';
 
@@ -159,6 +162,18 @@ export interface StartServerOptions {
    * @default 3_600_000 (hourly)
    */
   readonly retentionIntervalMs?: number;
+  /**
+   * The event stream ingested batches reach consumers through: `embedded` (the outbox table)
+   * or NATS JetStream (`{ natsServers }`; see `parseStreamSetting`).
+   * @default 'embedded'
+   */
+  readonly stream?: StreamSetting;
+  /**
+   * With NATS, run the outbox relay in this process. Turn it off when `fieldline-server worker
+   * relay` processes do it instead.
+   * @default true
+   */
+  readonly relay?: boolean;
 }
 
 /** A server started by {@link startServer}. */
@@ -198,6 +213,10 @@ export interface RunningServer {
   readonly analytics?: AnalyticsConsumer;
   /** Raw-event retention on its schedule (undefined when `retentionIntervalMs` is 0). */
   readonly retention: RetentionJob | undefined;
+  /** The event stream (embedded or NATS JetStream): consume ingested batches from it. */
+  readonly stream: EventStream;
+  /** The outbox relay, when the stream is NATS and the relay runs in this process. */
+  readonly relay?: OutboxRelay;
   /**
    * Requests received and not yet answered.
    *
@@ -340,6 +359,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     onConnectionError: (error) => outageLog(error, 'database connection lost'),
   });
   let bus: ClusterBus | undefined;
+  let stream: EventStream | undefined;
+  let relay: OutboxRelay | undefined;
   try {
     const migrationsApplied = await runMigrations(database);
     metrics.observePool(() => database.poolStats());
@@ -379,6 +400,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           'audit log truncated or rewritten behind its last checkpoint; no new checkpoint is signed',
         ),
     });
+    const opened = openEventStream(database, options.stream ?? 'embedded', logger);
+    stream = opened.stream;
+    if (opened.jetStream !== undefined && options.relay !== false) {
+      const running = startRelay(database, opened.jetStream, logger);
+      relay = running;
+      metrics.observeOutboxRelay(() => running.status());
+    }
+    const relayInUse = relay;
     const app = createFieldlineApp({
       auditCheckpoints,
       db: database.db,
@@ -389,6 +418,23 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       bus: busInUse,
       webhookSecretKey,
       allowPrivateWebhookUrls,
+      // NATS down degrades the stream, not ingestion (the outbox keeps every batch), so /readyz
+      // reports it and stays 200: a 503 would take every instance out of the load balancer at
+      // once, for a dependency ingestion does not need.
+      ...(relayInUse === undefined
+        ? {}
+        : {
+            readyChecks: {
+              stream: async () => {
+                const { connected, unpublished, oldestUnpublishedAgeMs } =
+                  await relayInUse.status();
+                return {
+                  status: connected ? 'ok' : 'degraded',
+                  details: { connected, unpublished, oldestUnpublishedAgeMs },
+                };
+              },
+            },
+          }),
       extraRoutes: () => [metricsRoute(metrics)],
       onIngested: (summary) => metrics.recordIngestion(summary),
       onUnavailable: (error) => outageLog(error, 'database unavailable; answering 503'),
@@ -431,24 +477,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     server.on('error', (error) => logger.error({ err: error }, 'server error'));
     auditCheckpoints.start();
-    // One embedded stream serves every in-process consumer: the analytics consumer (unless it
-    // runs as a separate worker) and the webhook worker, which turns notifications into signed
-    // deliveries (`fieldline-server worker webhooks` runs the same worker on its own).
-    const stream: EventStream = createOutboxStream({
-      db: database.db,
-      clock,
-      onError: (error, context) =>
-        logger.warn({ err: error, ...context }, 'event stream consumer error; retrying'),
-    });
+    // The one event stream (embedded, or NATS JetStream) serves every in-process consumer: the
+    // analytics consumer (unless it runs as a separate worker) and the webhook worker, which
+    // turns notifications into signed deliveries (`fieldline-server worker webhooks` runs the
+    // same worker on its own).
     let analytics: AnalyticsConsumer | undefined;
     if (options.analytics ?? true) {
-      analytics = createAnalyticsConsumer({ stream, db: database.db, clock, logger });
+      analytics = createAnalyticsConsumer({
+        stream: opened.stream,
+        db: database.db,
+        clock,
+        logger,
+      });
       const consumer = analytics;
       metrics.observeConsumerLag(async () => [await consumer.lag()]);
     }
     const webhooks = startWebhookWorker({
       db: database.db,
-      stream,
+      stream: opened.stream,
       secretKey: webhookSecretKey,
       allowPrivateUrls: allowPrivateWebhookUrls,
       clock,
@@ -504,11 +550,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       // The consumers' batches in flight commit or roll back before the database goes.
       await webhooks.stop();
       await analytics?.stop();
-      await stream.close();
       // A retention run in progress finishes before the database goes.
       await retention?.stop();
       // Requests are done: the last audit rows are anchored before the database goes.
       await auditCheckpoints.stop();
+      await relayInUse?.close();
+      await opened.stream.close();
       await busInUse.close();
       await database.close();
       logger.info({ forced }, 'stopped');
@@ -532,6 +579,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       auditCheckpoints,
       ...(analytics === undefined ? {} : { analytics }),
       retention,
+      stream: opened.stream,
+      ...(relayInUse === undefined ? {} : { relay: relayInUse }),
       inFlightRequests: () => closer.inFlight(),
       issueInstallToken: (tenant = 'default', ttlSeconds) =>
         createInstallToken(database.db, {
@@ -545,6 +594,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     };
   } catch (error) {
+    await relay?.close().catch(() => undefined);
+    await stream?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw error;

@@ -74,4 +74,34 @@ describe('parseCliArgs', () => {
     expect(parsed.kind).toBe('usage-error');
     expect(parsed.kind === 'usage-error' && parsed.message).toMatch(message);
   });
+
+  it('reads --stream and --no-relay of start, and the names and --stream of worker', () => {
+    expect(parseCliArgs(['start', '--stream', 'nats://127.0.0.1:4222', '--no-relay'])).toEqual({
+      kind: 'start',
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: '.fieldline',
+      stream: 'nats://127.0.0.1:4222',
+      relay: false,
+    });
+    expect(parseCliArgs(['worker', 'relay', 'tail', '--stream=embedded'])).toEqual({
+      kind: 'worker',
+      names: ['relay', 'tail'],
+      dataDir: '.fieldline',
+      stream: 'embedded',
+    });
+  });
+
+  it('refuses worker flags that do not apply, and a worker without names', () => {
+    expect(parseCliArgs(['worker'])).toMatchObject({ kind: 'usage-error' });
+    expect(parseCliArgs(['worker', 'relay', '--port', '1'])).toMatchObject({ kind: 'usage-error' });
+    expect(parseCliArgs(['migrate', '--stream', 'embedded'])).toMatchObject({
+      kind: 'usage-error',
+      message: '--stream only applies to "start" and "worker".',
+    });
+    expect(parseCliArgs(['worker', 'relay', '--no-relay'])).toMatchObject({
+      kind: 'usage-error',
+      message: '--no-relay only applies to "start".',
+    });
+  });
 });

@@ -27,15 +27,28 @@ export interface Instance {
   readonly exit: Promise<number | null>;
 }
 
-export function startInstance(dataDir: string, databaseUrl: string): Instance {
+/** What else an instance runs with: the command's arguments and environment variables. */
+export interface InstanceExtras {
+  /** Replaces `start --port 0` (e.g. `['worker', 'relay']`); `--data-dir` is added. */
+  readonly command?: readonly string[];
+  readonly env?: Record<string, string>;
+}
+
+export function startInstance(
+  dataDir: string,
+  databaseUrl: string,
+  extras: InstanceExtras = {},
+): Instance {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: databaseUrl,
     FIELDLINE_ADMIN_TOKEN: ADMIN_TOKEN,
     LOG_LEVEL: 'warn',
+    ...extras.env,
   };
   delete env.FIELDLINE_BUS_PREFIX;
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--data-dir', dataDir], {
+  const command = extras.command ?? ['start', '--port', '0'];
+  const child = spawn(process.execPath, [CLI, ...command, '--data-dir', dataDir], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -136,10 +149,10 @@ export function useClusterSchema(prefix: string) {
   });
   return {
     /** Starts one more instance on the suite's schema. */
-    async start(): Promise<Instance> {
+    async start(extras: InstanceExtras = {}): Promise<Instance> {
       const dir = await makeTempDir();
       dirs.push(dir);
-      const instance = startInstance(dir.path, withSchema(url as string, schema));
+      const instance = startInstance(dir.path, withSchema(url as string, schema), extras);
       instances.push(instance);
       return instance;
     },

@@ -47,7 +47,7 @@ import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
 import { deviceKeyRoutes } from './device-key-routes.js';
 import { deviceRoutes } from './device-routes.js';
-import { healthRoutes } from './health-routes.js';
+import { healthRoutes, type ReadyCheck } from './health-routes.js';
 
 /** Options of {@link createFieldlineApp}. */
 export interface FieldlineAppOptions {
@@ -125,6 +125,12 @@ export interface FieldlineAppOptions {
    * @default false
    */
   readonly allowPrivateWebhookUrls?: boolean;
+  /**
+   * Checks `/readyz` reports besides the database's, by name (e.g. `stream`). They never make
+   * it answer 503: see {@link ReadyCheck}.
+   * @default none
+   */
+  readonly readyChecks?: Readonly<Record<string, ReadyCheck>>;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -232,7 +238,7 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
   });
   const ingestion = createIngestionPipeline(options.customizeIngestion?.(defaults) ?? defaults);
   const routes = [
-    ...healthRoutes(context),
+    ...healthRoutes(context, options.readyChecks),
     ...deviceRoutes(context),
     ...deviceDataRoutes(context, ingestion),
     ...deviceCommandRoutes(context),

@@ -155,6 +155,19 @@ export interface StreamConsumersTable {
   updated_at: Timestamp | null;
 }
 
+/** The lease and position of each outbox relay (`createOutboxRelay`). */
+export interface OutboxRelayLeasesTable {
+  /** The relay's name (one lease per name). */
+  name: string;
+  /** The process holding the lease. */
+  holder: string;
+  /** When the lease lapses unless renewed. */
+  lease_until: Timestamp;
+  /** Every outbox seq up to this one is published (or permanently absent). */
+  position: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp | null;
+}
+
 /** Durable commands from server to device. */
 export interface CommandsTable {
   id: string;
@@ -359,4 +372,5 @@ export interface FieldlineDatabase {
   stream_consumers: StreamConsumersTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  outbox_relay_leases: OutboxRelayLeasesTable;
 }

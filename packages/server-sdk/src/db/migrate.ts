@@ -7,6 +7,7 @@ import { streamConsumersMigration } from './migrations/0006-stream-consumers.js'
 import { analyticsMigration } from './migrations/0007-analytics.js';
 import { webhooksMigration } from './migrations/0008-webhooks.js';
 import { eventPartitionsMigration } from './migrations/0009-event-partitions.js';
+import { outboxRelayMigration } from './migrations/0010-outbox-relay.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007-analytics': analyticsMigration,
   '0008-webhooks': webhooksMigration,
   '0009-event-partitions': eventPartitionsMigration,
+  '0010-outbox-relay': outboxRelayMigration,
   '0011-analytics-extra': analyticsExtraMigration,
 };
 

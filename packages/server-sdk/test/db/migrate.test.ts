@@ -16,6 +16,7 @@ const TABLES = [
   'events',
   'install_tokens',
   'outbox',
+  'outbox_relay_leases',
   'policies',
   'reports',
   'seen_messages',
