@@ -131,7 +131,7 @@ function isNotFound(error: unknown): boolean {
 /**
  * The NATS JetStream event stream, for deployments that outgrow one process or want outside
  * consumers. The outbox relay ({@link createOutboxRelay}) publishes each outbox row to
- * `<subjectPrefix>.<topic>.<tenant>` with `Nats-Msg-Id` = `outbox-<seq>` and the headers of
+ * `<subjectPrefix>.<topic>.<tenant>` with `Nats-Msg-Id` = `outbox-<seq>-<createdAtMs>` and the headers of
  * {@link RECORD_HEADERS}; this stream creates the JetStream stream if missing and maps each
  * consumer name to a durable pull consumer with explicit acks.
  *
@@ -424,7 +424,7 @@ export function createJetStreamStream(options: JetStreamStreamOptions): JetStrea
       return conn.js.publish(
         recordSubject(prefix, record.topic, record.tenantId),
         JSON.stringify(record.payload),
-        { msgID: outboxMessageId(record.seq), headers, timeout: publishTimeoutMs },
+        { msgID: outboxMessageId(record), headers, timeout: publishTimeoutMs },
       );
     });
     const results = await Promise.allSettled(acks);

@@ -116,7 +116,7 @@ type Round = 'drained' | 'more' | 'standby';
  * How it keeps its promises:
  * - **Nothing lost, nothing doubled in the stream.** A round reads unpublished rows, publishes
  *   them, waits for every PubAck, and only then marks them. A crash between publish and mark
- *   publishes them again, which JetStream drops as duplicates (`Nats-Msg-Id` = `outbox-<seq>`
+ *   publishes them again, which JetStream drops as duplicates (`Nats-Msg-Id` = `outbox-<seq>-<createdAtMs>`
  *   within the dedup window); past the window, consumers are idempotent by batch id anyway.
  * - **Seq order.** Relays sharing a name take turns through a lease row
  *   (`outbox_relay_leases`, claimed only when free or lapsed, renewed each round) rather than

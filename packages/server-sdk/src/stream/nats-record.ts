@@ -4,7 +4,7 @@ import type { StreamRecord } from './event-stream.js';
 /**
  * Headers a relayed record carries besides its body (the outbox payload as JSON), so consumers
  * (ours and outside ones) see the outbox seq, tenant, topic and creation time without parsing
- * the subject. `Nats-Msg-Id` (`outbox-<seq>`) is set too, for JetStream's deduplication.
+ * the subject. `Nats-Msg-Id` ({@link outboxMessageId}) is set too, for JetStream's deduplication.
  */
 export const RECORD_HEADERS = Object.freeze({
   seq: 'Fieldline-Seq',
@@ -13,9 +13,22 @@ export const RECORD_HEADERS = Object.freeze({
   createdAt: 'Fieldline-Created-At',
 });
 
-/** The `Nats-Msg-Id` of the outbox row `seq`: equal ids within the dedup window are stored once. */
-export function outboxMessageId(seq: number): string {
-  return `outbox-${seq}`;
+/**
+ * The `Nats-Msg-Id` of an outbox row: JetStream stores equal ids within its dedup window once.
+ * The row's creation time is part of it, not only its seq: a relay publishing a row again
+ * (after a crash) sends the same id, but a database that reuses seqs on the same stream (reset,
+ * restored from a backup, or a second deployment) makes new rows whose ids differ, so they
+ * are not dropped as duplicates of the old ones.
+ *
+ * @param record - the outbox row's seq and creation time.
+ * @returns `outbox-<seq>-<createdAt in ms since the epoch>`.
+ * @example
+ * ```ts
+ * outboxMessageId({ seq: 7, createdAt: new Date(1767225600000) }); // 'outbox-7-1767225600000'
+ * ```
+ */
+export function outboxMessageId(record: Pick<StreamRecord, 'seq' | 'createdAt'>): string {
+  return `outbox-${record.seq}-${record.createdAt.getTime()}`;
 }
 
 const headerSchema = z.object({

@@ -3,7 +3,7 @@ import type { StreamRecord } from './event-stream.js';
 /**
  * Where the outbox relay publishes records: the JetStream stream
  * ({@link createJetStreamStream}) is one. A publisher must make a republished record harmless
- * (JetStream deduplicates by `Nats-Msg-Id` = `outbox-<seq>`), because a relay that crashes
+ * (JetStream deduplicates by `Nats-Msg-Id` = `outbox-<seq>-<createdAtMs>`), because a relay that crashes
  * between publishing and marking the rows publishes them again.
  */
 export interface OutboxPublisher {

@@ -277,6 +277,30 @@ describeEachDatabase('the JetStream event stream', (current) => {
     await until(async () => (await stream.lag('strict')).records === 0, 'nothing pending');
   });
 
+  it('keeps a new row that reuses an earlier seq (a reset or restored database) instead of dropping it as a duplicate', async () => {
+    const { db } = current();
+    const stream = open(db, uniqueStreamNames('reused'));
+    const record = (batchId: string, createdAt: string): StreamRecord => ({
+      seq: 1,
+      tenantId: 'acme',
+      topic: 'events.ingested',
+      payload: { batchId },
+      createdAt: new Date(createdAt),
+    });
+    // The first database's row 1, published twice (a relay crashed before marking it) …
+    await stream.publish([record('before-reset', '2026-03-01T10:00:00.000Z')]);
+    await stream.publish([record('before-reset', '2026-03-01T10:00:00.000Z')]);
+    // … then the database starts over and its new row 1 is published within the dedup window.
+    await stream.publish([record('after-reset', '2026-03-01T10:02:00.000Z')]);
+    const seen: unknown[] = [];
+    stream.consume('reused', (delivered) => {
+      seen.push(delivered.payload);
+    });
+    await until(() => seen.length >= 2, 'both rows');
+    await until(async () => (await stream.lag('reused')).records === 0, 'nothing pending');
+    expect(seen).toEqual([{ batchId: 'before-reset' }, { batchId: 'after-reset' }]);
+  });
+
   it('rejects a consumer name JetStream cannot hold', async () => {
     const { db } = current();
     const stream = open(db, uniqueStreamNames('names'));
