@@ -49,7 +49,9 @@ describe.skipIf(!existsSync(CLI))('fieldline-server worker', () => {
   it('refuses an unknown worker, and the relay without NATS, naming the fix', async () => {
     const unknown = run(['worker', 'nope', '--data-dir', dir.path]);
     expect(await unknown.exit).toBe(1);
-    expect(unknown.stderr).toMatch(/Unknown worker "nope"; the workers are: relay, analytics, webhooks, tail/);
+    expect(unknown.stderr).toMatch(
+      /Unknown worker "nope"; the workers are: relay, analytics, webhooks, tail/,
+    );
     const relay = run(['worker', 'relay', '--data-dir', dir.path]);
     expect(await relay.exit).toBe(1);
     expect(relay.stderr).toMatch(/give --stream nats:\/\/host:port/);

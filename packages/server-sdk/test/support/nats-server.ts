@@ -10,6 +10,12 @@ import { join } from 'node:path';
 
 const DEFAULT_URL = 'nats://127.0.0.1:4222';
 
+/**
+ * Whether the NATS suites run: when TEST_NATS_URL is set. CI sets it (and starts nats-server),
+ * so they never skip there; on a laptop without NATS, `npm test` runs everything else.
+ */
+export const natsTestsEnabled = Boolean(process.env.TEST_NATS_URL);
+
 function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
