@@ -145,6 +145,15 @@ async function synthesizeHistory(client, tenant, fromDay, toDay) {
      from aggregates where tenant_id = $1 group by tenant_id, day, app`,
     [tenant],
   );
+  // What the consumer keeps per device and day (the reports by device read it).
+  await client.query(
+    `insert into device_day_totals (tenant_id, device_id, day, active_ms, idle_ms, launches, bytes_in, bytes_out)
+     select tenant_id, device_id, day, sum(active_ms), sum(idle_ms), sum(launches), sum(bytes_in), sum(bytes_out)
+     from aggregates where tenant_id = $1 group by tenant_id, device_id, day
+     on conflict (device_id, day) do update set active_ms = excluded.active_ms, idle_ms = excluded.idle_ms,
+       launches = excluded.launches, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out`,
+    [tenant],
+  );
   await client.query('analyze');
   const { rows } = await client.query('select count(*)::int as n from aggregates');
   return { rows: rows[0].n, seconds: (performance.now() - t0) / 1000 };

@@ -204,6 +204,7 @@ export type {
   ConsentRefusalsTable,
   CreatedAt,
   DeadLettersTable,
+  DeviceDayTotalsTable,
   DevicesTable,
   DeviceTokensTable,
   EventsTable,

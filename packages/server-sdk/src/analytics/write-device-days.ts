@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { ActivityRow } from './activity-row.js';
+import { writeDeviceDayTotals } from './write-device-day-totals.js';
 
 /** The figures of a row, in the order the tables hold them. */
 const FIGURES = ['activeMs', 'idleMs', 'launches', 'bytesIn', 'bytesOut'] as const;
@@ -24,7 +25,8 @@ function same(a: Figures, b: Figures): boolean {
 
 /**
  * Makes one device's `aggregates` rows of `days` equal `rows` (rows of those days only), and
- * adds the difference to the tenant's `tenant_aggregates` in the same transaction. Rows that
+ * adds the difference to the tenant's `tenant_aggregates` and replaces the device's
+ * `device_day_totals` of those days, in the same transaction. Rows that
  * do not change are not written, so recomputing a day again changes nothing. The tenant rows
  * are upserted in (day, app) order, so two transactions that touch the same tenant rows lock
  * them in the same order; tenant rows left with no device and zero figures are deleted.
@@ -177,5 +179,6 @@ export async function writeDeviceDays(
         and t.devices = 0 and t.active_ms = 0 and t.idle_ms = 0 and t.launches = 0
         and t.bytes_in = 0 and t.bytes_out = 0`.execute(db);
   }
+  if (upserts.length > 0 || deletes.length > 0) await writeDeviceDayTotals(db, target, rows);
   return { upserted: upserts.length, deleted: deletes.length };
 }

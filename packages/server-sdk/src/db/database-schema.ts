@@ -256,6 +256,22 @@ export interface TenantAggregatesTable {
   updated_at: Generated<Date>;
 }
 
+/**
+ * {@link AggregatesTable} rows of a device and day summed over its apps (migration 0012): what
+ * reports grouped by device without app read.
+ */
+export interface DeviceDayTotalsTable {
+  tenant_id: string;
+  device_id: string;
+  day: string;
+  active_ms: Generated<number>;
+  idle_ms: Generated<number>;
+  launches: Generated<number>;
+  bytes_in: Generated<number>;
+  bytes_out: Generated<number>;
+  updated_at: Generated<Date>;
+}
+
 /** Per-tenant settings that shape its figures and retention (migration 0007). */
 export interface TenantSettingsTable {
   tenant_id: string;
@@ -365,6 +381,7 @@ export interface FieldlineDatabase {
   audit_log: AuditLogTable;
   aggregates: AggregatesTable;
   tenant_aggregates: TenantAggregatesTable;
+  device_day_totals: DeviceDayTotalsTable;
   tenant_settings: TenantSettingsTable;
   consent_refusals: ConsentRefusalsTable;
   configs: ConfigsTable;

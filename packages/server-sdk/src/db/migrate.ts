@@ -9,6 +9,7 @@ import { webhooksMigration } from './migrations/0008-webhooks.js';
 import { eventPartitionsMigration } from './migrations/0009-event-partitions.js';
 import { outboxRelayMigration } from './migrations/0010-outbox-relay.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
+import { deviceDayTotalsMigration } from './migrations/0012-device-day-totals.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -22,6 +23,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0009-event-partitions': eventPartitionsMigration,
   '0010-outbox-relay': outboxRelayMigration,
   '0011-analytics-extra': analyticsExtraMigration,
+  '0012-device-day-totals': deviceDayTotalsMigration,
 };
 
 /**

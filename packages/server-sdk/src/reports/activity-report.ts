@@ -4,25 +4,36 @@ import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { ReportBody } from './report-response.js';
 
 /** Where an activity report reads from, chosen by its query (docs/analytics.md). */
-export type ActivitySource = 'tenant_aggregates' | 'aggregates_by_device' | 'aggregates_by_tenant';
+export type ActivitySource =
+  | 'tenant_aggregates'
+  | 'device_day_totals'
+  | 'aggregates_by_device'
+  | 'aggregates_by_tenant';
 
 /**
- * Picks the table and index a report reads: one device's rows through `aggregates`' primary
- * key; per-device rows of a tenant through `aggregates (tenant_id, day)`; anything else from
- * the per-tenant sums in `tenant_aggregates`, which hold days × apps rows however many devices
- * the tenant has.
+ * Picks the table and index a report reads: the per-tenant sums in `tenant_aggregates` (days ×
+ * apps rows however many devices the tenant has) unless a device is named or grouped by; then
+ * `device_day_totals` (one row per device and day) unless the report is also by app; only a
+ * report by device *and* app reads `aggregates` itself, by its primary key for one device or
+ * by `(tenant_id, day)` for all.
  *
  * @param query - the parsed query.
  * @returns the source.
  */
 export function activitySource(query: ActivityReportQuery): ActivitySource {
-  if (query.device !== undefined) return 'aggregates_by_device';
-  return query.groupBy.includes('device') ? 'aggregates_by_tenant' : 'tenant_aggregates';
+  const perDevice = query.device !== undefined || query.groupBy.includes('device');
+  if (!perDevice) return 'tenant_aggregates';
+  if (!query.groupBy.includes('app')) return 'device_day_totals';
+  return query.device !== undefined ? 'aggregates_by_device' : 'aggregates_by_tenant';
 }
 
 function sourceFilter(tenant: string, query: ActivityReportQuery): RawBuilder<unknown> {
   const range = sql`day between ${query.from}::date and ${query.to}::date`;
   switch (activitySource(query)) {
+    case 'device_day_totals':
+      return query.device !== undefined
+        ? sql`device_day_totals where device_id = ${query.device} and tenant_id = ${tenant} and ${range}`
+        : sql`device_day_totals where tenant_id = ${tenant} and ${range}`;
     case 'aggregates_by_device':
       return sql`aggregates where device_id = ${query.device} and tenant_id = ${tenant} and ${range}`;
     case 'aggregates_by_tenant':
@@ -36,7 +47,9 @@ function sourceFilter(tenant: string, query: ActivityReportQuery): RawBuilder<un
  * The generation of the data an activity report reads: the row count and newest `updated_at`
  * over the range, read through the same index as the report. The analytics consumer sets
  * `updated_at` on every row it writes, so any change to the rows changes it (a deleted row
- * changes the count).
+ * changes the count). A tenant report by device and app reads the tenant's sums for this
+ * instead of its ~days × devices × apps rows: every change to a device row changes the sums
+ * of its (day, app), or their device count, in the same transaction.
  *
  * @param db - the database.
  * @param tenant - the tenant.
@@ -48,10 +61,15 @@ export async function activityGeneration(
   tenant: string,
   query: ActivityReportQuery,
 ): Promise<string> {
+  const source =
+    activitySource(query) === 'aggregates_by_tenant'
+      ? sql`tenant_aggregates where tenant_id = ${tenant}
+          and day between ${query.from}::date and ${query.to}::date`
+      : sourceFilter(tenant, query);
   const result = await sql<{ rows: number; newest: string | null }>`
     select count(*)::bigint as rows,
       to_char(max(updated_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as newest
-    from ${sourceFilter(tenant, query)}`.execute(db);
+    from ${source}`.execute(db);
   const row = result.rows[0];
   return `${row?.rows ?? 0}@${row?.newest ?? '-'}`;
 }

@@ -13,11 +13,13 @@ import type { EventStream } from '../../src/stream/event-stream.js';
 import { createTestDevice, type TestDevice } from '../ingestion/ingestion-fixtures.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 import {
+  deviceTotalsOf,
   drain,
   expectedTables,
   ingest,
   ingestionPipeline,
   MIN,
+  storedDeviceTotals,
   storedRows,
   storedTenantRows,
   uniqueEventId,
@@ -211,6 +213,7 @@ describeEachDatabase('analytics consumer, property', (current) => {
         const expected = await expectedTables(db, ids, options);
         expect(await storedRows(db, tenantId)).toEqual(expected.rows);
         expect(await storedTenantRows(db, tenantId)).toEqual(expected.tenantRows);
+        expect(await storedDeviceTotals(db, tenantId)).toEqual(deviceTotalsOf(expected.rows));
       }),
       { numRuns: 20 },
     );

@@ -16,12 +16,14 @@ import type { EventStream } from '../../src/stream/event-stream.js';
 import { createTestDevice, type TestDevice } from '../ingestion/ingestion-fixtures.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 import {
+  deviceTotalsOf,
   drain,
   expectedTables,
   HOUR,
   ingest,
   ingestionPipeline,
   MIN,
+  storedDeviceTotals,
   storedRows,
   storedTenantRows,
   uniqueEventId,
@@ -121,6 +123,13 @@ describeEachDatabase('analytics consumer', (current, kind) => {
     return {
       rows: await storedRows(db, tenantId),
       tenantRows: await storedTenantRows(db, tenantId),
+      // updated_at included: a replay must not rewrite a device's totals either.
+      deviceTotals: await db
+        .selectFrom('device_day_totals')
+        .selectAll()
+        .orderBy('device_id')
+        .orderBy('day')
+        .execute(),
       // updated_at too: a replay must not even rewrite a row.
       stamps: await db
         .selectFrom('aggregates')
@@ -195,6 +204,7 @@ describeEachDatabase('analytics consumer', (current, kind) => {
     );
     expect(await storedRows(db, tenantId)).toEqual(expected.rows);
     expect(await storedTenantRows(db, tenantId)).toEqual(expected.tenantRows);
+    expect(await storedDeviceTotals(db, tenantId)).toEqual(deviceTotalsOf(expected.rows));
   });
 
   // PGlite has one connection: nothing runs concurrently there to serialize.

@@ -163,6 +163,65 @@ export async function storedTenantRows(db: Db, tenantId: string): Promise<Tenant
   }));
 }
 
+/** A device's totals of a day over its apps (`device_day_totals`). */
+export interface DeviceTotalRow {
+  readonly deviceId: string;
+  readonly day: string;
+  readonly activeMs: number;
+  readonly idleMs: number;
+  readonly launches: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export async function storedDeviceTotals(db: Db, tenantId: string): Promise<DeviceTotalRow[]> {
+  const rows = await db
+    .selectFrom('device_day_totals')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('device_id')
+    .orderBy('day')
+    .execute();
+  return rows.map((row) => ({
+    deviceId: row.device_id,
+    day: row.day,
+    activeMs: Number(row.active_ms),
+    idleMs: Number(row.idle_ms),
+    launches: Number(row.launches),
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+  }));
+}
+
+/** Sums rows over apps, per device and day, sorted by device then day. */
+export function deviceTotalsOf(rows: readonly ActivityRow[]): DeviceTotalRow[] {
+  const totals = new Map<string, { -readonly [K in keyof DeviceTotalRow]: DeviceTotalRow[K] }>();
+  for (const row of rows) {
+    const key = `${row.deviceId}\u0000${row.day}`;
+    let total = totals.get(key);
+    if (total === undefined) {
+      total = {
+        deviceId: row.deviceId,
+        day: row.day,
+        activeMs: 0,
+        idleMs: 0,
+        launches: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+      };
+      totals.set(key, total);
+    }
+    total.activeMs += row.activeMs;
+    total.idleMs += row.idleMs;
+    total.launches += row.launches;
+    total.bytesIn += row.bytesIn;
+    total.bytesOut += row.bytesOut;
+  }
+  return [...totals.values()].sort((a, b) =>
+    a.deviceId !== b.deviceId ? (a.deviceId < b.deviceId ? -1 : 1) : a.day < b.day ? -1 : 1,
+  );
+}
+
 /** What the tables must hold: the pure aggregation of every stored event, and its tenant sums. */
 export async function expectedTables(
   db: Db,

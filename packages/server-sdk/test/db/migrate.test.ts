@@ -11,6 +11,7 @@ const TABLES = [
   'consent_ledger',
   'consent_refusals',
   'dead_letters',
+  'device_day_totals',
   'device_tokens',
   'devices',
   'events',

@@ -9,6 +9,7 @@ import {
   insertAggregates,
   insertDevice,
   parseCsv,
+  syncTenantAggregates,
 } from '../support/report-fixtures.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 import {
@@ -405,6 +406,7 @@ describeEachDatabase('activity report streaming', (current) => {
       from generate_series(0, 89) g, generate_series(1, 200) d, generate_series(1, 5) a`.execute(
       db,
     );
+    await syncTenantAggregates(db);
     server = await startTestServer(db);
   }, 120_000);
   afterAll(async () => {

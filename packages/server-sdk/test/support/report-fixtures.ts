@@ -75,8 +75,18 @@ export async function insertAggregates(
   await syncTenantAggregates(db);
 }
 
-/** Rebuilds `tenant_aggregates` as the sums of `aggregates`. */
+/**
+ * Rebuilds `tenant_aggregates` and `device_day_totals` as the sums of `aggregates`, as the
+ * analytics consumer keeps them.
+ */
 export async function syncTenantAggregates(db: Kysely<FieldlineDatabase>): Promise<void> {
+  await sql`delete from device_day_totals`.execute(db);
+  await sql`
+    insert into device_day_totals
+      (tenant_id, device_id, day, active_ms, idle_ms, launches, bytes_in, bytes_out, updated_at)
+    select min(tenant_id), device_id, day, sum(active_ms), sum(idle_ms), sum(launches),
+      sum(bytes_in), sum(bytes_out), max(updated_at)
+    from aggregates group by device_id, day`.execute(db);
   await sql`delete from tenant_aggregates`.execute(db);
   await sql`
     insert into tenant_aggregates
