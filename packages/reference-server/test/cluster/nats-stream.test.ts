@@ -5,13 +5,16 @@
 // catch up and the consumer sees the batch. Needs TEST_DATABASE_URL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type PrivateNats,
+  startPrivateNats,
+} from '../../../server-sdk/test/support/nats-server.js';
+import {
   clusterTestsEnabled,
   type Instance,
   listening,
   useClusterSchema,
 } from '../support/cluster.js';
 import { enrollOutageDevice, request } from '../support/outage.js';
-import { type PrivateNats, startPrivateNats } from '../support/private-nats.js';
 
 // The batch ids the worker's `tail` consumer logged (JSON lines on stderr).
 function tailedBatchIds(worker: Instance): string[] {

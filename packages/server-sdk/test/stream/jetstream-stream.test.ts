@@ -16,6 +16,7 @@ import { createOutboxRelay } from '../../src/stream/create-outbox-relay.js';
 import type { StreamRecord } from '../../src/stream/event-stream.js';
 import { escapeSubjectToken, recordSubject } from '../../src/stream/stream-subject.js';
 import { natsTestsEnabled, sharedNatsUrl, uniqueStreamNames } from '../support/nats-server.js';
+import { append, until } from '../support/outbox-fixtures.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 
 type Db = Kysely<FieldlineDatabase>;
@@ -24,37 +25,6 @@ let natsUrl = '';
 beforeAll(async () => {
   natsUrl = await sharedNatsUrl();
 });
-
-async function append(
-  db: Db,
-  count: number,
-  createdAt?: string,
-  tenant = 'acme',
-): Promise<number[]> {
-  const seqs: number[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const row = await db
-      .insertInto('outbox')
-      .values({
-        tenant_id: tenant,
-        topic: 'events.ingested',
-        payload: JSON.stringify({ batchId: `b-${index}` }),
-        ...(createdAt === undefined ? {} : { created_at: createdAt }),
-      })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
-    seqs.push(row.seq);
-  }
-  return seqs;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -7,27 +7,10 @@ import { consumeOutboxBatch } from '../../src/stream/consume-outbox-batch.js';
 import { createOutboxStream } from '../../src/stream/create-outbox-stream.js';
 import type { EventStream, StreamRecord } from '../../src/stream/event-stream.js';
 import { createOutboxHorizon } from '../../src/stream/outbox-horizon.js';
+import { append, until } from '../support/outbox-fixtures.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 
 type Db = Kysely<FieldlineDatabase>;
-
-async function append(db: Db, count: number, createdAt?: string): Promise<number[]> {
-  const seqs: number[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const row = await db
-      .insertInto('outbox')
-      .values({
-        tenant_id: 'acme',
-        topic: 'events.ingested',
-        payload: JSON.stringify({ batchId: `b-${index}` }),
-        ...(createdAt === undefined ? {} : { created_at: createdAt }),
-      })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
-    seqs.push(row.seq);
-  }
-  return seqs;
-}
 
 async function allSeqs(db: Db): Promise<number[]> {
   const rows = await db.selectFrom('outbox').select('seq').orderBy('seq').execute();
@@ -35,13 +18,6 @@ async function allSeqs(db: Db): Promise<number[]> {
 }
 
 // Waits for a condition the consumers make true; the bound only turns a hang into a failure.
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const streams: EventStream[] = [];
 function open(db: Db, options: Partial<Parameters<typeof createOutboxStream>[0]> = {}) {
