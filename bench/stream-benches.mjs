@@ -188,6 +188,12 @@ async function benchWebhooks(pgUrl, adminToken) {
         env: { FIELDLINE_ALLOW_PRIVATE_WEBHOOK_URLS: '1' },
       });
       try {
+        // An install token creates the tenant (tenants are made on first use).
+        await fetch(`${server.url}/v1/admin/install-tokens`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ tenant: 'bench' }),
+        });
         const created = await fetch(`${server.url}/v1/admin/webhooks`, {
           method: 'POST',
           headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },

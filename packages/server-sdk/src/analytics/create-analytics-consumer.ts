@@ -1,11 +1,18 @@
 import { type Clock, InvalidArgumentError, systemClock } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
-import type { EventStream, StreamLag, StreamRecord } from '../stream/event-stream.js';
+import { createDeferredWorkQueue } from '../stream/deferred-work.js';
+import type {
+  EventStream,
+  StreamDelivery,
+  StreamLag,
+  StreamRecord,
+} from '../stream/event-stream.js';
 import { affectedDays } from './affected-days.js';
 import { eventsIngestedSchema } from './events-ingested-schema.js';
 import { readBatchEvents } from './read-device-events.js';
 import { lockDevice, recomputeDeviceDays } from './recompute-device-days.js';
+import type { TenantAnalyticsSettings } from './tenant-analytics-settings.js';
 import { createTenantSettingsCache } from './tenant-settings-cache.js';
 
 /** The subset of a logger the analytics consumer uses: pino's call shape (fields, then message). */
@@ -118,7 +125,36 @@ export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): Anal
   }
   const settingsCache = createTenantSettingsCache(clock, settingsTtlMs);
 
-  async function handle(record: StreamRecord, db: Kysely<FieldlineDatabase>): Promise<void> {
+  /** Recomputes the days of one device, under its lock, in the batch's transaction. */
+  async function recompute(
+    db: Kysely<FieldlineDatabase>,
+    deviceId: string,
+    settings: TenantAnalyticsSettings,
+    days: ReadonlySet<string>,
+    seq: number,
+  ): Promise<void> {
+    await lockDevice(db, deviceId);
+    const result = await recomputeDeviceDays(db, {
+      deviceId,
+      days: [...days],
+      settings,
+      nowMs: clock.now(),
+    });
+    if (result.frozenDays.length > 0) {
+      logger?.warn(
+        { consumer: name, deviceId, frozenDays: result.frozenDays },
+        'analytics: late events for days past retention were not counted',
+      );
+    }
+    logger?.debug({ consumer: name, seq, deviceId, ...result }, 'analytics: days recomputed');
+  }
+
+  // The days each device needs recomputed in a batch, by the batch's transaction: records of
+  // one batch add to them, and one deferred recompute per device does them all at the end.
+  const pendingDays = new WeakMap<object, Map<string, Set<string>>>();
+
+  async function handle(record: StreamRecord, delivery: StreamDelivery): Promise<void> {
+    const { db } = delivery;
     const parsed = eventsIngestedSchema.safeParse(record.payload);
     if (!parsed.success || parsed.data.tenantId !== record.tenantId) {
       logger?.warn(
@@ -128,40 +164,43 @@ export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): Anal
       return;
     }
     const message = parsed.data;
-    await lockDevice(db, message.deviceId);
     const settings = await settingsCache.get(db, message.tenantId);
     const events = await readBatchEvents(db, message);
-    const days = new Set<string>();
     const aggregation = {
       timeZone: settings.timeZone,
       maxOpenIntervalMs: settings.maxOpenIntervalMs,
     };
+    let byDevice = pendingDays.get(db);
+    if (byDevice === undefined) {
+      byDevice = new Map();
+      pendingDays.set(db, byDevice);
+    }
+    let days = byDevice.get(message.deviceId);
+    const first = days === undefined;
+    days ??= new Set();
     for (const event of events) for (const day of affectedDays(event, aggregation)) days.add(day);
     if (days.size === 0) return;
-    const result = await recomputeDeviceDays(db, {
-      deviceId: message.deviceId,
-      days: [...days],
-      settings,
-      nowMs: clock.now(),
+    byDevice.set(message.deviceId, days);
+    if (!first) return;
+    const batchDays = days;
+    const deviceId = message.deviceId;
+    delivery.deferUntilCommit(`analytics:${deviceId}`, async (trx) => {
+      byDevice.delete(deviceId);
+      await recompute(trx, deviceId, settings, batchDays, record.seq);
     });
-    if (result.frozenDays.length > 0) {
-      logger?.warn(
-        { consumer: name, deviceId: message.deviceId, frozenDays: result.frozenDays },
-        'analytics: late events for days past retention were not counted',
-      );
-    }
-    logger?.debug(
-      { consumer: name, seq: record.seq, deviceId: message.deviceId, ...result },
-      'analytics: days recomputed',
-    );
   }
 
   const handleRecord = stream.consume(name, async (record, delivery) => {
     if (record.topic !== topic) return;
     if (delivery.db.isTransaction) {
-      await handle(record, delivery.db);
+      await handle(record, delivery);
     } else {
-      await options.db.transaction().execute((trx) => handle(record, trx));
+      await options.db.transaction().execute(async (trx) => {
+        const queue = createDeferredWorkQueue();
+        await handle(record, { ...delivery, db: trx, deferUntilCommit: queue.defer });
+        queue.keep();
+        await queue.run(trx);
+      });
     }
   });
 

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { createDeferredWorkQueue } from './deferred-work.js';
 import type { StreamHandler, StreamRecord } from './event-stream.js';
 
 /** What {@link consumeOutboxBatch} needs. @internal */
@@ -33,7 +34,7 @@ export interface OutboxBatchResult {
  * `for update skip locked` (a process sharing the name that holds it wins; this one reports
  * `busy`), reads up to `batchSize` outbox rows after its position, hands each to the handler
  * inside a savepoint, stops at a hole that is not final or at the first throw (that record's
- * writes are rolled back), and advances the position past what was handled, in the same commit
+ * writes are rolled back), runs the work the handled records deferred, and advances the position past what was handled, in the same commit
  * as the handler's writes. A crash before the commit redelivers the whole batch.
  *
  * @internal
@@ -59,6 +60,7 @@ export async function consumeOutboxBatch(options: OutboxBatchOptions): Promise<O
       .limit(batchSize)
       .execute();
     let position = consumer.position;
+    const deferred = createDeferredWorkQueue();
     let blockedAtHole = false;
     let failure: OutboxBatchResult['failure'];
     for (const row of rows) {
@@ -75,15 +77,24 @@ export async function consumeOutboxBatch(options: OutboxBatchOptions): Promise<O
       };
       await sql`savepoint stream_record`.execute(trx);
       try {
-        await handler(record, { consumer: name, attempt: attemptOf(row.seq), db: trx });
+        await handler(record, {
+          consumer: name,
+          attempt: attemptOf(row.seq),
+          db: trx,
+          deferUntilCommit: deferred.defer,
+        });
       } catch (error) {
         await sql`rollback to savepoint stream_record`.execute(trx);
+        deferred.drop();
         failure = { seq: row.seq, error };
         break;
       }
       await sql`release savepoint stream_record`.execute(trx);
+      deferred.keep();
       position = row.seq;
     }
+    // What the handled records left for the end of the batch; a throw rolls it all back.
+    await deferred.run(trx);
     const handled = rows.findIndex((row) => row.seq > position);
     if (position !== consumer.position) {
       await trx

@@ -3,6 +3,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
+import { createDeferredWorkQueue } from './deferred-work.js';
 import type {
   EventStream,
   StreamConsumerHandle,
@@ -298,11 +299,17 @@ export function createJetStreamStream(options: JetStreamStreamOptions): JetStrea
     }
     const { record } = decoded;
     try {
-      await db
-        .transaction()
-        .execute((trx) =>
-          Promise.resolve(handler(record, { consumer: name, attempt: attempts, db: trx })),
-        );
+      await db.transaction().execute(async (trx) => {
+        const deferred = createDeferredWorkQueue();
+        await handler(record, {
+          consumer: name,
+          attempt: attempts,
+          db: trx,
+          deferUntilCommit: deferred.defer,
+        });
+        deferred.keep();
+        await deferred.run(trx);
+      });
     } catch (error) {
       message.nak(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.max(0, attempts - 1)));
       report(error, { consumer: name, seq: record.seq, attempts });

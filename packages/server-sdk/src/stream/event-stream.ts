@@ -34,6 +34,23 @@ export interface StreamDelivery {
    * which the transaction holds.
    */
   readonly db: Kysely<FieldlineDatabase>;
+  /**
+   * Runs `work` once per `key`, after the handler has seen every record of the batch in hand
+   * and before the batch commits, in the same transaction. A handler uses it to do once what
+   * several records of a batch need (the analytics consumer recomputes a device's days once per
+   * batch, not once per record), so a consumer that falls behind catches up in bigger, cheaper
+   * batches. The first registration of a key wins; keys run in sorted order. Work registered by
+   * a record whose handler throws is dropped with that record. A throw from the work rolls the
+   * whole batch back, and it is redelivered. (On NATS JetStream each record is its own batch.)
+   *
+   * @param key - what the work is about, e.g. `analytics:<deviceId>`.
+   * @param work - called with the batch's transaction.
+   * @example
+   * ```ts
+   * delivery.deferUntilCommit(`analytics:${deviceId}`, (db) => recompute(db, deviceId));
+   * ```
+   */
+  deferUntilCommit(key: string, work: (db: Kysely<FieldlineDatabase>) => Promise<void>): void;
 }
 
 /**

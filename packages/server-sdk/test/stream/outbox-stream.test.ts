@@ -55,6 +55,81 @@ describeEachDatabase('the outbox event stream', (current, kind) => {
     });
   });
 
+  it("runs deferred work once per key at the end of a batch, dropping a failed record's", async () => {
+    const { db } = current();
+    await append(db, 6);
+    const seqs = await allSeqs(db);
+    const failAt = seqs[4] as number;
+    const runs: { key: string; handledBefore: number }[] = [];
+    let handled = 0;
+    const errors: unknown[] = [];
+    open(db, { batchSize: 10, onError: (error) => errors.push(error) }).consume(
+      'deferring',
+      (record, delivery) => {
+        // Records alternate between two keys; the failing one registers a third key.
+        const key = record.seq === failAt ? 'c' : record.seq % 2 === 0 ? 'a' : 'b';
+        delivery.deferUntilCommit(key, async (trx) => {
+          runs.push({ key, handledBefore: handled });
+          await trx
+            .insertInto('tenants')
+            .values({ id: `deferred-${key}-${runs.length}` })
+            .execute();
+        });
+        if (record.seq === failAt) throw new Error('this record fails');
+        handled += 1;
+      },
+    );
+    await until(() => errors.length >= 1, 'the failure');
+    // One run per key of the four handled records, after all four, in key order; none for 'c'.
+    expect(runs.slice(0, 2).map((run) => run.key)).toEqual(['a', 'b']);
+    expect(runs.slice(0, 2).every((run) => run.handledBefore === 4)).toBe(true);
+    expect(runs.some((run) => run.key === 'c')).toBe(false);
+    const stored = await db
+      .selectFrom('tenants')
+      .select('id')
+      .where('id', 'like', 'deferred-%')
+      .execute();
+    expect(stored.map((row) => row.id).sort()).toEqual(['deferred-a-1', 'deferred-b-2']);
+  });
+
+  it('rolls the whole batch back when deferred work throws, and offers it again', async () => {
+    const { db } = current();
+    await append(db, 3);
+    const clock = createFakeClock({ nowMs: 1_000_000 });
+    let failures = 0;
+    const errors: unknown[] = [];
+    const stream = open(db, {
+      clock,
+      batchSize: 10,
+      retryDelayMs: 1000,
+      onError: (e) => errors.push(e),
+    });
+    stream.consume('deferred-throw', async (record, delivery) => {
+      await delivery.db
+        .insertInto('tenants')
+        .values({ id: `rec-${record.seq}-${failures}` })
+        .execute();
+      delivery.deferUntilCommit('once', async () => {
+        if (failures === 0) {
+          failures += 1;
+          throw new Error('deferred work failed');
+        }
+      });
+    });
+    await until(() => errors.length === 1, 'the failed batch');
+    clock.advance(1000);
+    await until(async () => (await stream.lag('deferred-throw')).records === 0, 'the retry');
+    // The first offer's writes were rolled back with its deferred work; the second committed.
+    const stored = await db
+      .selectFrom('tenants')
+      .select('id')
+      .where('id', 'like', 'rec-%')
+      .execute();
+    const ids = stored.map((row) => row.id);
+    expect(ids.filter((id) => id.endsWith('-0'))).toEqual([]);
+    expect(ids.length).toBe((await allSeqs(db)).length);
+  });
+
   it('delivers every record once, in seq order, across batches', async () => {
     const { db } = current();
     await append(db, 25);

@@ -361,7 +361,7 @@ describeEachDatabase('signed webhooks', (current) => {
         payload: record.payload,
         createdAt: record.created_at,
       },
-      { consumer: 'webhooks', attempt: 1, db },
+      { consumer: 'webhooks', attempt: 1, db, deferUntilCommit: () => undefined },
     );
     const count = await db
       .selectFrom('webhook_deliveries')
