@@ -19,8 +19,23 @@ export interface LocalCalendar {
 
 const HOUR_MS = 3_600_000;
 
+// Calendars are kept per zone, with their caches: the analytics consumer aggregates the same
+// tenant's days batch after batch, and building the caches again each time cost more than the
+// aggregation itself. Zones are few; the bound only guards against a caller cycling through
+// many.
+const calendars = new Map<string, LocalCalendar>();
+
 /** @internal */
 export function createLocalCalendar(timeZone: string): LocalCalendar {
+  const known = calendars.get(timeZone);
+  if (known !== undefined) return known;
+  const calendar = buildLocalCalendar(timeZone);
+  if (calendars.size >= 64) calendars.clear();
+  calendars.set(timeZone, calendar);
+  return calendar;
+}
+
+function buildLocalCalendar(timeZone: string): LocalCalendar {
   let format: Intl.DateTimeFormat;
   try {
     format = new Intl.DateTimeFormat('en-US', {
@@ -38,7 +53,17 @@ export function createLocalCalendar(timeZone: string): LocalCalendar {
   const dayCache = new Map<number, string>();
   const startCache = new Map<string, number>();
 
+  // The local day last answered and its bounds: events come sorted, so most lookups fall in it.
+  let current: { day: string; fromMs: number; toMs: number } | undefined;
+
   function dayOf(ms: number): string {
+    if (current !== undefined && ms >= current.fromMs && ms < current.toMs) return current.day;
+    const day = minuteDay(ms);
+    current = { day, fromMs: startOf(day), toMs: startOf(nextDay(day)) };
+    return day;
+  }
+
+  function minuteDay(ms: number): string {
     // Every zone's offset is a whole number of minutes, so a local date is
     // constant within a UTC minute: cache per minute.
     const minute = Math.floor(ms / 60_000);
@@ -69,7 +94,7 @@ export function createLocalCalendar(timeZone: string): LocalCalendar {
     let hi = Math.floor((utcMidnight + 36 * HOUR_MS) / 60_000);
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      if (dayOf(mid * 60_000) >= day) hi = mid;
+      if (minuteDay(mid * 60_000) >= day) hi = mid;
       else lo = mid + 1;
     }
     const start = lo * 60_000;
