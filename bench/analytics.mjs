@@ -3,10 +3,10 @@
 // JetStream, and webhook deliveries — each beside its baseline, in one run.
 import { randomBytes } from 'node:crypto';
 import { generateIdentity, publicKeysOf } from '@fieldline/core';
-import pg from 'pg';
 import { deviceTimeline } from './activity-timeline.mjs';
 import { fmt, printTable } from './harness.mjs';
 import { postBatch, sealedBatch } from './ingest.mjs';
+import { withSchema } from './pg-schema.mjs';
 import { rssMb, startServerProcess } from './server-process.mjs';
 
 const PG_URL =
@@ -175,27 +175,9 @@ async function timeRequests(paths, url) {
   return { p50: pct(50), p99: pct(99), n: times.length };
 }
 
-async function withSchema(fn) {
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  const schema = `fl_bench_${randomBytes(5).toString('hex')}`;
-  await admin.query(`create schema ${schema}`);
-  const url = new URL(PG_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    return await fn({ databaseUrl: url.toString(), client });
-  } finally {
-    await client.end();
-    await admin.query(`drop schema ${schema} cascade`);
-    await admin.end();
-  }
-}
-
 /** Reports over 90 days × DEVICES devices × 20 apps: synthetic history plus a real slice. */
 async function benchReports() {
-  return withSchema(async ({ databaseUrl, client }) => {
+  return withSchema(PG_URL, async ({ databaseUrl, client }) => {
     const server = await startServerProcess({ adminToken: ADMIN, databaseUrl });
     try {
       const devices = await enrollFleet(server.url, 'bench', DEVICES);
@@ -292,7 +274,7 @@ async function benchIngest() {
   const total = timelines.reduce((n, t) => n + t.length, 0);
   const results = {};
   for (const mode of ['off', 'on']) {
-    results[mode] = await withSchema(async ({ databaseUrl }) => {
+    results[mode] = await withSchema(PG_URL, async ({ databaseUrl }) => {
       const server = await startServerProcess({
         adminToken: ADMIN,
         databaseUrl,
@@ -310,7 +292,7 @@ async function benchIngest() {
       }
     });
   }
-  const paced = await withSchema(async ({ databaseUrl }) => {
+  const paced = await withSchema(PG_URL, async ({ databaseUrl }) => {
     const server = await startServerProcess({ adminToken: ADMIN, databaseUrl });
     try {
       return await pacedLag(server, Number(process.env.BENCH_ANALYTICS_RATE ?? 10_000));

@@ -15,26 +15,12 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { fmt, printTable } from './harness.mjs';
+import { withSchema } from './pg-schema.mjs';
 import { startServerProcess } from './server-process.mjs';
 
 const NATS_URL = process.env.BENCH_NATS_URL ?? process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const RECORDS = Number(process.env.BENCH_STREAM_RECORDS ?? 20_000);
 const DELIVERIES = Number(process.env.BENCH_WEBHOOK_DELIVERIES ?? 2_000);
-
-async function withSchema(pgUrl, fn) {
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  const schema = `fl_bench_${randomBytes(5).toString('hex')}`;
-  await admin.query(`create schema ${schema}`);
-  const url = new URL(pgUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`drop schema ${schema} cascade`);
-    await admin.end();
-  }
-}
 
 const until = async (check, timeoutMs = 300_000) => {
   const started = performance.now();
@@ -70,7 +56,7 @@ async function fillOutbox(db, count) {
 
 /** Relay outbox → JetStream, consumers out of JetStream and out of the embedded outbox. */
 async function benchRelay(pgUrl) {
-  return withSchema(pgUrl, async (connectionString) => {
+  return withSchema(pgUrl, async ({ databaseUrl: connectionString }) => {
     const database = await createDatabase({ connectionString });
     const suffix = randomBytes(4).toString('hex');
     try {
@@ -181,7 +167,7 @@ async function benchWebhooks(pgUrl, adminToken) {
     );
     const bareRate = (DELIVERIES * 1000) / (performance.now() - t0);
 
-    return await withSchema(pgUrl, async (databaseUrl) => {
+    return await withSchema(pgUrl, async ({ databaseUrl }) => {
       const server = await startServerProcess({
         adminToken,
         databaseUrl,
