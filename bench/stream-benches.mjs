@@ -114,6 +114,10 @@ async function benchRelay(pgUrl) {
       };
       const jetStreamConsumeRate = await consumeAll(stream, 'bench');
       await stream.close();
+      // The bench's JetStream stream goes with the run.
+      const cleanup = await connect({ servers: NATS_URL });
+      await (await jetstreamManager(cleanup)).streams.delete(`BENCH_${suffix}`);
+      await cleanup.drain();
       const embedded = createOutboxStream({ db: database.db });
       const embeddedConsumeRate = await consumeAll(embedded, 'bench');
       await embedded.close();
