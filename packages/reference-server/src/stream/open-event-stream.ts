@@ -74,6 +74,9 @@ export function openEventStream(
     return {
       stream: createOutboxStream({
         db: db.db,
+        // Consumers that fall behind catch up in batches of up to 500 records: the analytics
+        // consumer recomputes each device once per batch, so bigger batches cost less each.
+        batchSize: 500,
         onError: (error, context) =>
           logger.warn({ err: error, ...context }, 'stream consumer error'),
       }),
