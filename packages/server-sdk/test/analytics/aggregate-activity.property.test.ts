@@ -4,55 +4,18 @@ import type { ActivityRow, DeviceActivityEvent } from '../../src/analytics/activ
 import { affectedDays } from '../../src/analytics/affected-days.js';
 import { aggregateActivity } from '../../src/analytics/aggregate-activity.js';
 import { eventId, MIN } from './activity-events.js';
+import { type ActivitySpec, activityEventBody, activitySpecArb } from './activity-specs.js';
 
 // Streams live on a minute grid (times and durations in whole minutes), so a
 // minute-by-minute walk over the definitions is an exact, independent oracle.
 
-type Spec =
-  | { kind: 'focused'; app: string }
-  | { kind: 'idle'; thresholdMin: number }
-  | { kind: 'active'; idleForMin: number }
-  | { kind: 'launched'; app: string }
-  | { kind: 'closed'; app: string }
-  | { kind: 'network'; intervalMin: number; bytesIn: number; bytesOut: number }
-  | { kind: 'junk' };
-
 interface Gen {
   readonly device: string;
   readonly minute: number;
-  readonly spec: Spec;
+  readonly spec: ActivitySpec;
 }
 
-const app = fc.constantFrom('a', 'b', 'c');
-const specArb: fc.Arbitrary<Spec> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('focused' as const), app }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('idle' as const),
-      thresholdMin: fc.integer({ min: 0, max: 10 }),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('active' as const),
-      idleForMin: fc.integer({ min: 0, max: 180 }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('launched' as const), app }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('closed' as const), app }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('network' as const),
-      intervalMin: fc.integer({ min: 1, max: 120 }),
-      bytesIn: fc.integer({ min: 0, max: 10_000_000 }),
-      bytesOut: fc.integer({ min: 0, max: 1_000 }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.constant({ kind: 'junk' as const }) },
-);
+const specArb = activitySpecArb({ maxIdleForMin: 180, maxIntervalMin: 120, junk: true });
 
 // Starts just before the 2026 DST changes in New York, so streams cross them.
 const scenarioArb = fc.record({
@@ -86,7 +49,7 @@ function toEvents(startMs: number, gens: readonly Gen[]): DeviceActivityEvent[] 
   return order.map(({ g, i }) => {
     const seq = (seqs.get(g.device) ?? 0) + 1;
     seqs.set(g.device, seq);
-    const [type, data] = eventBody(g.spec);
+    const { type, data } = activityEventBody(g.spec);
     return {
       deviceId: g.device,
       event: {
@@ -101,28 +64,6 @@ function toEvents(startMs: number, gens: readonly Gen[]): DeviceActivityEvent[] 
       },
     };
   });
-}
-
-function eventBody(spec: Spec): [string, Record<string, unknown>] {
-  switch (spec.kind) {
-    case 'focused':
-      return ['activity.window.focused', { app: spec.app }];
-    case 'idle':
-      return ['activity.system.idle', { idleThresholdMs: spec.thresholdMin * MIN }];
-    case 'active':
-      return ['activity.system.active', { idleForMs: spec.idleForMin * MIN }];
-    case 'launched':
-      return ['activity.app.launched', { app: spec.app }];
-    case 'closed':
-      return ['activity.app.closed', { app: spec.app }];
-    case 'network':
-      return [
-        'activity.network.volume',
-        { intervalMs: spec.intervalMin * MIN, bytesIn: spec.bytesIn, bytesOut: spec.bytesOut },
-      ];
-    case 'junk':
-      return ['activity.window.focused', { app: '' }];
-  }
 }
 
 /** Seeded Fisher–Yates, with some events delivered twice. */

@@ -12,6 +12,7 @@ import { createOutboxStream } from '../../src/stream/create-outbox-stream.js';
 import type { EventStream } from '../../src/stream/event-stream.js';
 import { createTestDevice, type TestDevice } from '../ingestion/ingestion-fixtures.js';
 import { describeEachDatabase } from '../support/test-databases.js';
+import { activityEventBody, activitySpecArb } from './activity-specs.js';
 import {
   deviceTotalsOf,
   drain,
@@ -30,43 +31,7 @@ import {
 // shuffled behind later ones), consumed by the real consumer on the real outbox stream. After
 // the consumer drains, the tables must hold exactly the pure aggregation of the stored events.
 
-type Spec =
-  | { kind: 'focused'; app: string }
-  | { kind: 'idle'; thresholdMin: number }
-  | { kind: 'active'; idleForMin: number }
-  | { kind: 'launched'; app: string }
-  | { kind: 'closed'; app: string }
-  | { kind: 'network'; intervalMin: number; bytesIn: number; bytesOut: number };
-
-const app = fc.constantFrom('a', 'b', 'c');
-const specArb: fc.Arbitrary<Spec> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('focused' as const), app }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('idle' as const),
-      thresholdMin: fc.integer({ min: 0, max: 10 }),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('active' as const),
-      idleForMin: fc.integer({ min: 0, max: 600 }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('launched' as const), app }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('closed' as const), app }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('network' as const),
-      intervalMin: fc.integer({ min: 1, max: 300 }),
-      bytesIn: fc.integer({ min: 0, max: 10_000_000 }),
-      bytesOut: fc.integer({ min: 0, max: 1_000 }),
-    }),
-  },
-);
+const specArb = activitySpecArb({ maxIdleForMin: 600, maxIntervalMin: 300, junk: false });
 
 // Each start is a few hours before a DST change in its zone.
 const zoneStart = fc.constantFrom(
@@ -93,27 +58,6 @@ const scenarioArb = fc.record({
   ),
   seed: fc.integer(),
 });
-
-function eventBody(spec: Spec): [string, string, Record<string, unknown>] {
-  switch (spec.kind) {
-    case 'focused':
-      return ['activity.window.focused', 'activity', { app: spec.app }];
-    case 'idle':
-      return ['activity.system.idle', 'activity', { idleThresholdMs: spec.thresholdMin * MIN }];
-    case 'active':
-      return ['activity.system.active', 'activity', { idleForMs: spec.idleForMin * MIN }];
-    case 'launched':
-      return ['activity.app.launched', 'activity', { app: spec.app }];
-    case 'closed':
-      return ['activity.app.closed', 'activity', { app: spec.app }];
-    case 'network':
-      return [
-        'activity.network.volume',
-        'network',
-        { intervalMs: spec.intervalMin * MIN, bytesIn: spec.bytesIn, bytesOut: spec.bytesOut },
-      ];
-  }
-}
 
 /** A seeded generator, so a failing run replays exactly. */
 function random(seed: number): () => number {
@@ -157,7 +101,7 @@ describeEachDatabase('analytics consumer, property', (current) => {
           .map((g) => {
             const seq = (seqs.get(g.device) ?? 0) + 1;
             seqs.set(g.device, seq);
-            const [type, scope, data] = eventBody(g.spec);
+            const { type, scope, data } = activityEventBody(g.spec);
             const event = {
               id: uniqueEventId(nextId++),
               type,

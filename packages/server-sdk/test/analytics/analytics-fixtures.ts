@@ -21,10 +21,9 @@ import {
 } from '../../src/ingestion/index.js';
 import { makeBatch, sealedBody, type TestDevice } from '../ingestion/ingestion-fixtures.js';
 
-type Db = Kysely<FieldlineDatabase>;
+export { HOUR, MIN } from './activity-events.js';
 
-export const MIN = 60_000;
-export const HOUR = 60 * MIN;
+type Db = Kysely<FieldlineDatabase>;
 
 const allowAll: ConsentHistorySource = {
   historyFor: async () => ({ canCollectAt: () => true }),
