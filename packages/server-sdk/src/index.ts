@@ -1,6 +1,71 @@
 // @fieldline/server-sdk: the backend side of Fieldline as composable pieces.
 // Exports are listed by name so the public surface is reviewed, never implied.
 
+export { AccountError, type AccountErrorCode, isAccountError } from './accounts/account-error.js';
+export {
+  type AccountServices,
+  type AccountsOptions,
+  createAccountServices,
+} from './accounts/account-services.js';
+export {
+  createLoginThrottle,
+  DEFAULT_LOGIN_RATE_LIMIT,
+  type LoginRateLimit,
+  type LoginThrottle,
+  type LoginThrottleVerdict,
+} from './accounts/login-throttle.js';
+export {
+  DEFAULT_PASSWORD_HASH_PARAMS,
+  decoyPasswordHash,
+  hashPassword,
+  needsRehash,
+  type ParsedPasswordHash,
+  type PasswordHashParams,
+  parsePasswordHash,
+  verifyPassword,
+} from './accounts/password-hash.js';
+export { originAllowed } from './accounts/request-origin.js';
+export {
+  readCookie,
+  SESSION_COOKIE_NAME,
+  type SessionCookieOptions,
+  sessionCookie,
+} from './accounts/session-cookie.js';
+export {
+  createSessionGate,
+  isMutatingMethod,
+  type SessionGate,
+  type SessionGateOptions,
+} from './accounts/session-gate.js';
+export { type IssueSetupTokenOptions, issueSetupToken } from './accounts/setup-tokens.js';
+export {
+  type ActiveSession,
+  type CreatedSession,
+  createUserSession,
+  csrfTokenFor,
+  DEFAULT_SESSION_POLICY,
+  deleteUserSession,
+  findUserSession,
+  type SessionLookup,
+  type SessionPolicy,
+  setSessionTenant,
+} from './accounts/user-sessions.js';
+export {
+  type AccountChangeOptions,
+  changeOwnPassword,
+  countUsers,
+  createUser,
+  deleteUser,
+  findLoginUser,
+  getUser,
+  type LoginUser,
+  listUsers,
+  type NewUser,
+  normalizeEmail,
+  type UserChange,
+  type UserRecord,
+  updateUser,
+} from './accounts/user-store.js';
 export {
   type AdminCommandEvent,
   type AdminConsentEvent,
@@ -61,6 +126,7 @@ export { adminDeviceRoutes } from './app/admin-routes.js';
 export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
 export { adminWebhookRoutes } from './app/admin-webhook-routes.js';
 export type { AppContext } from './app/app-context.js';
+export { authRoutes } from './app/auth-routes.js';
 export {
   createFieldlineApp,
   type FieldlineApp,
@@ -71,6 +137,7 @@ export { deviceDataRoutes } from './app/device-data-routes.js';
 export { deviceKeyRoutes } from './app/device-key-routes.js';
 export { deviceRoutes } from './app/device-routes.js';
 export { healthRoutes, type ReadyCheck, type ReadyCheckResult } from './app/health-routes.js';
+export { userRoutes } from './app/user-routes.js';
 export type { AppendAuditOptions } from './audit/append-audit.js';
 export { AUDIT_LOCK_KEY, appendAudit } from './audit/append-audit.js';
 export {
@@ -109,9 +176,14 @@ export {
   type AdminAuthenticator,
   type AdminCredential,
   type AdminPrincipal,
+  type AdminPrincipalUser,
   assertTenantAccess,
   createAdminAuthenticator,
 } from './auth/admin-auth.js';
+export {
+  createAdminOrSessionAuthenticator,
+  sessionPrincipal,
+} from './auth/admin-or-session-auth.js';
 export { type AuthenticatedDevice, authenticateDevice } from './auth/device-auth.js';
 export {
   bearerToken,
@@ -211,17 +283,22 @@ export type {
   FieldlineDatabase,
   InstallTokensTable,
   Json,
+  LoginAttemptsTable,
   OutboxRelayLeasesTable,
   OutboxTable,
   PoliciesTable,
   ReportsTable,
   SeenMessagesTable,
   SessionsTable,
+  SetupTokensTable,
   StreamConsumersTable,
   TenantAggregatesTable,
   TenantSettingsTable,
   TenantsTable,
   Timestamp,
+  UserRolesTable,
+  UserSessionsTable,
+  UsersTable,
   WebhookAttemptLogEntry,
   WebhookDeliveriesTable,
   WebhookEndpointsTable,

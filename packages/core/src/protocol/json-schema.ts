@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { eventEnvelopeSchema } from '../schema/envelope.js';
 import {
+  changePasswordRequestSchema,
+  createUserRequestSchema,
+  listUsersResponseSchema,
+  loginRequestSchema,
+  sessionResponseSchema,
+  setupRequestSchema,
+  switchTenantRequestSchema,
+  updateUserRequestSchema,
+  userSchema,
+} from './account-api.js';
+import {
   auditEntrySchema,
   auditVerifyResponseSchema,
   broadcastCommandRequestSchema,
@@ -122,6 +133,15 @@ export const protocolSchemas = {
   EventsRefusedNotification: eventsRefusedNotificationSchema,
   WebhookEndpointDisabledNotification: webhookEndpointDisabledNotificationSchema,
   WebhookTestNotification: webhookTestNotificationSchema,
+  LoginRequest: loginRequestSchema,
+  SessionResponse: sessionResponseSchema,
+  SwitchTenantRequest: switchTenantRequestSchema,
+  ChangePasswordRequest: changePasswordRequestSchema,
+  SetupRequest: setupRequestSchema,
+  User: userSchema,
+  CreateUserRequest: createUserRequestSchema,
+  UpdateUserRequest: updateUserRequestSchema,
+  ListUsersResponse: listUsersResponseSchema,
 } as const;
 
 /**

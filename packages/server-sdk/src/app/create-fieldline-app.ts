@@ -6,10 +6,12 @@ import {
   systemClock,
 } from '@fieldline/core';
 import type { Kysely } from 'kysely';
+import { type AccountsOptions, createAccountServices } from '../accounts/account-services.js';
 import { createAdminEventHub } from '../admin-stream/admin-event-hub.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 import { type AdminCredential, createAdminAuthenticator } from '../auth/admin-auth.js';
+import { createAdminOrSessionAuthenticator } from '../auth/admin-or-session-auth.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
 import { createMemoryBus } from '../cluster/memory-bus.js';
 import { type CommandOutboxDefaults, createCommandOutbox } from '../commands/command-outbox.js';
@@ -43,11 +45,13 @@ import { adminDeviceRoutes } from './admin-routes.js';
 import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-routes.js';
 import { adminWebhookRoutes } from './admin-webhook-routes.js';
 import type { AppContext } from './app-context.js';
+import { authRoutes } from './auth-routes.js';
 import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
 import { deviceKeyRoutes } from './device-key-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { healthRoutes, type ReadyCheck } from './health-routes.js';
+import { userRoutes } from './user-routes.js';
 
 /** Options of {@link createFieldlineApp}. */
 export interface FieldlineAppOptions {
@@ -131,6 +135,14 @@ export interface FieldlineAppOptions {
    * @default none
    */
   readonly readyChecks?: Readonly<Record<string, ReadyCheck>>;
+  /**
+   * People's accounts (docs/accounts.md): session lifetimes, login rate limits, password
+   * hashing cost and cookie settings. Every admin route takes a person's session cookie as
+   * well as an admin token.
+   * @default idle timeout 12 h, lifetime 7 days, 5 failed logins per e-mail and 20 per
+   *   address in 15 min, scrypt ln=15 r=8 p=1, `Secure` cookies over TLS
+   */
+  readonly accounts?: AccountsOptions;
   /** Extra routes, matched after the built-in ones. */
   readonly extraRoutes?: (context: AppContext) => readonly Route[];
   /** Receives unexpected errors (the client gets a bare 500). */
@@ -176,12 +188,16 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
   const serverKeyHeader = {
     'fieldline-server-key': publicKeysOf(options.serverIdentity).signingPublicKey,
   };
+  const accounts = createAccountServices(db, clock, options.accounts);
   const context: AppContext = {
     db,
     clock,
     serverIdentity: options.serverIdentity,
     serverKeys,
-    authenticateAdmin: createAdminAuthenticator(options.adminCredentials),
+    authenticateAdmin: createAdminOrSessionAuthenticator(
+      createAdminAuthenticator(options.adminCredentials),
+      accounts.gate,
+    ),
     replayGuard: createDatabaseReplayGuard(db, { clock }),
     lastSeen: createLastSeenTracker(db, { clock }),
     bus,
@@ -252,6 +268,8 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminCommandRoutes(context),
     ...adminDeadLetterRoutes(context, ingestion),
     ...adminReportRoutes(context, options.reports),
+    ...authRoutes(accounts),
+    ...userRoutes(context, accounts),
     ...(options.webhookSecretKey === undefined
       ? []
       : adminWebhookRoutes(context, {
@@ -269,6 +287,9 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     context,
     ingestion,
     async handle(request) {
+      // A session lives in the database and admin authentication is synchronous: the cookie
+      // is resolved here, once, before any route asks who is calling.
+      await accounts.gate.prepare(request);
       const response = await router.handle(request);
       return { ...response, headers: { ...response.headers, ...serverKeyHeader } };
     },

@@ -1,3 +1,4 @@
+import type { AccountRole } from '@fieldline/core';
 import { HttpError } from '../http/http-error.js';
 import type { FieldlineRequest } from '../http/types.js';
 import { bearerToken, secretsEqual } from './secret-tokens.js';
@@ -11,6 +12,24 @@ export interface AdminPrincipal {
    * and `admin:<tenant>` for a tenant's admin.
    */
   readonly actor: string;
+  /**
+   * True for a person who may only read (an `auditor`): the app refuses their mutating
+   * requests before any route runs.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+  /** The person, when the request authenticated with a session cookie rather than a token. */
+  readonly user?: AdminPrincipalUser;
+}
+
+/** The person behind a session-authenticated {@link AdminPrincipal}. */
+export interface AdminPrincipalUser {
+  readonly id: string;
+  readonly email: string;
+  /** The role the session acts with. */
+  readonly role: AccountRole;
+  /** The session's id. */
+  readonly sessionId: string;
 }
 
 /** An admin credential: a token, and the tenant it is limited to (none: all tenants). */

@@ -168,6 +168,59 @@ export interface OutboxRelayLeasesTable {
   updated_at: Timestamp | null;
 }
 
+/** People's accounts (migration 0014); `email` is unique whatever its case. */
+export interface UsersTable {
+  id: string;
+  email: string;
+  /** A self-describing scrypt hash (`scrypt$ln=…`), never the password. */
+  password_hash: string;
+  disabled: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A person's roles: `owner` (no tenant) or `tenant_admin`/`auditor` of one tenant. */
+export interface UserRolesTable {
+  user_id: string;
+  role: 'owner' | 'tenant_admin' | 'auditor';
+  tenant_id: string | null;
+  created_at: Timestamp;
+}
+
+/** People's sessions, stored as the SHA-256 of the cookie's token. */
+export interface UserSessionsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  /** The tenant the session acts in; null for an owner. */
+  tenant_id: string | null;
+  created_at: Timestamp;
+  /** The absolute end of the session. */
+  expires_at: Timestamp;
+  /** Last use, for the idle timeout (updated at most once a minute). */
+  last_seen_at: Timestamp;
+}
+
+/** Failed logins within the rate limit's window. */
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  /** SHA-256 (hex) of the lower-cased e-mail tried. */
+  email_key: string;
+  /** The client's address (its /64 for IPv6). */
+  source: string;
+  at: Timestamp;
+}
+
+/** One-time tokens that create the first owner (`POST /v1/auth/setup`), as SHA-256. */
+export interface SetupTokensTable {
+  id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by_user_id: string | null;
+}
+
 /** Durable commands from server to device. */
 export interface CommandsTable {
   id: string;
@@ -390,4 +443,9 @@ export interface FieldlineDatabase {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   outbox_relay_leases: OutboxRelayLeasesTable;
+  users: UsersTable;
+  user_roles: UserRolesTable;
+  user_sessions: UserSessionsTable;
+  login_attempts: LoginAttemptsTable;
+  setup_tokens: SetupTokensTable;
 }

@@ -128,6 +128,7 @@ export function toFetchHandler(handler: FieldlineHandler, limits: BodyLimits = {
       get body() {
         return body();
       },
+      secure: url.protocol === 'https:',
     };
     let response: FieldlineResponse;
     try {

@@ -168,6 +168,10 @@ export function toNodeListener(
         get body() {
           return body();
         },
+        ...(request.socket.remoteAddress === undefined
+          ? {}
+          : { remoteAddress: request.socket.remoteAddress }),
+        secure: (request.socket as { encrypted?: boolean }).encrypted === true,
       };
       write(response, await answer(handler, fieldlineRequest), false);
     })().catch(() => {

@@ -19,6 +19,13 @@ export interface FieldlineRequest {
    * `content-encoding` cannot be undone within the limits.
    */
   readonly body: Uint8Array;
+  /**
+   * The peer's address as the socket saw it (a proxy's, behind one), when the adapter knows
+   * it; login rate limits count per address.
+   */
+  readonly remoteAddress?: string;
+  /** True when the request came over TLS to this process (session cookies are then `Secure`). */
+  readonly secure?: boolean;
 }
 
 /**
