@@ -1,6 +1,6 @@
 // Shared by the account suites: accounts created through the API with the operator's token,
 // logins that keep the cookie and the CSRF token, and requests that send them.
-import type { RoleGrant } from '@fieldline/core';
+import type { RoleGrant, SessionResponse } from '@fieldline/core';
 import { expect } from 'vitest';
 import { call, OPERATOR_TOKEN } from '../support/test-server.js';
 
@@ -11,7 +11,7 @@ export interface LoggedIn {
   readonly cookie: string;
   readonly csrf: string;
   readonly setCookie: string;
-  readonly body: any;
+  readonly body: SessionResponse;
 }
 
 /** Creates an account with the operator's token; returns its id. */
