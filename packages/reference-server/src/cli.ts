@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { enforceRetention } from '@fieldline/server-sdk';
+import { enforceRetention, isAccountError } from '@fieldline/server-sdk';
+import { createAccount } from './accounts/create-account.js';
 import { formatRetentionReport } from './cli/format-retention-report.js';
 // The `fieldline-server` command. The only module that reads the environment,
 // prints for people and exits the process; everything else is in startServer.
@@ -76,6 +77,49 @@ async function rotateKeys(dataDir: string, overlapDays: number): Promise<number>
       'signed rotation on their next request.\n',
   );
   return 0;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // One trailing newline is the shell's (`echo`, a here-string), not the password's.
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+async function userCreate(command: Extract<CliCommand, { kind: 'user-create' }>): Promise<number> {
+  const databaseUrl = fromEnv('DATABASE_URL');
+  if (databaseUrl === undefined) await ensurePrivateDir(command.dataDir);
+  limitPGliteCompiler(databaseUrl);
+  const password = command.passwordFromStdin ? await readStdin() : undefined;
+  const database = await openDatabase({
+    dataDir: command.dataDir,
+    ...(databaseUrl ? { databaseUrl } : {}),
+  });
+  try {
+    await runMigrations(database);
+    const { user, generatedPassword } = await createAccount(database, {
+      email: command.email,
+      role: command.role,
+      ...(command.tenant === undefined ? {} : { tenant: command.tenant }),
+      ...(password === undefined ? {} : { password }),
+    });
+    const scope = command.tenant === undefined ? 'every tenant' : `tenant "${command.tenant}"`;
+    process.stdout.write(
+      `Created ${command.role} ${user.email} (${user.id}) for ${scope}.\n` +
+        (generatedPassword === undefined
+          ? ''
+          : `  password: ${generatedPassword}\n  (generated now and shown once; change it after logging in)\n`),
+    );
+    return 0;
+  } catch (error) {
+    if (!isAccountError(error)) throw error;
+    process.stderr.write(`fieldline-server: ${error.message}\n`);
+    return 1;
+  } finally {
+    await database.close();
+  }
 }
 
 // Flags win over the environment; a certificate without its key (or the reverse) is a mistake.
@@ -214,7 +258,10 @@ async function start(command: Extract<CliCommand, { kind: 'start' }>): Promise<n
   // banner is read must find the handler in place, not Node's default (exit by signal).
   const exitCode = stopSignal(logger, () => server.stop());
   const installToken = await server.issueInstallToken('default');
-  process.stdout.write(formatStartBanner({ server, installToken }));
+  const setupLink = await server.issueSetupLink();
+  process.stdout.write(
+    formatStartBanner({ server, installToken, ...(setupLink === undefined ? {} : { setupLink }) }),
+  );
   return exitCode;
 }
 
@@ -237,6 +284,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return rotateKeys(command.dataDir, command.overlapDays);
     case 'worker':
       return worker(command);
+    case 'user-create':
+      return userCreate(command);
   }
 }
 

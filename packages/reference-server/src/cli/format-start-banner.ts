@@ -16,12 +16,15 @@ export interface StartBannerInput {
   >;
   /** A fresh install token for the `default` tenant. */
   readonly installToken: { readonly token: string; readonly expiresAt: string };
+  /** The first-run link that creates the owner, while no account exists. */
+  readonly setupLink?: { readonly url: string; readonly expiresAt: string };
 }
 
 /**
  * The text `fieldline-server start` prints on stdout for people: where the
  * server listens, the admin token when it was just generated (never again
- * after), and an install token to enroll a first device with.
+ * after), an install token to enroll a first device with, and while no account
+ * exists the first-run link that creates the owner.
  *
  * @param input - the running server and the install token.
  * @returns the banner, ending with a newline.
@@ -67,6 +70,14 @@ export function formatStartBanner(input: StartBannerInput): string {
     `  curl -X POST ${server.url}/v1/admin/install-tokens -H 'authorization: Bearer <admin token>' \\`,
     `    -H 'content-type: application/json' -d '{"tenant":"default"}'`,
     '',
+    ...(input.setupLink === undefined
+      ? []
+      : [
+          `First run: no account exists yet. Create the owner (one-time link, expires ${input.setupLink.expiresAt}):`,
+          `  ${input.setupLink.url}`,
+          '  (headless: fieldline-server user create --email <you> --role owner --password-stdin)',
+          '',
+        ]),
     'Press Ctrl+C to stop.',
   ];
   return `${lines.join('\n')}\n`;

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseUserArgs, type UserCreateCommand } from './parse-user-args.js';
 
 /** What the command line asked for. */
 export type CliCommand =
@@ -29,6 +30,7 @@ export type CliCommand =
   | { readonly kind: 'migrate'; readonly dataDir: string }
   | { readonly kind: 'retention'; readonly dataDir: string }
   | { readonly kind: 'rotate-keys'; readonly dataDir: string; readonly overlapDays: number }
+  | UserCreateCommand
   | { readonly kind: 'help' }
   | { readonly kind: 'usage-error'; readonly message: string };
 
@@ -42,6 +44,9 @@ Commands:
   rotate-keys
              replace the server identity; the old key stays accepted for the overlap and
              agents follow the signed rotation (restart running servers afterwards)
+  user create --email <e-mail> --role owner|tenant_admin|auditor [--tenant <t>] [--password-stdin]
+             create a person's account for the console; the password is read from stdin with
+             --password-stdin, else a generated one is printed once
   worker <name...>
              run workers apart from the HTTP server, until SIGTERM: relay (publishes the
              outbox to NATS), analytics (fills the activity aggregates; start servers with
@@ -58,6 +63,8 @@ Options:
   --overlap-days <n> days the old key stays accepted             (rotate-keys; default 7)
   --stream <s>       event stream: embedded, or nats://host:port  (start, worker; default embedded)
   --no-relay         with NATS, do not run the outbox relay here (start; use "worker relay")
+  --email, --role, --tenant, --password-stdin
+                     the account "user create" makes (docs/accounts.md)
   -h, --help         show this help
 
 Environment:
@@ -111,6 +118,31 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   }
   if (values['no-relay'] === true && command !== 'start') {
     return { kind: 'usage-error', message: '--no-relay only applies to "start".' };
+  }
+  const userOnly = ['email', 'role', 'tenant', 'password-stdin'] as const;
+  if (command !== 'user' && userOnly.some((name) => values[name] !== undefined)) {
+    return {
+      kind: 'usage-error',
+      message: '--email, --role, --tenant and --password-stdin only apply to "user create".',
+    };
+  }
+  if (command === 'user') {
+    const startOnly = [
+      'port',
+      'host',
+      'tls-cert',
+      'tls-key',
+      'overlap-days',
+      'no-analytics',
+    ] as const;
+    const dataDir = values['data-dir'] ?? '.fieldline';
+    if (dataDir === '' || startOnly.some((name) => values[name] !== undefined)) {
+      return {
+        kind: 'usage-error',
+        message: '"user create" takes --email, --role, --tenant, --password-stdin and --data-dir.',
+      };
+    }
+    return parseUserArgs(rest, values, dataDir);
   }
   if (command === 'worker') {
     const dataDir = values['data-dir'] ?? '.fieldline';
@@ -214,6 +246,10 @@ function parse(argv: readonly string[]) {
       'no-analytics': { type: 'boolean' },
       stream: { type: 'string' },
       'no-relay': { type: 'boolean' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      tenant: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

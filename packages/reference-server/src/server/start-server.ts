@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
+  type AccountsOptions,
   type AnalyticsConsumer,
   type AuditCheckpointer,
   answerClientErrors,
@@ -22,7 +23,9 @@ import {
   type EventStream,
   type FieldlineApp,
   type FieldlineDb,
+  type FieldlineRequest,
   forwardedForSource,
+  issueSetupToken,
   type OutboxRelay,
   type PostgresBus,
   type RealtimeGateway,
@@ -174,6 +177,13 @@ export interface StartServerOptions {
    * @default true
    */
   readonly relay?: boolean;
+  /**
+   * People's accounts: session lifetimes, login rate limits, cookie settings
+   * (docs/accounts.md). With `trustedProxies`, login failures are counted per client as
+   * `X-Forwarded-For` names it unless `clientSourceOf` is given.
+   * @default the server-sdk defaults (12 h idle, 7 days, 5 failures per e-mail in 15 min)
+   */
+  readonly accounts?: AccountsOptions;
 }
 
 /** A server started by {@link startServer}. */
@@ -235,6 +245,13 @@ export interface RunningServer {
     ttlSeconds?: number,
   ): Promise<{ readonly token: string; readonly expiresAt: string }>;
   /**
+   * While no account exists, issues a one-time setup token (24 h) and returns the console's
+   * first-run link to it; the token is the URL's fragment, so it never reaches a server log.
+   *
+   * @returns `{ url, expiresAt }`, or undefined when an account exists.
+   */
+  issueSetupLink(): Promise<{ readonly url: string; readonly expiresAt: string } | undefined>;
+  /**
    * Shuts down gracefully: stops accepting connections, lets in-flight requests finish (up to
    * `shutdownTimeoutMs`, then cuts them), and closes the database. Safe to call more than once.
    *
@@ -295,6 +312,16 @@ function throttledWarn(
     logger.warn({ err: error, suppressed }, message);
     suppressed = 0;
   };
+}
+
+// Login failures are counted per client; behind a proxy every peer is the proxy.
+function forwardedClient(trustedProxies: readonly string[]): (request: FieldlineRequest) => string {
+  const source = forwardedForSource({ trustedProxies });
+  return (request) =>
+    source({
+      socket: { remoteAddress: request.remoteAddress },
+      headers: { 'x-forwarded-for': request.header('x-forwarded-for') },
+    });
 }
 
 function urlHost(host: string): string {
@@ -408,6 +435,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       metrics.observeOutboxRelay(() => running.status());
     }
     const relayInUse = relay;
+    const trustedProxies = options.trustedProxies ?? [];
     const app = createFieldlineApp({
       auditCheckpoints,
       db: database.db,
@@ -415,6 +443,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       serverKeyHistory,
       adminCredentials: [{ token: admin.token }],
       clock,
+      accounts: {
+        ...(trustedProxies.length === 0 ? {} : { clientSourceOf: forwardedClient(trustedProxies) }),
+        ...options.accounts,
+      },
       bus: busInUse,
       webhookSecretKey,
       allowPrivateWebhookUrls,
@@ -456,7 +488,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         : createHttpsServer({ cert: tls.cert, key: tls.key }, listener);
     // What Node's parser refuses never reaches a route: answer it with the JSON error too.
     answerClientErrors(server);
-    const trustedProxies = options.trustedProxies ?? [];
     const gateway = createRealtimeGateway(app, {
       ...(trustedProxies.length === 0 ? {} : { sourceOf: forwardedForSource({ trustedProxies }) }),
       ...options.realtime,
@@ -588,6 +619,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           clock,
           ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
         }),
+      async issueSetupLink() {
+        const setup = await issueSetupToken(database.db, { clock });
+        return setup === undefined
+          ? undefined
+          : { url: `${url}/console/setup#token=${setup.token}`, expiresAt: setup.expiresAt };
+      },
       stop: () => {
         stopping ??= stop();
         return stopping;
