@@ -373,6 +373,10 @@ const ROUTE_METHODS: ReadonlyArray<readonly [string, string, Credential]> = [
   [ROUTES.adminCommand, 'GET', 'admin'],
   [ROUTES.adminAudit, 'GET', 'admin'],
   [ROUTES.adminAuditVerify, 'GET', 'admin'],
+  [ROUTES.authLogin, 'POST', 'none'],
+  [ROUTES.authSetup, 'POST', 'none'],
+  [ROUTES.users, 'POST', 'admin'],
+  [ROUTES.user, 'PATCH', 'admin'],
   [ROUTES.health, 'HEAD', 'none'],
   [ROUTES.metrics, 'HEAD', 'none'],
 ];
