@@ -1,6 +1,7 @@
 // @fieldline/reference-server: a runnable Fieldline server composing @fieldline/server-sdk.
 // Exports are listed by name so the public surface is reviewed, never implied.
 
+export { type CreateAccountOptions, createAccount } from './accounts/create-account.js';
 export {
   type AdminTokenSource,
   MIN_ADMIN_TOKEN_LENGTH,

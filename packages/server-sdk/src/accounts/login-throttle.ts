@@ -12,7 +12,8 @@ export interface LoginRateLimit {
    */
   readonly maxFailuresPerEmail?: number;
   /**
-   * Failed logins per client address (an IPv6 /64 counts as one) within the window.
+   * Failed logins per client address (an IPv6 /64 counts as one) within the window. Not
+   * applied when the address is `unknown` (an adapter that does not know it).
    * @default 20
    */
   readonly maxFailuresPerSource?: number;
@@ -70,6 +71,9 @@ export interface LoginThrottle {
    */
   recordSuccess(email: string): Promise<void>;
 }
+
+/** The source key of a request whose client address is not known (see `addressSource`). */
+const UNKNOWN_SOURCE = 'unknown';
 
 function emailKey(email: string): string {
   return createHash('sha256').update(normalizeEmail(email), 'utf8').digest('hex');
@@ -130,7 +134,10 @@ export function createLoginThrottle(
     async check(email, source) {
       const now = clock.now();
       const byEmail = await lockedUntil('email_key', emailKey(email), maxEmail, now);
-      const bySource = await lockedUntil('source', source, maxSource, now);
+      // An adapter that cannot tell clients apart would lump them all under `unknown`, and one
+      // guesser would lock everyone out: only the per-e-mail limit applies then.
+      const bySource =
+        source === UNKNOWN_SOURCE ? undefined : await lockedUntil('source', source, maxSource, now);
       const until = Math.max(byEmail ?? 0, bySource ?? 0);
       if (until <= now) return { allowed: true };
       return {

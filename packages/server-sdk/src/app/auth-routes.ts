@@ -118,12 +118,12 @@ export function authRoutes(services: AccountServices): Route[] {
     const email = normalizeEmail(body.email);
     const source = services.sourceOf(request);
     await refuseIfThrottled(email, source);
+    // Awaited whether or not the e-mail is known: the first login pays for making the decoy,
+    // whichever it is.
+    const decoy = await services.decoyHash();
     const user = await findLoginUser(db, email);
     // An unknown e-mail costs one scrypt too, so the answer's timing does not tell it apart.
-    const matches = await verifyPassword(
-      body.password,
-      user?.passwordHash ?? (await services.decoyHash()),
-    );
+    const matches = await verifyPassword(body.password, user?.passwordHash ?? decoy);
     if (user === undefined || !matches || user.disabled) {
       await throttle.recordFailure(email, source);
       const reason =

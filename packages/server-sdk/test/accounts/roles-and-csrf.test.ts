@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { insertDevice } from '../support/report-fixtures.js';
+import { openSse } from '../support/sse-client.js';
 import { describeEachDatabase } from '../support/test-databases.js';
 import {
   ACME_ADMIN_TOKEN,
@@ -112,6 +113,23 @@ describeEachDatabase('roles, CSRF and audit through sessions', (current) => {
       .where('id', '=', 'dev_acme_1')
       .executeTakeFirstOrThrow();
     expect(standing.status).toBe('active');
+  });
+
+  it('the admin event stream takes a session cookie, an auditor’s included', async () => {
+    const stream = await openSse(`${server.url}/v1/admin/stream`, undefined, {
+      cookie: auditor.cookie,
+    });
+    try {
+      expect(stream.status).toBe(200);
+      await stream.waitFor(/: connected/);
+    } finally {
+      stream.close();
+    }
+    const refused = await openSse(`${server.url}/v1/admin/stream`, undefined, {
+      cookie: 'fieldline_session=fl_session_not_a_session_at_all',
+    });
+    expect(refused.status).toBe(401);
+    refused.close();
   });
 
   it('a tenant admin sees and changes only their tenant; an owner sees every tenant', async () => {

@@ -17,11 +17,20 @@ export interface SseConnection {
   close(): void;
 }
 
-export function openSse(url: string, token?: string): Promise<SseConnection> {
+export function openSse(
+  url: string,
+  token?: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<SseConnection> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } },
+      {
+        headers: {
+          ...extraHeaders,
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
+      },
       (response) => {
         let received = '';
         response.setEncoding('utf8');
