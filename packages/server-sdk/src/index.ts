@@ -196,6 +196,7 @@ export {
 } from './db/database-driver-error.js';
 export type {
   AggregatesTable,
+  AnalyticsAppliedTable,
   AnyJson,
   AuditLogTable,
   CommandsTable,

@@ -34,8 +34,8 @@ function toStored(deviceId: string, row: EventRow): StoredActivityEvent {
 }
 
 /**
- * One device's activity events inside any of `windows` (see {@link DayWindow}), in one
- * statement. The windows are widened by a millisecond each side: stored times keep
+ * One device's activity events inside any of `windows` (see {@link DayWindow}) that the
+ * analytics rows count (their batch is in `analytics_applied`), in one statement. The windows are widened by a millisecond each side: stored times keep
  * microseconds while the analytics work in milliseconds, and the caller filters exactly.
  * @internal
  */
@@ -57,6 +57,8 @@ export async function readWindowEvents(
     from events e
     where e.device_id = ${deviceId}
       and e.type in (${sql.join(ACTIVITY_TYPES)})
+      and exists (select 1 from analytics_applied a
+        where a.device_id = e.device_id and a.received_at = e.received_at)
       and exists (
         select 1 from jsonb_to_recordset(${ranges}::jsonb)
           as w(from_at timestamptz, end_at timestamptz, ahead_at timestamptz)
@@ -68,30 +70,83 @@ export async function readWindowEvents(
   return rows.map((row) => toStored(deviceId, row));
 }
 
+/** A stored activity event with its batch (`received_at`) and whether the rows count it. @internal */
+export interface StoredBatchEvent extends StoredActivityEvent {
+  /** `received_at` in epoch milliseconds: the batch it was stored with. */
+  readonly receivedAtMs: number;
+  /** Whether its batch is in `analytics_applied`, so the rows already count it. */
+  readonly applied: boolean;
+}
+
+interface BatchEventRow extends EventRow {
+  received_at: Date | string;
+  applied: boolean;
+}
+
+function toBatchEvent(deviceId: string, row: BatchEventRow): StoredBatchEvent {
+  return {
+    ...toStored(deviceId, row),
+    receivedAtMs: new Date(row.received_at).getTime(),
+    applied: row.applied,
+  };
+}
+
 /**
- * The events of one stored batch: by id when the outbox message lists them, else by the
- * device and the batch's `received_at` (store-events gives every row of a batch the same one).
+ * Every activity event of one device inside any of `windows`, counted by the rows or not,
+ * each with its batch and whether the rows count it (see {@link readWindowEvents}).
  * @internal
  */
-export async function readBatchEvents(
+export async function readSpanEvents(
   db: Kysely<FieldlineDatabase>,
-  batch: {
-    readonly deviceId: string;
-    readonly receivedAt: string;
-    readonly ids?: readonly string[];
-  },
-): Promise<StoredActivityEvent[]> {
-  let query = db
-    .selectFrom('events')
-    .select(['id', 'type', 'occurred_at', 'seq', 'data'])
-    .where('device_id', '=', batch.deviceId)
-    .where('type', 'in', [...ACTIVITY_TYPES]);
-  if (batch.ids !== undefined) {
-    if (batch.ids.length === 0) return [];
-    query = query.where('id', 'in', [...batch.ids]);
-  } else {
-    query = query.where('received_at', '=', new Date(batch.receivedAt));
-  }
-  const rows = await query.execute();
-  return rows.map((row) => toStored(batch.deviceId, row as EventRow));
+  deviceId: string,
+  windows: readonly DayWindow[],
+): Promise<StoredBatchEvent[]> {
+  if (windows.length === 0) return [];
+  const ranges = JSON.stringify(
+    windows.map((w) => ({
+      from_at: new Date(w.fromMs - 1).toISOString(),
+      end_at: new Date(w.endMs + 1).toISOString(),
+      ahead_at: new Date(w.aheadMs + 1).toISOString(),
+    })),
+  );
+  const { rows } = await sql<BatchEventRow>`
+    select e.id::text as id, e.type, e.occurred_at, e.seq, e.data, e.received_at,
+      exists (select 1 from analytics_applied a
+        where a.device_id = e.device_id and a.received_at = e.received_at) as applied
+    from events e
+    where e.device_id = ${deviceId}
+      and e.type in (${sql.join(ACTIVITY_TYPES)})
+      and exists (
+        select 1 from jsonb_to_recordset(${ranges}::jsonb)
+          as w(from_at timestamptz, end_at timestamptz, ahead_at timestamptz)
+        where e.occurred_at >= w.from_at
+          and (e.occurred_at < w.end_at
+            or (e.occurred_at < w.ahead_at and e.type in (${sql.join(LOOK_BACK_TYPES)}))))`.execute(
+    db,
+  );
+  return rows.map((row) => toBatchEvent(deviceId, row));
+}
+
+/**
+ * Every activity event one device has stored with any of these `received_at` values: the
+ * stored batches an `events.ingested` record names (store-events gives every row of a batch
+ * the same one). All of them, not only the ids a record lists: two batches of a device
+ * received in the same millisecond share the value, and are added together.
+ * @internal
+ */
+export async function readReceivedEvents(
+  db: Kysely<FieldlineDatabase>,
+  deviceId: string,
+  receivedAtMs: readonly number[],
+): Promise<StoredBatchEvent[]> {
+  if (receivedAtMs.length === 0) return [];
+  const { rows } = await sql<BatchEventRow>`
+    select e.id::text as id, e.type, e.occurred_at, e.seq, e.data, e.received_at, false as applied
+    from events e
+    where e.device_id = ${deviceId}
+      and e.type in (${sql.join(ACTIVITY_TYPES)})
+      and e.received_at in (${sql.join(receivedAtMs.map((ms) => new Date(ms).toISOString()))})`.execute(
+    db,
+  );
+  return rows.map((row) => toBatchEvent(deviceId, row));
 }

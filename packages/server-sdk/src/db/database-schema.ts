@@ -272,6 +272,18 @@ export interface DeviceDayTotalsTable {
   updated_at: Generated<Date>;
 }
 
+/**
+ * The stored batches the analytics rows count (migration 0013), by device and `received_at`:
+ * the analytics consumer adds a batch's change once, and recomputes from these batches only.
+ */
+export interface AnalyticsAppliedTable {
+  device_id: string;
+  received_at: Timestamp;
+  /** The activity events of the device with that `received_at` when the batch was added. */
+  events: number;
+  applied_at: Generated<Date>;
+}
+
 /** Per-tenant settings that shape its figures and retention (migration 0007). */
 export interface TenantSettingsTable {
   tenant_id: string;
@@ -382,6 +394,7 @@ export interface FieldlineDatabase {
   aggregates: AggregatesTable;
   tenant_aggregates: TenantAggregatesTable;
   device_day_totals: DeviceDayTotalsTable;
+  analytics_applied: AnalyticsAppliedTable;
   tenant_settings: TenantSettingsTable;
   consent_refusals: ConsentRefusalsTable;
   configs: ConfigsTable;

@@ -10,6 +10,7 @@ import { eventPartitionsMigration } from './migrations/0009-event-partitions.js'
 import { outboxRelayMigration } from './migrations/0010-outbox-relay.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
 import { deviceDayTotalsMigration } from './migrations/0012-device-day-totals.js';
+import { analyticsAppliedMigration } from './migrations/0013-analytics-applied.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -24,6 +25,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010-outbox-relay': outboxRelayMigration,
   '0011-analytics-extra': analyticsExtraMigration,
   '0012-device-day-totals': deviceDayTotalsMigration,
+  '0013-analytics-applied': analyticsAppliedMigration,
 };
 
 /**

@@ -5,6 +5,7 @@ import { describeEachDatabase } from '../support/test-databases.js';
 
 const TABLES = [
   'aggregates',
+  'analytics_applied',
   'audit_log',
   'commands',
   'configs',
