@@ -10,7 +10,7 @@ import { recomputeDeviceDays } from './recompute-device-days.js';
 import { resolveActivityOptions } from './resolve-activity-options.js';
 import type { AppFigures } from './span-figures.js';
 import type { TenantAnalyticsSettings } from './tenant-analytics-settings.js';
-import { writeDeviceDays } from './write-device-days.js';
+import { readDeviceDays, writeDeviceDays } from './write-device-days.js';
 
 const DAY_MS = 86_400_000;
 
@@ -48,13 +48,12 @@ function factsOf(events: readonly StoredBatchEvent[]): ActivityFact[] {
  * Adds the stored batches of one device that `events.ingested` records name (by their
  * `received_at`) to its analytics rows, once each (docs/analytics.md, "How the consumer works"):
  *
- * 1. the batches not yet in `analytics_applied` are fresh; the others were added before, and a
- *    redelivered or replayed record changes nothing;
+ * 1. the batches are recorded in `analytics_applied`: those not there yet are fresh; the
+ *    others were added before, and a redelivered or replayed record changes nothing;
  * 2. for the fresh ones, the spans their events can change (`affectedSpan`) are aggregated
  *    from the span windows' events with and without them, and the difference is added to the
  *    rows of those days ({@link writeDeviceDays} carries it to the tenant and day totals);
- * 3. the batches are recorded in `analytics_applied`, so the rows stay the aggregation of the
- *    recorded batches' events;
+ * 3. so the rows stay the aggregation of the recorded batches' events;
  * 4. days where that cannot hold by difference are recomputed from the recorded batches: a
  *    second batch stored with a `received_at` already recorded (two batches of a device in one
  *    millisecond, the second committed after the first was added), or a day whose stored rows
@@ -79,33 +78,32 @@ export async function applyDeviceBatches(
   for (const event of events) {
     counts.set(event.receivedAtMs, (counts.get(event.receivedAtMs) ?? 0) + 1);
   }
-  const recorded = new Map<number, number>();
-  if (counts.size > 0) {
-    const rows = await db
-      .selectFrom('analytics_applied')
-      .select(['received_at', 'events'])
-      .where('device_id', '=', deviceId)
-      .where(
-        'received_at',
-        'in',
-        [...counts.keys()].map((ms) => new Date(ms)),
-      )
-      .execute();
-    for (const row of rows) recorded.set(new Date(row.received_at).getTime(), row.events);
-  }
-  const fresh = new Set<number>();
-  const collided = new Set<number>();
-  for (const [ms, count] of counts) {
-    const before = recorded.get(ms);
-    if (before === undefined) fresh.add(ms);
-    else if (count > before) collided.add(ms);
-  }
-  const skipped = received.length - fresh.size - collided.size;
   const options = { timeZone: settings.timeZone, maxOpenIntervalMs: settings.maxOpenIntervalMs };
   const { calendar, maxOpenIntervalMs } = resolveActivityOptions(options);
   const horizonMs = nowMs - settings.retentionDays * DAY_MS;
 
-  // The difference of the fresh batches, read before they are recorded.
+  // Record the batches first: a new row is a fresh batch, a row whose count grew is a second
+  // batch with a `received_at` already recorded, a row left alone was added before.
+  const fresh = new Set<number>();
+  const collided = new Set<number>();
+  if (counts.size > 0) {
+    const values = JSON.stringify(
+      [...counts].map(([ms, events]) => ({ received_at: new Date(ms).toISOString(), events })),
+    );
+    const { rows } = await sql<{ received_at: Date | string; inserted: boolean }>`
+      insert into analytics_applied (device_id, received_at, events)
+      select ${deviceId}, received_at, events
+      from jsonb_to_recordset(${values}::jsonb) as r(received_at timestamptz, events integer)
+      on conflict (device_id, received_at) do update set events = excluded.events
+        where analytics_applied.events < excluded.events
+      returning received_at, (xmax = 0) as inserted`.execute(db);
+    for (const row of rows) {
+      (row.inserted ? fresh : collided).add(new Date(row.received_at).getTime());
+    }
+  }
+  const skipped = received.length - fresh.size - collided.size;
+
+  // The fresh batches' difference: their windows' events, counted before unless fresh.
   const reach = batchReach(factsOf(events.filter((event) => fresh.has(event.receivedAtMs))), {
     calendar,
     maxOpenIntervalMs,
@@ -118,24 +116,14 @@ export async function applyDeviceBatches(
   );
   const delta = batchDelta(windowEvents, fresh, reach, { calendar, maxOpenIntervalMs });
 
-  const changed = [...fresh, ...collided];
-  if (changed.length > 0) {
-    const values = JSON.stringify(
-      changed.map((ms) => ({ received_at: new Date(ms).toISOString(), events: counts.get(ms) })),
-    );
-    await sql`
-      insert into analytics_applied (device_id, received_at, events)
-      select ${deviceId}, received_at, events
-      from jsonb_to_recordset(${values}::jsonb) as r(received_at timestamptz, events integer)
-      on conflict (device_id, received_at) do update set events = excluded.events`.execute(db);
-  }
-
-  const { rows, negativeDays } = await addDelta(db, deviceId, delta);
+  const stored = await readDeviceDays(db, deviceId, [...delta.keys()]);
+  const { rows, negativeDays } = addDelta(stored, deviceId, delta);
   const addedDays = [...delta.keys()].filter((day) => !negativeDays.includes(day));
   const written = await writeDeviceDays(
     db,
     { tenantId: settings.tenantId, deviceId, days: addedDays },
     rows.filter((row) => !negativeDays.includes(row.day)),
+    stored.filter((row) => !negativeDays.includes(row.day)),
   );
 
   const recompute = new Set(negativeDays);
@@ -175,33 +163,13 @@ export async function applyDeviceBatches(
  * Days where a figure would go negative are returned apart: the rows did not match their
  * events, and only a recompute can tell what they should be.
  */
-async function addDelta(
-  db: Kysely<FieldlineDatabase>,
+function addDelta(
+  stored: readonly ActivityRow[],
   deviceId: string,
   delta: ReadonlyMap<string, ReadonlyMap<string, AppFigures>>,
-): Promise<{ rows: ActivityRow[]; negativeDays: string[] }> {
-  const days = [...delta.keys()];
-  if (days.length === 0) return { rows: [], negativeDays: [] };
-  const stored = await db
-    .selectFrom('aggregates')
-    .select(['day', 'app', 'active_ms', 'idle_ms', 'launches', 'bytes_in', 'bytes_out'])
-    .where('device_id', '=', deviceId)
-    .where('day', 'in', days)
-    .execute();
-  const rows = new Map<string, ActivityRow>();
+): { rows: ActivityRow[]; negativeDays: string[] } {
   const key = (day: string, app: string) => `${day}\u0000${app}`;
-  for (const row of stored) {
-    rows.set(key(row.day, row.app), {
-      day: row.day,
-      deviceId,
-      app: row.app,
-      activeMs: Number(row.active_ms),
-      idleMs: Number(row.idle_ms),
-      launches: Number(row.launches),
-      bytesIn: Number(row.bytes_in),
-      bytesOut: Number(row.bytes_out),
-    });
-  }
+  const rows = new Map(stored.map((row) => [key(row.day, row.app), row]));
   const negative = new Set<string>();
   for (const [day, apps] of delta) {
     for (const [app, change] of apps) {

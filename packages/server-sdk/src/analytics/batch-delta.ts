@@ -102,7 +102,8 @@ export function batchDelta(
     if (!event.applied && !isFresh) continue;
     const fact = parseActivityEvent(event);
     if (fact === undefined) continue;
-    classified.push({ fact, type: event.type, before: event.applied, after: true });
+    // Fresh batches may already be recorded: they still count only after.
+    classified.push({ fact, type: event.type, before: event.applied && !isFresh, after: true });
   }
   classified.sort((a, b) => compareFacts(a.fact, b.fact));
   const byDay = new Map<string, Map<string, AppFigures>>();

@@ -24,6 +24,34 @@ function same(a: Figures, b: Figures): boolean {
 }
 
 /**
+ * One device's stored `aggregates` rows of `days`.
+ * @internal
+ */
+export async function readDeviceDays(
+  db: Kysely<FieldlineDatabase>,
+  deviceId: string,
+  days: readonly string[],
+): Promise<ActivityRow[]> {
+  if (days.length === 0) return [];
+  const stored = await db
+    .selectFrom('aggregates')
+    .select(['day', 'app', 'active_ms', 'idle_ms', 'launches', 'bytes_in', 'bytes_out'])
+    .where('device_id', '=', deviceId)
+    .where('day', 'in', [...days])
+    .execute();
+  return stored.map((row) => ({
+    day: row.day,
+    deviceId,
+    app: row.app,
+    activeMs: Number(row.active_ms),
+    idleMs: Number(row.idle_ms),
+    launches: Number(row.launches),
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+  }));
+}
+
+/**
  * Makes one device's `aggregates` rows of `days` equal `rows` (rows of those days only), and
  * adds the difference to the tenant's `tenant_aggregates` and replaces the device's
  * `device_day_totals` of those days, in the same transaction. Rows that
@@ -34,6 +62,9 @@ function same(a: Figures, b: Figures): boolean {
  * `updated_at` is the statement's clock time, not the transaction's start (`now()`): report
  * ETags read the newest `updated_at` of a range, and a consumer transaction can run long
  * enough that its start time would sort behind rows written meanwhile.
+ *
+ * `stored` are the device's rows of `days` as they are now, when the caller has read them
+ * ({@link readDeviceDays}); else they are read here.
  *
  * The caller holds the device's lock: two writers of one device at once would both subtract
  * the same old rows from the tenant.
@@ -47,26 +78,13 @@ export async function writeDeviceDays(
     readonly days: readonly string[];
   },
   rows: readonly ActivityRow[],
+  stored?: readonly ActivityRow[],
 ): Promise<DeviceDaysWrite> {
   const { tenantId, deviceId, days } = target;
   if (days.length === 0) return { upserted: 0, deleted: 0 };
-  const stored = await db
-    .selectFrom('aggregates')
-    .select(['day', 'app', 'active_ms', 'idle_ms', 'launches', 'bytes_in', 'bytes_out'])
-    .where('device_id', '=', deviceId)
-    .where('day', 'in', [...days])
-    .execute();
   const before = new Map<string, { day: string; app: string } & Figures>();
-  for (const row of stored) {
-    before.set(key(row.day, row.app), {
-      day: row.day,
-      app: row.app,
-      activeMs: Number(row.active_ms),
-      idleMs: Number(row.idle_ms),
-      launches: Number(row.launches),
-      bytesIn: Number(row.bytes_in),
-      bytesOut: Number(row.bytes_out),
-    });
+  for (const row of stored ?? (await readDeviceDays(db, deviceId, days))) {
+    before.set(key(row.day, row.app), row);
   }
   const after = new Map(rows.map((row) => [key(row.day, row.app), row]));
 
@@ -172,7 +190,10 @@ export async function writeDeviceDays(
         bytes_in = tenant_aggregates.bytes_in + excluded.bytes_in,
         bytes_out = tenant_aggregates.bytes_out + excluded.bytes_out,
         updated_at = excluded.updated_at`.execute(db);
-    await sql`
+    // Only a decrease can leave a tenant row empty.
+    const decreased = changes.some((d) => d.devices < 0 || FIGURES.some((figure) => d[figure] < 0));
+    if (decreased)
+      await sql`
       delete from tenant_aggregates t
       using jsonb_to_recordset(${values}::jsonb) as k(day date, app text)
       where t.tenant_id = ${tenantId} and t.day = k.day and t.app = k.app
