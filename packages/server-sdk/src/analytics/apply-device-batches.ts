@@ -4,7 +4,7 @@ import type { ActivityRow } from './activity-row.js';
 import { affectedDays } from './affected-days.js';
 import { batchDelta, batchReach } from './batch-delta.js';
 import { mergeWindows } from './day-windows.js';
-import { type ActivityFact, parseActivityEvent } from './parse-activity-event.js';
+import { type ActivityFact, parseStoredActivityEvent } from './parse-activity-event.js';
 import { readReceivedEvents, readSpanEvents, type StoredBatchEvent } from './read-device-events.js';
 import { recomputeDeviceDays } from './recompute-device-days.js';
 import { resolveActivityOptions } from './resolve-activity-options.js';
@@ -38,7 +38,7 @@ export interface DeviceBatchesApply {
 function factsOf(events: readonly StoredBatchEvent[]): ActivityFact[] {
   const facts: ActivityFact[] = [];
   for (const event of events) {
-    const fact = parseActivityEvent(event);
+    const fact = parseStoredActivityEvent(event);
     if (fact !== undefined) facts.push(fact);
   }
   return facts;

@@ -2,7 +2,11 @@ import { mergeSpans, type Span } from './activity-intervals.js';
 import { affectedSpan } from './affected-days.js';
 import { ACTIVITY_LOOK_AHEAD_MS, type DayWindow, inWindow } from './day-windows.js';
 import type { LocalCalendar } from './local-calendar.js';
-import { type ActivityFact, compareFacts, parseActivityEvent } from './parse-activity-event.js';
+import {
+  type ActivityFact,
+  compareFacts,
+  parseStoredActivityEvent,
+} from './parse-activity-event.js';
 import type { StoredBatchEvent } from './read-device-events.js';
 import { type AppFigures, spanFigures, zeroFigures } from './span-figures.js';
 
@@ -100,7 +104,7 @@ export function batchDelta(
   for (const event of events) {
     const isFresh = fresh.has(event.receivedAtMs);
     if (!event.applied && !isFresh) continue;
-    const fact = parseActivityEvent(event);
+    const fact = parseStoredActivityEvent(event);
     if (fact === undefined) continue;
     // Fresh batches may already be recorded: they still count only after.
     classified.push({ fact, type: event.type, before: event.applied && !isFresh, after: true });

@@ -7,6 +7,14 @@ import { ACTIVITY_TYPES, type DayWindow, LOOK_BACK_TYPES } from './day-windows.j
 export interface StoredActivityEvent extends DeviceActivityEvent {
   readonly type: string;
   readonly atMs: number;
+  /** The envelope as stored (validated when it was stored). */
+  readonly event: {
+    readonly id: string;
+    readonly type: string;
+    readonly occurredAt: string;
+    readonly seq: number;
+    readonly data: unknown;
+  };
 }
 
 interface EventRow {
@@ -33,6 +41,37 @@ function toStored(deviceId: string, row: EventRow): StoredActivityEvent {
   };
 }
 
+// A look-back event after a window's end matters to the window only when the span it describes
+// (`idleThresholdMs`, `idleForMs`, `intervalMs`) starts before that end: testing it here keeps
+// a backlog's later events out of every read. In epoch milliseconds as numeric, so no sample
+// overflows a timestamp; a value that is not a number (an invalid event, which the aggregation
+// ignores anyway) reads as null and keeps the row out.
+const reachesBack = sql`e.type in (${sql.join(LOOK_BACK_TYPES)}) and (
+  extract(epoch from e.occurred_at) * 1000 - (
+    select case when jsonb_typeof(r.reach) = 'number' then (r.reach #>> '{}')::numeric end
+    from (select case e.type
+      when 'activity.system.idle' then e.data -> 'idleThresholdMs'
+      when 'activity.system.active' then e.data -> 'idleForMs'
+      else e.data -> 'intervalMs' end as reach) r)
+  ) < extract(epoch from w.end_at) * 1000`;
+
+/**
+ * The instants every window lies within: a plain range on `occurred_at` lets PostgreSQL read
+ * the `(device_id, occurred_at)` index over that range only, before the per-window test.
+ */
+function outerBounds(windows: readonly DayWindow[]): { fromAt: string; aheadAt: string } {
+  let fromMs = Number.POSITIVE_INFINITY;
+  let aheadMs = Number.NEGATIVE_INFINITY;
+  for (const w of windows) {
+    fromMs = Math.min(fromMs, w.fromMs);
+    aheadMs = Math.max(aheadMs, w.aheadMs, w.endMs);
+  }
+  return {
+    fromAt: new Date(fromMs - 1).toISOString(),
+    aheadAt: new Date(aheadMs + 1).toISOString(),
+  };
+}
+
 /**
  * One device's activity events inside any of `windows` (see {@link DayWindow}) that the
  * analytics rows count (their batch is in `analytics_applied`), in one statement. The windows are widened by a millisecond each side: stored times keep
@@ -45,6 +84,7 @@ export async function readWindowEvents(
   windows: readonly DayWindow[],
 ): Promise<StoredActivityEvent[]> {
   if (windows.length === 0) return [];
+  const bounds = outerBounds(windows);
   const ranges = JSON.stringify(
     windows.map((w) => ({
       from_at: new Date(w.fromMs - 1).toISOString(),
@@ -56,6 +96,8 @@ export async function readWindowEvents(
     select e.id::text as id, e.type, e.occurred_at, e.seq, e.data
     from events e
     where e.device_id = ${deviceId}
+      and e.occurred_at >= ${bounds.fromAt}::timestamptz
+      and e.occurred_at < ${bounds.aheadAt}::timestamptz
       and e.type in (${sql.join(ACTIVITY_TYPES)})
       and exists (select 1 from analytics_applied a
         where a.device_id = e.device_id and a.received_at = e.received_at)
@@ -64,9 +106,7 @@ export async function readWindowEvents(
           as w(from_at timestamptz, end_at timestamptz, ahead_at timestamptz)
         where e.occurred_at >= w.from_at
           and (e.occurred_at < w.end_at
-            or (e.occurred_at < w.ahead_at and e.type in (${sql.join(LOOK_BACK_TYPES)}))))`.execute(
-    db,
-  );
+            or (e.occurred_at < w.ahead_at and ${reachesBack})))`.execute(db);
   return rows.map((row) => toStored(deviceId, row));
 }
 
@@ -102,6 +142,7 @@ export async function readSpanEvents(
   windows: readonly DayWindow[],
 ): Promise<StoredBatchEvent[]> {
   if (windows.length === 0) return [];
+  const bounds = outerBounds(windows);
   const ranges = JSON.stringify(
     windows.map((w) => ({
       from_at: new Date(w.fromMs - 1).toISOString(),
@@ -115,15 +156,15 @@ export async function readSpanEvents(
         where a.device_id = e.device_id and a.received_at = e.received_at) as applied
     from events e
     where e.device_id = ${deviceId}
+      and e.occurred_at >= ${bounds.fromAt}::timestamptz
+      and e.occurred_at < ${bounds.aheadAt}::timestamptz
       and e.type in (${sql.join(ACTIVITY_TYPES)})
       and exists (
         select 1 from jsonb_to_recordset(${ranges}::jsonb)
           as w(from_at timestamptz, end_at timestamptz, ahead_at timestamptz)
         where e.occurred_at >= w.from_at
           and (e.occurred_at < w.end_at
-            or (e.occurred_at < w.ahead_at and e.type in (${sql.join(LOOK_BACK_TYPES)}))))`.execute(
-    db,
-  );
+            or (e.occurred_at < w.ahead_at and ${reachesBack})))`.execute(db);
   return rows.map((row) => toBatchEvent(deviceId, row));
 }
 
