@@ -2,17 +2,26 @@ import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { ActivityRow } from './activity-row.js';
 import { affectedDays } from './affected-days.js';
-import { batchDelta, batchReach } from './batch-delta.js';
+import { type BatchReach, batchDelta, batchReach } from './batch-delta.js';
 import { mergeWindows } from './day-windows.js';
 import { type ActivityFact, parseStoredActivityEvent } from './parse-activity-event.js';
 import { readReceivedEvents, readSpanEvents, type StoredBatchEvent } from './read-device-events.js';
-import { recomputeDeviceDays } from './recompute-device-days.js';
+import { lockDevices, recomputeDeviceDays } from './recompute-device-days.js';
 import { resolveActivityOptions } from './resolve-activity-options.js';
 import type { AppFigures } from './span-figures.js';
 import type { TenantAnalyticsSettings } from './tenant-analytics-settings.js';
-import { readDeviceDays, writeDeviceDays } from './write-device-days.js';
+import { type DeviceDaysEntry, readDevicesDays, writeDevicesDays } from './write-device-days.js';
 
 const DAY_MS = 86_400_000;
+
+/** The batches of one device to add, for {@link applyDeviceBatches}. @internal */
+export interface DeviceBatches {
+  readonly deviceId: string;
+  /** The `received_at` values the `events.ingested` records name, in epoch milliseconds. */
+  readonly receivedAtMs: readonly number[];
+  /** The settings of the device's tenant. */
+  readonly settings: TenantAnalyticsSettings;
+}
 
 /** What {@link applyDeviceBatches} did. @internal */
 export interface DeviceBatchesApply {
@@ -20,19 +29,30 @@ export interface DeviceBatchesApply {
   readonly added: number;
   /** Batches already added, skipped (a redelivery or replay). */
   readonly skipped: number;
-  /** Days whose rows took a batch's difference. */
-  readonly days: readonly string[];
+  /** Device days whose rows took a batch's difference. */
+  readonly days: number;
   /**
-   * Days recomputed from the added batches' events instead: a batch stored with the same
+   * Device days recomputed from the added batches' events instead: a batch stored with the same
    * `received_at` as one added before it, or rows that no longer matched their events.
    */
-  readonly recomputedDays: readonly string[];
-  /** Days a batch reaches past the retention horizon, left as they are. */
-  readonly frozenDays: readonly string[];
+  readonly recomputedDays: number;
+  /** Days a batch reaches past the retention horizon, left as they are, by device. */
+  readonly frozenDays: Readonly<Record<string, readonly string[]>>;
   /** Device rows inserted or updated. */
   readonly upserted: number;
   /** Device rows deleted. */
   readonly deleted: number;
+}
+
+/** One device's part of the work, as it goes. */
+interface DeviceWork {
+  readonly target: DeviceBatches;
+  readonly events: StoredBatchEvent[];
+  readonly counts: Map<number, number>;
+  readonly fresh: Set<number>;
+  readonly collided: Set<number>;
+  reach?: BatchReach;
+  delta?: Map<string, Map<string, AppFigures>>;
 }
 
 function factsOf(events: readonly StoredBatchEvent[]): ActivityFact[] {
@@ -44,115 +64,199 @@ function factsOf(events: readonly StoredBatchEvent[]): ActivityFact[] {
   return facts;
 }
 
+function optionsOf(settings: TenantAnalyticsSettings) {
+  return { timeZone: settings.timeZone, maxOpenIntervalMs: settings.maxOpenIntervalMs };
+}
+
 /**
- * Adds the stored batches of one device that `events.ingested` records name (by their
- * `received_at`) to its analytics rows, once each (docs/analytics.md, "How the consumer works"):
+ * Adds the stored batches that `events.ingested` records name (by device and `received_at`)
+ * to the devices' analytics rows, once each (docs/analytics.md, "How the consumer works"), in
+ * a fixed number of statements whatever the number of devices:
  *
- * 1. the batches are recorded in `analytics_applied`: those not there yet are fresh; the
- *    others were added before, and a redelivered or replayed record changes nothing;
+ * 1. the devices are locked (`lockDevices`) and the batches recorded in `analytics_applied`:
+ *    those not there yet are fresh; the others were added before, and a redelivered or
+ *    replayed record changes nothing;
  * 2. for the fresh ones, the spans their events can change (`affectedSpan`) are aggregated
- *    from the span windows' events with and without them, and the difference is added to the
- *    rows of those days ({@link writeDeviceDays} carries it to the tenant and day totals);
- * 3. so the rows stay the aggregation of the recorded batches' events;
- * 4. days where that cannot hold by difference are recomputed from the recorded batches: a
- *    second batch stored with a `received_at` already recorded (two batches of a device in one
- *    millisecond, the second committed after the first was added), or a day whose stored rows
- *    would go negative (rows edited by hand, or a backlog at the upgrade to migration 0013).
+ *    from the span windows' events with and without them (`batchDelta`), and the difference is
+ *    added to the rows of those days ({@link writeDevicesDays} carries it to the tenant rows
+ *    and day totals), so the rows stay the aggregation of the recorded batches' events;
+ * 3. days where that cannot hold by difference are recomputed from the recorded batches, one
+ *    device at a time: a second batch stored with a `received_at` already recorded (two batches
+ *    of a device in one millisecond, the second committed after the first was added), or a day
+ *    whose stored rows would go negative (rows edited by hand, or a backlog at the upgrade to
+ *    migration 0013).
  *
- * `db` must be a transaction holding the device's lock (`lockDevice`).
+ * `db` must be a transaction.
  * @internal
  */
 export async function applyDeviceBatches(
   db: Kysely<FieldlineDatabase>,
-  target: {
-    readonly deviceId: string;
-    readonly receivedAtMs: readonly number[];
-    readonly settings: TenantAnalyticsSettings;
-    readonly nowMs: number;
-  },
+  batches: readonly DeviceBatches[],
+  nowMs: number,
 ): Promise<DeviceBatchesApply> {
-  const { deviceId, settings, nowMs } = target;
-  const received = [...new Set(target.receivedAtMs)].sort((a, b) => a - b);
-  const events = await readReceivedEvents(db, deviceId, received);
-  const counts = new Map<number, number>();
-  for (const event of events) {
-    counts.set(event.receivedAtMs, (counts.get(event.receivedAtMs) ?? 0) + 1);
+  const targets = [...batches].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+  await lockDevices(
+    db,
+    targets.map((t) => t.deviceId),
+  );
+  const events = await readReceivedEvents(db, targets);
+  const work = new Map<string, DeviceWork>();
+  for (const target of targets) {
+    work.set(target.deviceId, {
+      target,
+      events: [],
+      counts: new Map(),
+      fresh: new Set(),
+      collided: new Set(),
+    });
   }
-  const options = { timeZone: settings.timeZone, maxOpenIntervalMs: settings.maxOpenIntervalMs };
-  const { calendar, maxOpenIntervalMs } = resolveActivityOptions(options);
-  const horizonMs = nowMs - settings.retentionDays * DAY_MS;
+  for (const event of events) {
+    const device = work.get(event.deviceId);
+    if (device === undefined) continue;
+    device.events.push(event);
+    device.counts.set(event.receivedAtMs, (device.counts.get(event.receivedAtMs) ?? 0) + 1);
+  }
+  const received = targets.reduce((n, t) => n + new Set(t.receivedAtMs).size, 0);
 
   // Record the batches first: a new row is a fresh batch, a row whose count grew is a second
   // batch with a `received_at` already recorded, a row left alone was added before.
-  const fresh = new Set<number>();
-  const collided = new Set<number>();
-  if (counts.size > 0) {
-    const values = JSON.stringify(
-      [...counts].map(([ms, events]) => ({ received_at: new Date(ms).toISOString(), events })),
-    );
-    const { rows } = await sql<{ received_at: Date | string; inserted: boolean }>`
+  const counted = [...work.values()].flatMap((device) =>
+    [...device.counts].map(([ms, count]) => ({
+      device_id: device.target.deviceId,
+      received_at: new Date(ms).toISOString(),
+      events: count,
+    })),
+  );
+  if (counted.length > 0) {
+    const { rows } = await sql<{
+      device_id: string;
+      received_at: Date | string;
+      inserted: boolean;
+    }>`
       insert into analytics_applied (device_id, received_at, events)
-      select ${deviceId}, received_at, events
-      from jsonb_to_recordset(${values}::jsonb) as r(received_at timestamptz, events integer)
+      select device_id, received_at, events
+      from jsonb_to_recordset(${JSON.stringify(counted)}::jsonb)
+        as r(device_id text, received_at timestamptz, events integer)
+      order by device_id, received_at
       on conflict (device_id, received_at) do update set events = excluded.events
         where analytics_applied.events < excluded.events
-      returning received_at, (xmax = 0) as inserted`.execute(db);
+      returning device_id, received_at, (xmax = 0) as inserted`.execute(db);
     for (const row of rows) {
-      (row.inserted ? fresh : collided).add(new Date(row.received_at).getTime());
+      const device = work.get(row.device_id) as DeviceWork;
+      (row.inserted ? device.fresh : device.collided).add(new Date(row.received_at).getTime());
     }
   }
-  const skipped = received.length - fresh.size - collided.size;
+  let added = 0;
+  let collisions = 0;
+  for (const device of work.values()) {
+    added += device.fresh.size;
+    collisions += device.collided.size;
+  }
 
   // The fresh batches' difference: their windows' events, counted before unless fresh.
-  const reach = batchReach(factsOf(events.filter((event) => fresh.has(event.receivedAtMs))), {
-    calendar,
-    maxOpenIntervalMs,
-    horizonMs,
-  });
-  const windowEvents = await readSpanEvents(
-    db,
-    deviceId,
-    mergeWindows(reach.days.map((day) => day.window)),
-  );
-  const delta = batchDelta(windowEvents, fresh, reach, { calendar, maxOpenIntervalMs });
-
-  const stored = await readDeviceDays(db, deviceId, [...delta.keys()]);
-  const { rows, negativeDays } = addDelta(stored, deviceId, delta);
-  const addedDays = [...delta.keys()].filter((day) => !negativeDays.includes(day));
-  const written = await writeDeviceDays(
-    db,
-    { tenantId: settings.tenantId, deviceId, days: addedDays },
-    rows.filter((row) => !negativeDays.includes(row.day)),
-    stored.filter((row) => !negativeDays.includes(row.day)),
-  );
-
-  const recompute = new Set(negativeDays);
-  for (const event of events) {
-    if (!collided.has(event.receivedAtMs)) continue;
-    for (const day of affectedDays(event, options)) recompute.add(day);
+  const windows: Array<{ deviceId: string; windows: ReturnType<typeof mergeWindows> }> = [];
+  for (const device of work.values()) {
+    if (device.fresh.size === 0) continue;
+    const { settings } = device.target;
+    const { calendar, maxOpenIntervalMs } = resolveActivityOptions(optionsOf(settings));
+    device.reach = batchReach(
+      factsOf(device.events.filter((event) => device.fresh.has(event.receivedAtMs))),
+      { calendar, maxOpenIntervalMs, horizonMs: nowMs - settings.retentionDays * DAY_MS },
+    );
+    windows.push({
+      deviceId: device.target.deviceId,
+      windows: mergeWindows(device.reach.days.map((day) => day.window)),
+    });
   }
+  const windowEvents = await readSpanEvents(db, windows);
+  const byDevice = new Map<string, StoredBatchEvent[]>();
+  for (const event of windowEvents) {
+    const list = byDevice.get(event.deviceId);
+    if (list === undefined) byDevice.set(event.deviceId, [event]);
+    else list.push(event);
+  }
+  for (const device of work.values()) {
+    if (device.reach === undefined) continue;
+    const resolved = resolveActivityOptions(optionsOf(device.target.settings));
+    device.delta = batchDelta(
+      byDevice.get(device.target.deviceId) ?? [],
+      device.fresh,
+      device.reach,
+      resolved,
+    );
+  }
+
+  // Add the differences, all devices at once; days that would go negative are recomputed.
+  const stored = await readDevicesDays(
+    db,
+    [...work.values()].map((device) => ({
+      deviceId: device.target.deviceId,
+      days: [...(device.delta?.keys() ?? [])],
+    })),
+  );
+  const storedByDevice = new Map<string, ActivityRow[]>();
+  for (const row of stored) {
+    const list = storedByDevice.get(row.deviceId);
+    if (list === undefined) storedByDevice.set(row.deviceId, [row]);
+    else list.push(row);
+  }
+  const entries: DeviceDaysEntry[] = [];
+  const recompute = new Map<string, Set<string>>();
+  let deltaDays = 0;
+  for (const device of work.values()) {
+    const { deviceId, settings } = device.target;
+    const days = new Set<string>();
+    if (device.delta !== undefined && device.delta.size > 0) {
+      const before = storedByDevice.get(deviceId) ?? [];
+      const { rows, negativeDays } = addDelta(before, deviceId, device.delta);
+      for (const day of negativeDays) days.add(day);
+      const addedDays = [...device.delta.keys()].filter((day) => !days.has(day));
+      deltaDays += addedDays.length;
+      entries.push({
+        tenantId: settings.tenantId,
+        deviceId,
+        days: addedDays,
+        rows: rows.filter((row) => !days.has(row.day)),
+        stored: before.filter((row) => !days.has(row.day)),
+      });
+    }
+    for (const event of device.events) {
+      if (!device.collided.has(event.receivedAtMs)) continue;
+      for (const day of affectedDays(event, optionsOf(settings))) days.add(day);
+    }
+    if (days.size > 0) recompute.set(deviceId, days);
+  }
+  const written = await writeDevicesDays(db, entries);
+
   let upserted = written.upserted;
   let deleted = written.deleted;
-  let recomputedDays: readonly string[] = [];
-  const frozenDays = new Set(reach.frozenDays);
-  if (recompute.size > 0) {
+  let recomputedDays = 0;
+  const frozenDays: Record<string, string[]> = {};
+  for (const device of work.values()) {
+    const frozen = device.reach?.frozenDays ?? [];
+    if (frozen.length > 0) frozenDays[device.target.deviceId] = [...frozen];
+  }
+  for (const [deviceId, days] of recompute) {
+    const { settings } = work.get(deviceId)?.target as DeviceBatches;
     const result = await recomputeDeviceDays(db, {
       deviceId,
-      days: [...recompute].sort(),
+      days: [...days].sort(),
       settings,
       nowMs,
     });
     upserted += result.upserted;
     deleted += result.deleted;
-    recomputedDays = result.days;
-    for (const day of result.frozenDays) frozenDays.add(day);
+    recomputedDays += result.days.length;
+    if (result.frozenDays.length > 0) {
+      frozenDays[deviceId] = [...new Set([...(frozenDays[deviceId] ?? []), ...result.frozenDays])];
+    }
   }
   return {
-    added: fresh.size,
-    skipped,
-    days: addedDays,
+    added,
+    skipped: received - added - collisions,
+    days: deltaDays,
     recomputedDays,
-    frozenDays: [...frozenDays].sort(),
+    frozenDays,
     upserted,
     deleted,
   };

@@ -8,10 +8,8 @@ import type {
   StreamLag,
   StreamRecord,
 } from '../stream/event-stream.js';
-import { applyDeviceBatches } from './apply-device-batches.js';
+import { applyDeviceBatches, type DeviceBatches } from './apply-device-batches.js';
 import { eventsIngestedSchema } from './events-ingested-schema.js';
-import { lockDevice } from './recompute-device-days.js';
-import type { TenantAnalyticsSettings } from './tenant-analytics-settings.js';
 import { createTenantSettingsCache } from './tenant-settings-cache.js';
 
 /** The subset of a logger the analytics consumer uses: pino's call shape (fields, then message). */
@@ -127,33 +125,28 @@ export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): Anal
   }
   const settingsCache = createTenantSettingsCache(clock, settingsTtlMs);
 
-  /** Adds the named batches of one device, under its lock, in the batch's transaction. */
+  /** Adds the batches a stream batch named, in its transaction. */
   async function apply(
     db: Kysely<FieldlineDatabase>,
-    deviceId: string,
-    settings: TenantAnalyticsSettings,
-    receivedAtMs: readonly number[],
+    batches: readonly DeviceBatches[],
     seq: number,
   ): Promise<void> {
-    await lockDevice(db, deviceId);
-    const result = await applyDeviceBatches(db, {
-      deviceId,
-      receivedAtMs,
-      settings,
-      nowMs: clock.now(),
-    });
-    if (result.frozenDays.length > 0) {
+    const result = await applyDeviceBatches(db, batches, clock.now());
+    if (Object.keys(result.frozenDays).length > 0) {
       logger?.warn(
-        { consumer: name, deviceId, frozenDays: result.frozenDays },
+        { consumer: name, frozenDays: result.frozenDays },
         'analytics: late events for days past retention were not counted',
       );
     }
-    logger?.debug({ consumer: name, seq, deviceId, ...result }, 'analytics: batches added');
+    logger?.debug(
+      { consumer: name, seq, devices: batches.length, ...result },
+      'analytics: batches added',
+    );
   }
 
   // The batches each device has in a stream batch, by the stream batch's transaction: records
-  // add to them, and one deferred apply per device adds them all at the end.
-  const pending = new WeakMap<object, Map<string, number[]>>();
+  // add to them, and one deferred apply adds them all at the end.
+  const pending = new WeakMap<object, Map<string, DeviceBatches & { receivedAtMs: number[] }>>();
 
   async function handle(record: StreamRecord, delivery: StreamDelivery): Promise<void> {
     const { db } = delivery;
@@ -167,24 +160,27 @@ export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): Anal
     }
     const message = parsed.data;
     if (message.count === 0) return;
+    const receivedAtMs = Date.parse(message.receivedAt);
     let byDevice = pending.get(db);
     if (byDevice === undefined) {
-      byDevice = new Map();
-      pending.set(db, byDevice);
+      const batches = new Map<string, DeviceBatches & { receivedAtMs: number[] }>();
+      byDevice = batches;
+      pending.set(db, batches);
+      delivery.deferUntilCommit('analytics', async (trx) => {
+        pending.delete(db);
+        await apply(trx, [...batches.values()], record.seq);
+      });
     }
-    const receivedAtMs = Date.parse(message.receivedAt);
     const known = byDevice.get(message.deviceId);
     if (known !== undefined) {
-      known.push(receivedAtMs);
+      known.receivedAtMs.push(receivedAtMs);
       return;
     }
-    const batches = [receivedAtMs];
-    byDevice.set(message.deviceId, batches);
     const settings = await settingsCache.get(db, message.tenantId);
-    const deviceId = message.deviceId;
-    delivery.deferUntilCommit(`analytics:${deviceId}`, async (trx) => {
-      byDevice.delete(deviceId);
-      await apply(trx, deviceId, settings, batches, record.seq);
+    byDevice.set(message.deviceId, {
+      deviceId: message.deviceId,
+      settings,
+      receivedAtMs: [receivedAtMs],
     });
   }
 

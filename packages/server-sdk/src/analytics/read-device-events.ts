@@ -131,63 +131,71 @@ function toBatchEvent(deviceId: string, row: BatchEventRow): StoredBatchEvent {
   };
 }
 
+interface DeviceBatchEventRow extends BatchEventRow {
+  device_id: string;
+}
+
 /**
- * Every activity event of one device inside any of `windows`, counted by the rows or not,
- * each with its batch and whether the rows count it (see {@link readWindowEvents}).
+ * Every activity event of some devices inside any of their `windows`, counted by the rows or
+ * not, each with its batch and whether the rows count it (see {@link readWindowEvents}), in
+ * one statement: each window is an index range of `(device_id, occurred_at)`. An event inside
+ * two windows of its device comes once.
  * @internal
  */
 export async function readSpanEvents(
   db: Kysely<FieldlineDatabase>,
-  deviceId: string,
-  windows: readonly DayWindow[],
+  targets: ReadonlyArray<{ readonly deviceId: string; readonly windows: readonly DayWindow[] }>,
 ): Promise<StoredBatchEvent[]> {
-  if (windows.length === 0) return [];
-  const bounds = outerBounds(windows);
-  const ranges = JSON.stringify(
+  const ranges = targets.flatMap(({ deviceId, windows }) =>
     windows.map((w) => ({
+      device_id: deviceId,
       from_at: new Date(w.fromMs - 1).toISOString(),
       end_at: new Date(w.endMs + 1).toISOString(),
-      ahead_at: new Date(w.aheadMs + 1).toISOString(),
+      ahead_at: new Date(Math.max(w.aheadMs, w.endMs) + 1).toISOString(),
     })),
   );
-  const { rows } = await sql<BatchEventRow>`
-    select e.id::text as id, e.type, e.occurred_at, e.seq, e.data, e.received_at,
+  if (ranges.length === 0) return [];
+  const { rows } = await sql<DeviceBatchEventRow>`
+    select e.device_id, e.id::text as id, e.type, e.occurred_at, e.seq, e.data, e.received_at,
       exists (select 1 from analytics_applied a
         where a.device_id = e.device_id and a.received_at = e.received_at) as applied
-    from events e
-    where e.device_id = ${deviceId}
-      and e.occurred_at >= ${bounds.fromAt}::timestamptz
-      and e.occurred_at < ${bounds.aheadAt}::timestamptz
-      and e.type in (${sql.join(ACTIVITY_TYPES)})
-      and exists (
-        select 1 from jsonb_to_recordset(${ranges}::jsonb)
-          as w(from_at timestamptz, end_at timestamptz, ahead_at timestamptz)
-        where e.occurred_at >= w.from_at
-          and (e.occurred_at < w.end_at
-            or (e.occurred_at < w.ahead_at and ${reachesBack})))`.execute(db);
-  return rows.map((row) => toBatchEvent(deviceId, row));
+    from jsonb_to_recordset(${JSON.stringify(ranges)}::jsonb)
+      as w(device_id text, from_at timestamptz, end_at timestamptz, ahead_at timestamptz)
+    join events e on e.device_id = w.device_id
+      and e.occurred_at >= w.from_at and e.occurred_at < w.ahead_at
+    where e.type in (${sql.join(ACTIVITY_TYPES)})
+      and (e.occurred_at < w.end_at or ${reachesBack})`.execute(db);
+  const seen = new Set<string>();
+  const events: StoredBatchEvent[] = [];
+  for (const row of rows) {
+    if (seen.has(row.id)) continue;
+    seen.add(row.id);
+    events.push(toBatchEvent(row.device_id, row));
+  }
+  return events;
 }
 
 /**
- * Every activity event one device has stored with any of these `received_at` values: the
- * stored batches an `events.ingested` record names (store-events gives every row of a batch
- * the same one). All of them, not only the ids a record lists: two batches of a device
- * received in the same millisecond share the value, and are added together.
+ * Every activity event some devices have stored with any of their `received_at` values: the
+ * stored batches `events.ingested` records name (store-events gives every row of a batch the
+ * same one), in one statement. All of them, not only the ids a record lists: two batches of a
+ * device received in the same millisecond share the value, and are added together.
  * @internal
  */
 export async function readReceivedEvents(
   db: Kysely<FieldlineDatabase>,
-  deviceId: string,
-  receivedAtMs: readonly number[],
+  batches: ReadonlyArray<{ readonly deviceId: string; readonly receivedAtMs: readonly number[] }>,
 ): Promise<StoredBatchEvent[]> {
-  if (receivedAtMs.length === 0) return [];
-  const { rows } = await sql<BatchEventRow>`
-    select e.id::text as id, e.type, e.occurred_at, e.seq, e.data, e.received_at, false as applied
-    from events e
-    where e.device_id = ${deviceId}
-      and e.type in (${sql.join(ACTIVITY_TYPES)})
-      and e.received_at in (${sql.join(receivedAtMs.map((ms) => new Date(ms).toISOString()))})`.execute(
-    db,
+  const keys = batches.flatMap(({ deviceId, receivedAtMs }) =>
+    receivedAtMs.map((ms) => ({ device_id: deviceId, received_at: new Date(ms).toISOString() })),
   );
-  return rows.map((row) => toBatchEvent(deviceId, row));
+  if (keys.length === 0) return [];
+  const { rows } = await sql<DeviceBatchEventRow>`
+    select e.device_id, e.id::text as id, e.type, e.occurred_at, e.seq, e.data, e.received_at,
+      false as applied
+    from jsonb_to_recordset(${JSON.stringify(keys)}::jsonb)
+      as k(device_id text, received_at timestamptz)
+    join events e on e.device_id = k.device_id and e.received_at = k.received_at
+    where e.type in (${sql.join(ACTIVITY_TYPES)})`.execute(db);
+  return rows.map((row) => toBatchEvent(row.device_id, row));
 }
