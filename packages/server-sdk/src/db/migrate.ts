@@ -10,6 +10,7 @@ import { eventPartitionsMigration } from './migrations/0009-event-partitions.js'
 import { outboxRelayMigration } from './migrations/0010-outbox-relay.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
 import { deviceDayTotalsMigration } from './migrations/0012-device-day-totals.js';
+import { consentLinksMigration } from './migrations/0015-consent-links.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -24,6 +25,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010-outbox-relay': outboxRelayMigration,
   '0011-analytics-extra': analyticsExtraMigration,
   '0012-device-day-totals': deviceDayTotalsMigration,
+  // 0013 and 0014 are reserved for migrations of other branches.
+  '0015-consent-links': consentLinksMigration,
 };
 
 /**
