@@ -208,6 +208,8 @@ export type {
   CommandsTable,
   ConfigsTable,
   ConsentLedgerTable,
+  ConsentLinkNoncesTable,
+  ConsentPageSessionsTable,
   ConsentRefusalsTable,
   CreatedAt,
   DeadLettersTable,

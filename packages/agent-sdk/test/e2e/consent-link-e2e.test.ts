@@ -3,6 +3,12 @@
 // withdrawal made there reach the running agent over its socket, as one made through the admin
 // API does: no flush or heartbeat in between.
 import { rmSync } from 'node:fs';
+import {
+  consentLinkSessionResponseSchema,
+  consentPageChangeResponseSchema,
+  consentPageResponseSchema,
+  errorBodySchema,
+} from '@fieldline/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAgent } from '../../src/agent.js';
 import { isAgentError } from '../../src/agent-errors.js';
@@ -28,7 +34,7 @@ async function page(
   path: string,
   session: { cookie?: string; csrf?: string },
   body?: unknown,
-): Promise<{ status: number; setCookie: string | null; body: any }> {
+): Promise<{ status: number; setCookie: string | null; body: unknown }> {
   const response = await fetch(`${server.url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: {
@@ -100,11 +106,12 @@ describe('consent page end to end', () => {
     expect(opened.status).toBe(200);
     const session = {
       cookie: (opened.setCookie ?? '').split(';')[0] as string,
-      csrf: opened.body.csrfToken as string,
+      csrf: consentLinkSessionResponseSchema.parse(opened.body).csrfToken,
     };
     const view = await page(server, '/v1/me', session);
-    expect(view.body.device.id).toBe(deviceId);
-    expect(view.body.policy.scopes[0]).toEqual({
+    const shown = consentPageResponseSchema.parse(view.body);
+    expect(shown.device.id).toBe(deviceId);
+    expect(shown.policy?.scopes[0]).toEqual({
       scope: 'activity',
       purpose: 'Time per application',
       retentionDays: 30,
@@ -116,7 +123,7 @@ describe('consent page end to end', () => {
       policyVersion: 1,
     });
     expect(granted.status).toBe(200);
-    expect(granted.body.receipt.record.purposes).toEqual([
+    expect(consentPageChangeResponseSchema.parse(granted.body).receipt.record.purposes).toEqual([
       {
         scope: 'activity',
         purpose: 'Time per application',
@@ -145,7 +152,7 @@ describe('consent page end to end', () => {
     // The link opened once; a second exchange is refused.
     const reused = await page(server, '/v1/consent-link/session', {}, { token });
     expect(reused.status).toBe(401);
-    expect(reused.body.error.code).toBe('link_used');
+    expect(errorBodySchema.parse(reused.body).error.code).toBe('link_used');
   });
 
   it('refuses a lifetime beyond one hour with invalid_options', async () => {

@@ -19,6 +19,7 @@ import {
   sign,
 } from '@fieldline/core';
 import { createFakeClock } from '@fieldline/core/testing';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { hashSecretToken } from '../../src/auth/secret-tokens.js';
 import { verifyConsentReceipt } from '../../src/consent/consent-receipt.js';
@@ -263,6 +264,41 @@ describeEachDatabase('consent page API', (current) => {
       expect(answer.body.error.code).toBe(code);
     }
     expect(server.errors).toEqual([]);
+  });
+
+  it('refuses every altered or made-up token, and every made-up cookie, with a documented 4xx', async () => {
+    const valid = link('a2');
+    const altered = fc
+      .tuple(fc.nat({ max: valid.length - 1 }), fc.constantFrom(...'AQgw-_.x0'))
+      .map(([at, char]) => `${valid.slice(0, at)}${char}${valid.slice(at + 1)}`)
+      .filter((token) => token !== valid);
+    const madeUp = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.tuple(fc.base64String(), fc.base64String()).map(([a, b]) => `${a}.${b}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(altered, madeUp), async (token) => {
+        const answer = await exchange(token);
+        expect([400, 401]).toContain(answer.status);
+        expect(['invalid_link', 'invalid_request', 'link_expired']).toContain(
+          answer.body.error.code,
+        );
+        expect(answer.setCookie).toBe('');
+      }),
+      { numRuns: 120 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 120 }), async (value) => {
+        const cookie = `${CONSENT_PAGE_COOKIE}=${value}`;
+        if (!/^[\t\x20-\x7e]*$/.test(cookie)) return;
+        const answer = await me('', { cookie });
+        expect(answer.status).toBe(401);
+        expect(answer.body.error.code).toBe('unauthenticated');
+      }),
+      { numRuns: 80 },
+    );
+    // The untouched token still opens: nothing above spent its nonce.
+    expect((await exchange(valid)).status).toBe(200);
   });
 
   it('needs the cookie on every /v1/me route and ends the session after 30 minutes', async () => {
