@@ -61,6 +61,7 @@ export { adminDeviceRoutes } from './app/admin-routes.js';
 export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-routes.js';
 export { adminWebhookRoutes } from './app/admin-webhook-routes.js';
 export type { AppContext } from './app/app-context.js';
+export { type ConsentPageOptions, consentPageRoutes } from './app/consent-page-routes.js';
 export {
   createFieldlineApp,
   type FieldlineApp,
@@ -171,6 +172,7 @@ export type { ConsentReceipt, ConsentReceiptRequest } from './consent/consent-re
 export {
   CONSENT_RECEIPT_SIGNATURE_DOMAIN,
   consentReceipt,
+  signConsentReceipt,
   verifyConsentReceipt,
 } from './consent/consent-receipt.js';
 export type { ConsentAuditStep, ConsentServiceOptions } from './consent/consent-service-options.js';
@@ -188,6 +190,11 @@ export type { PublishedPolicy, PublishPolicyRequest } from './consent/publish-po
 export { publishPolicy } from './consent/publish-policy.js';
 export type { WithdrawConsentRequest } from './consent/withdraw-consent.js';
 export { withdrawConsent } from './consent/withdraw-consent.js';
+export {
+  type ConsentLinkExchange,
+  type ExchangeConsentLinkOptions,
+  exchangeConsentLink,
+} from './consent-page/exchange-consent-link.js';
 export { createDatabase, type DatabaseOptions, type FieldlineDb } from './db/create-database.js';
 export {
   DatabaseDriverError,
@@ -202,6 +209,8 @@ export type {
   CommandsTable,
   ConfigsTable,
   ConsentLedgerTable,
+  ConsentLinkNoncesTable,
+  ConsentPageSessionsTable,
   ConsentRefusalsTable,
   CreatedAt,
   DeadLettersTable,

@@ -23,6 +23,16 @@ import {
   setConfigRequestSchema,
 } from './admin-api.js';
 import { sealedBodySchema } from './common.js';
+import {
+  consentLinkSessionRequestSchema,
+  consentLinkSessionResponseSchema,
+  consentPageActivityResponseSchema,
+  consentPageChangeRequestSchema,
+  consentPageChangeResponseSchema,
+  consentPageReceiptsResponseSchema,
+  consentPageResponseSchema,
+  consentReceiptSchema,
+} from './consent-page-api.js';
 import { consentSnapshotSchema } from './consent-snapshot.js';
 import {
   commandAckRequestSchema,
@@ -122,6 +132,14 @@ export const protocolSchemas = {
   EventsRefusedNotification: eventsRefusedNotificationSchema,
   WebhookEndpointDisabledNotification: webhookEndpointDisabledNotificationSchema,
   WebhookTestNotification: webhookTestNotificationSchema,
+  ConsentLinkSessionRequest: consentLinkSessionRequestSchema,
+  ConsentLinkSessionResponse: consentLinkSessionResponseSchema,
+  ConsentPageResponse: consentPageResponseSchema,
+  ConsentPageChangeRequest: consentPageChangeRequestSchema,
+  ConsentPageChangeResponse: consentPageChangeResponseSchema,
+  ConsentPageReceiptsResponse: consentPageReceiptsResponseSchema,
+  ConsentPageActivityResponse: consentPageActivityResponseSchema,
+  ConsentReceipt: consentReceiptSchema,
 } as const;
 
 /**

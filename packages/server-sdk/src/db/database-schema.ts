@@ -92,6 +92,12 @@ export interface PoliciesTable {
   text: string;
   url: string | null;
   created_at: CreatedAt;
+  /** Per scope: purpose, what is collected, retention (core's `PolicyPurposes`); null: none given. */
+  purposes: ColumnType<unknown, string | null | undefined, string | null>;
+  /** A plain-language summary of the text. */
+  summary: ColumnType<string | null, string | null | undefined, string | null>;
+  /** SHA-256 of `text` in lowercase hex (migration 0014 filled it for older rows). */
+  text_sha256: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The append-only consent ledger: one row per consent event of a device. */
@@ -403,4 +409,23 @@ export interface FieldlineDatabase {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   outbox_relay_leases: OutboxRelayLeasesTable;
+  consent_link_nonces: ConsentLinkNoncesTable;
+  consent_page_sessions: ConsentPageSessionsTable;
+}
+
+/** Nonces of exchanged consent links, kept until the link expires (single use). */
+export interface ConsentLinkNoncesTable {
+  device_id: string;
+  nonce: string;
+  expires_at: Timestamp;
+}
+
+/** Consent page sessions opened by consent links, each scoped to one device. */
+export interface ConsentPageSessionsTable {
+  /** SHA-256 (hex) of the session token; the token is only in the person's cookie. */
+  token_hash: string;
+  tenant_id: string;
+  device_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
 }

@@ -11,6 +11,7 @@ import { outboxRelayMigration } from './migrations/0010-outbox-relay.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
 import { deviceDayTotalsMigration } from './migrations/0012-device-day-totals.js';
 import { analyticsAppliedMigration } from './migrations/0013-analytics-applied.js';
+import { consentLinksMigration } from './migrations/0014-consent-links.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -26,6 +27,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0011-analytics-extra': analyticsExtraMigration,
   '0012-device-day-totals': deviceDayTotalsMigration,
   '0013-analytics-applied': analyticsAppliedMigration,
+  '0014-consent-links': consentLinksMigration,
 };
 
 /**

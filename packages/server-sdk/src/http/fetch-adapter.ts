@@ -125,6 +125,7 @@ export function toFetchHandler(handler: FieldlineHandler, limits: BodyLimits = {
       path: url.pathname,
       query: url.searchParams,
       header: (name) => request.headers.get(name) ?? undefined,
+      secure: url.protocol === 'https:',
       get body() {
         return body();
       },

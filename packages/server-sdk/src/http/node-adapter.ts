@@ -165,6 +165,8 @@ export function toNodeListener(
           const value = request.headers[name.toLowerCase()];
           return Array.isArray(value) ? value.join(', ') : value;
         },
+        // A TLSSocket says so; a plain socket has no `encrypted` at all.
+        secure: (request.socket as { encrypted?: boolean }).encrypted === true,
         get body() {
           return body();
         },

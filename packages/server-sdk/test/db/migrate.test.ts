@@ -10,6 +10,8 @@ const TABLES = [
   'commands',
   'configs',
   'consent_ledger',
+  'consent_link_nonces',
+  'consent_page_sessions',
   'consent_refusals',
   'dead_letters',
   'device_day_totals',
