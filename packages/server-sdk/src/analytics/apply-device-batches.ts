@@ -237,7 +237,7 @@ export async function applyDeviceBatches(
     if (frozen.length > 0) frozenDays[device.target.deviceId] = [...frozen];
   }
   for (const [deviceId, days] of recompute) {
-    const { settings } = work.get(deviceId)?.target as DeviceBatches;
+    const { settings } = (work.get(deviceId) as DeviceWork).target;
     const result = await recomputeDeviceDays(db, {
       deviceId,
       days: [...days].sort(),
