@@ -3,11 +3,12 @@
 // JetStream, and webhook deliveries — each beside its baseline, in one run.
 import { randomBytes } from 'node:crypto';
 import { generateIdentity, publicKeysOf } from '@fieldline/core';
+import { createDatabase, createOutboxStream } from '@fieldline/server-sdk';
 import { deviceTimeline } from './activity-timeline.mjs';
 import { fmt, printTable } from './harness.mjs';
 import { postBatch, sealedBatch } from './ingest.mjs';
 import { withSchema } from './pg-schema.mjs';
-import { rssMb, startServerProcess } from './server-process.mjs';
+import { rssMb, startServerProcess, startWorkerProcess } from './server-process.mjs';
 
 const PG_URL =
   process.env.BENCH_DATABASE_URL ??
@@ -292,14 +293,6 @@ async function benchIngest() {
       }
     });
   }
-  const paced = await withSchema(PG_URL, async ({ databaseUrl }) => {
-    const server = await startServerProcess({ adminToken: ADMIN, databaseUrl });
-    try {
-      return await pacedLag(server, Number(process.env.BENCH_ANALYTICS_RATE ?? 10_000));
-    } finally {
-      await server.stop();
-    }
-  });
   printTable(
     `ingest with the analytics consumer — ${devicesCount} devices × ${days} days of activity (${fmt(total)} events, sealed batches of 500, PostgreSQL)`,
     ['run', 'events/s stored', 'vs consumer off', 'consumer caught up after'],
@@ -317,35 +310,99 @@ async function benchIngest() {
       },
     ],
   );
+  await benchLag();
+}
+
+/**
+ * Consumer lag at a steady paced rate (`BENCH_ANALYTICS_ONLY=lag` runs only this): the consumer
+ * in the server process (the default), then in its own `fieldline-server worker analytics`
+ * process beside a server started with `--no-analytics` (lag read from the stream's positions).
+ */
+async function benchLag() {
+  const rate = Number(process.env.BENCH_ANALYTICS_RATE ?? 10_000);
+  const inProcess = await withSchema(PG_URL, async ({ databaseUrl }) => {
+    const server = await startServerProcess({ adminToken: ADMIN, databaseUrl });
+    try {
+      return await pacedLag(server.url, rate, () => consumerLag(server.url));
+    } finally {
+      await server.stop();
+    }
+  });
+  const inWorker = await withSchema(PG_URL, async ({ databaseUrl }) => {
+    const server = await startServerProcess({
+      adminToken: ADMIN,
+      databaseUrl,
+      args: ['--no-analytics'],
+    });
+    const worker = startWorkerProcess(['analytics'], databaseUrl);
+    const database = await createDatabase({ connectionString: databaseUrl });
+    const stream = createOutboxStream({ db: database.db });
+    const lag = async () => {
+      const { records, oldestAgeMs } = await stream.lag('analytics');
+      return { records, seconds: (oldestAgeMs ?? 0) / 1000 };
+    };
+    try {
+      return await pacedLag(server.url, rate, lag);
+    } finally {
+      await worker.stop();
+      await stream.close();
+      await database.close();
+      await server.stop();
+    }
+  });
+  // The consumer alone: a worker started once the whole backlog is stored.
+  const backlog = await withSchema(PG_URL, async ({ databaseUrl }) => {
+    const server = await startServerProcess({
+      adminToken: ADMIN,
+      databaseUrl,
+      args: ['--no-analytics'],
+    });
+    const database = await createDatabase({ connectionString: databaseUrl });
+    const stream = createOutboxStream({ db: database.db });
+    let worker;
+    const lag = async () => {
+      if (worker === undefined) return { records: 1, seconds: Number.NaN };
+      const { records } = await stream.lag('analytics');
+      return { records, seconds: Number.NaN };
+    };
+    try {
+      return await pacedLag(server.url, rate, lag, async () => {
+        worker = startWorkerProcess(['analytics'], databaseUrl);
+      });
+    } finally {
+      await worker?.stop();
+      await stream.close();
+      await database.close();
+      await server.stop();
+    }
+  });
   printTable(
-    `consumer lag at a steady ${fmt(paced.rate)} events/s for ${paced.seconds} s (${paced.devices} devices; lag sampled from /metrics every 250 ms)`,
+    `consumer lag at a steady ${fmt(rate)} events/s for ${inProcess.seconds} s (${inProcess.devices} devices, batches of 100 events; lag sampled every 250 ms)`,
+    ['consumer', 'events/s stored', 'lag p50 s', 'lag p99 s', 'lag max s', 'records behind max'],
     [
-      'events/s sent',
-      'events/s stored',
-      'lag p50 s',
-      'lag p99 s',
-      'lag max s',
-      'records behind max',
-    ],
-    [
-      {
-        'events/s sent': fmt(paced.rate),
-        'events/s stored': fmt(paced.storedPerSecond),
-        'lag p50 s': paced.lagP50.toFixed(2),
-        'lag p99 s': paced.lagP99.toFixed(2),
-        'lag max s': paced.lagMax.toFixed(2),
-        'records behind max': fmt(paced.recordsMax),
-      },
-    ],
+      ['in the server process', inProcess],
+      ['own worker process', inWorker],
+    ].map(([consumer, paced]) => ({
+      consumer,
+      'events/s stored': fmt(paced.storedPerSecond),
+      'lag p50 s': paced.lagP50.toFixed(2),
+      'lag p99 s': paced.lagP99.toFixed(2),
+      'lag max s': paced.lagMax.toFixed(2),
+      'records behind max': fmt(paced.recordsMax),
+    })),
+  );
+  const records = Math.ceil(backlog.stored / 100);
+  console.log(
+    `\nthe consumer alone (own worker process, started on a stored backlog of ${fmt(backlog.stored)} events in ${fmt(records)} records): caught up in ${(backlog.drainMs / 1000).toFixed(1)} s including its start, ${fmt((backlog.stored * 1000) / backlog.drainMs)} events/s (${fmt((records * 1000) / backlog.drainMs)} records/s)`,
   );
 }
 
 /** Sends at `rate` events/s from a fleet for a while, sampling the consumer's lag. */
-async function pacedLag(server, rate) {
+async function pacedLag(url, rate, readLag, beforeDrain = async () => {}) {
   const devicesCount = Number(process.env.BENCH_ANALYTICS_LAG_DEVICES ?? 100);
   const seconds = Number(process.env.BENCH_ANALYTICS_LAG_SECONDS ?? 20);
   const batch = 100;
-  const devices = await enrollFleet(server.url, 'bench', devicesCount);
+  const devices = await enrollFleet(url, 'bench', devicesCount);
   const perDevice = Math.ceil((rate * seconds) / devicesCount);
   const start = Date.now() + 60_000;
   // Each device's own timeline, long enough for its share, pre-sealed.
@@ -372,7 +429,7 @@ async function pacedLag(server, rate) {
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const lag = await consumerLag(server.url);
+      const lag = await readLag();
       if (Number.isFinite(lag.seconds)) lags.push(lag.seconds);
       recordsMax = Math.max(recordsMax, lag.records || 0);
       await new Promise((r) => setTimeout(r, 250));
@@ -387,14 +444,19 @@ async function pacedLag(server, rate) {
         const due = t0 + i * intervalMs + (d * intervalMs) / devicesCount;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const response = await postBatch(server.url, device, bodies[d][i]);
+        const response = await postBatch(url, device, bodies[d][i]);
         const result = await response.json();
         if (response.status === 200) stored += result.accepted;
       }
     }),
   );
   const elapsed = performance.now() - t0;
-  await waitForConsumer(server.url);
+  await beforeDrain();
+  const drainStarted = performance.now();
+  for (;;) {
+    if ((await readLag()).records === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   sampling = false;
   await sampler;
   lags.sort((a, b) => a - b);
@@ -409,6 +471,8 @@ async function pacedLag(server, rate) {
     lagP99: pct(99),
     lagMax: lags.at(-1) ?? Number.NaN,
     recordsMax,
+    stored,
+    drainMs: performance.now() - drainStarted,
   };
 }
 
@@ -416,6 +480,7 @@ export async function run() {
   const only = (process.env.BENCH_ANALYTICS_ONLY ?? 'reports,ingest,stream').split(',');
   if (only.includes('reports')) await benchReports();
   if (only.includes('ingest')) await benchIngest();
+  else if (only.includes('lag')) await benchLag();
   if (only.includes('stream')) {
     const { runStreamBenches } = await import('./stream-benches.mjs');
     await runStreamBenches({ pgUrl: PG_URL, adminToken: ADMIN });

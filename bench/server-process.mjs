@@ -95,3 +95,35 @@ export async function startServerProcess({
     },
   };
 }
+
+/**
+ * Starts `fieldline-server worker <names…>` on `databaseUrl` (its own data directory, removed
+ * on `stop()`); BENCH_SERVER_NODE_ARGS applies to it too.
+ */
+export function startWorkerProcess(names, databaseUrl) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'fl-bench-worker-'));
+  const env = { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, CLI, 'worker', ...names, '--data-dir', dataDir],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  return {
+    pid: child.pid,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -3,6 +3,7 @@ import type { CommandIo } from './cli/command-io.js';
 // The `fieldline-agent` command. The only module that prints, handles
 // signals and exits the process; the commands themselves are in ./commands.
 import { type AgentCliCommand, parseAgentArgs, USAGE } from './cli/parse-agent-args.js';
+import { consentCommand } from './commands/consent-command.js';
 import { enrollCommand } from './commands/enroll-command.js';
 import { flushCommand } from './commands/flush-command.js';
 import { jobCommand } from './commands/job-command.js';
@@ -71,6 +72,8 @@ async function main(command: AgentCliCommand): Promise<number> {
     }
     case 'flush':
       return (await flushCommand(command, io)).exitCode;
+    case 'consent':
+      return (await consentCommand(command, io)).exitCode;
   }
 }
 

@@ -23,6 +23,12 @@ export {
   type ProcessActivityCollectorOptions,
   type WindowFocusCollectorOptions,
 } from './collectors/index.js';
+export {
+  type ConsentCommandOptions,
+  type ConsentOutcome,
+  consentCommand,
+  openInBrowser,
+} from './commands/consent-command.js';
 export { describeError } from './commands/describe-error.js';
 export {
   type EnrollCommandOptions,

@@ -41,6 +41,7 @@ import type {
   TrackResult,
 } from './agent-types.js';
 import type { Collector } from './collector.js';
+import { type ConsentLink, type ConsentLinkOptions, mintConsentLink } from './consent-link.js';
 import { type DeliveryContext, deliverEventBatch, deliverReport } from './delivery.js';
 import { type EnrollOptions, enrollDevice } from './enrollment.js';
 import { followServerKeys } from './follow-server-keys.js';
@@ -498,6 +499,33 @@ export class Agent<M extends EventTypeMap = BuiltInEventMap> extends EventEmitte
       await this.#realtime.start();
     }
     return true;
+  }
+
+  /**
+   * Signs a short-lived link to the employee's consent page (docs/consent-page.md): the
+   * person using this device opens it to read the policy, grant or withdraw per scope, fetch
+   * their receipts and see what was collected, without an operator account. The device's
+   * Ed25519 key signs it; the server accepts it once, within its lifetime. Nothing is sent.
+   *
+   * @param options - lifetime (default 10 minutes, at most one hour) and page path.
+   * @returns the link's URL, token, device and expiry.
+   * @throws {@link AgentError} `not_enrolled`, or `invalid_options` for a bad lifetime.
+   * @example
+   * ```ts
+   * console.log(agent.createConsentLink().url); // https://…/console/consent#t=…
+   * ```
+   */
+  createConsentLink(options: ConsentLinkOptions = {}): ConsentLink {
+    const enrollment = this.#enrollment;
+    const identity = this.#identity;
+    if (enrollment === undefined || identity === undefined) {
+      throw new AgentError('not_enrolled', 'Enroll the agent before creating a consent link.');
+    }
+    return mintConsentLink(enrollment, identity, {
+      ...options,
+      clock: this.#clock,
+      random: this.#random,
+    });
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────

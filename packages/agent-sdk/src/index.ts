@@ -20,6 +20,7 @@ export type {
   CollectorStartOptions,
   CollectorSupport,
 } from './collector.js';
+export type { ConsentLink, ConsentLinkOptions } from './consent-link.js';
 export type { DeliveryOutcome } from './delivery.js';
 export type { EnrollOptions } from './enrollment.js';
 export {

@@ -127,6 +127,7 @@ export { type AdminStreamOptions, adminStreamRoutes } from './app/admin-stream-r
 export { adminWebhookRoutes } from './app/admin-webhook-routes.js';
 export type { AppContext } from './app/app-context.js';
 export { authRoutes } from './app/auth-routes.js';
+export { type ConsentPageOptions, consentPageRoutes } from './app/consent-page-routes.js';
 export {
   createFieldlineApp,
   type FieldlineApp,
@@ -243,6 +244,7 @@ export type { ConsentReceipt, ConsentReceiptRequest } from './consent/consent-re
 export {
   CONSENT_RECEIPT_SIGNATURE_DOMAIN,
   consentReceipt,
+  signConsentReceipt,
   verifyConsentReceipt,
 } from './consent/consent-receipt.js';
 export type { ConsentAuditStep, ConsentServiceOptions } from './consent/consent-service-options.js';
@@ -260,6 +262,11 @@ export type { PublishedPolicy, PublishPolicyRequest } from './consent/publish-po
 export { publishPolicy } from './consent/publish-policy.js';
 export type { WithdrawConsentRequest } from './consent/withdraw-consent.js';
 export { withdrawConsent } from './consent/withdraw-consent.js';
+export {
+  type ConsentLinkExchange,
+  type ExchangeConsentLinkOptions,
+  exchangeConsentLink,
+} from './consent-page/exchange-consent-link.js';
 export { createDatabase, type DatabaseOptions, type FieldlineDb } from './db/create-database.js';
 export {
   DatabaseDriverError,
@@ -268,11 +275,14 @@ export {
 } from './db/database-driver-error.js';
 export type {
   AggregatesTable,
+  AnalyticsAppliedTable,
   AnyJson,
   AuditLogTable,
   CommandsTable,
   ConfigsTable,
   ConsentLedgerTable,
+  ConsentLinkNoncesTable,
+  ConsentPageSessionsTable,
   ConsentRefusalsTable,
   CreatedAt,
   DeadLettersTable,

@@ -31,6 +31,14 @@ export type AgentCliCommand =
       readonly args: readonly string[];
     }
   | { readonly kind: 'flush'; readonly stateDir: string }
+  | {
+      readonly kind: 'consent';
+      readonly stateDir: string;
+      /** `--open`: also try to open the link in a browser (`xdg-open`). */
+      readonly open: boolean;
+      /** `--ttl-minutes`: how long the link opens, 1 to 60 minutes (default 10). */
+      readonly ttlMinutes?: number;
+    }
   | { readonly kind: 'help' }
   | { readonly kind: 'usage-error'; readonly message: string };
 
@@ -54,6 +62,10 @@ Commands:
              run a command as a job and report its exit code, duration and output size
   flush
              resend what the spool and queue hold; exit 1 if anything stays deferred
+  consent [--open] [--ttl-minutes <n>]
+             print a short-lived link, signed by this device, to its consent page: the
+             person using the device reads the policy, grants or withdraws, and gets
+             receipts there. It opens once, for 10 minutes unless told otherwise
 
 Options:
   --state-dir <dir>   the agent's identity, enrollment, consent, spool   (required)
@@ -66,6 +78,8 @@ Options:
   --once              run one cycle, then exit                           (run)
   --json              print the status as JSON                           (status)
   --data <json>       the event's data, a JSON object; default {}        (track)
+  --open              also open the link in a browser (xdg-open)        (consent)
+  --ttl-minutes <n>   how long the link opens: 1 to 60; default 10       (consent)
   -h, --help          show this help
 
 Exit codes: 0 ok; 1 failed, refused, or left deferred; 2 usage error;
@@ -81,6 +95,8 @@ const OPTION_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   once: ['run'],
   json: ['status'],
   data: ['track'],
+  open: ['consent'],
+  'ttl-minutes': ['consent'],
 };
 
 function parse(argv: readonly string[]) {
@@ -99,6 +115,8 @@ function parse(argv: readonly string[]) {
       once: { type: 'boolean' },
       json: { type: 'boolean' },
       data: { type: 'string' },
+      open: { type: 'boolean' },
+      'ttl-minutes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -146,7 +164,7 @@ export function parseAgentArgs(argv: readonly string[]): AgentCliCommand {
   }
   const [command, ...rest] = before;
   if (command === undefined) return usageError('Missing command.');
-  if (!['enroll', 'run', 'status', 'track', 'job', 'flush'].includes(command)) {
+  if (!['enroll', 'run', 'status', 'track', 'job', 'flush', 'consent'].includes(command)) {
     return usageError(`Unknown command "${command}".`);
   }
   for (const [option, commands] of Object.entries(OPTION_COMMANDS)) {
@@ -216,6 +234,20 @@ export function parseAgentArgs(argv: readonly string[]): AgentCliCommand {
       const problem = expectPositionals(0, '');
       if (problem !== undefined) return usageError(problem);
       return { kind: 'flush', stateDir };
+    }
+    case 'consent': {
+      const problem = expectPositionals(0, '');
+      if (problem !== undefined) return usageError(problem);
+      const ttl = values['ttl-minutes'];
+      if (ttl !== undefined && !/^([1-9]|[1-5][0-9]|60)$/.test(ttl)) {
+        return usageError(`--ttl-minutes must be a whole number from 1 to 60; got "${ttl}".`);
+      }
+      return {
+        kind: 'consent',
+        stateDir,
+        open: values.open === true,
+        ...(ttl === undefined ? {} : { ttlMinutes: Number(ttl) }),
+      };
     }
     case 'track': {
       const problem = expectPositionals(1, 'an event type, e.g. activity.app.launched');

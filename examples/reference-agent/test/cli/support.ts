@@ -104,11 +104,16 @@ export interface CliRun {
  * Runs the built CLI. Asynchronous on purpose: the server lives in this
  * process and must keep answering while the child runs.
  */
-export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<CliRun> {
+export function runCli(
+  args: readonly string[],
+  timeoutMs = 30_000,
+  env?: NodeJS.ProcessEnv,
+): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: PACKAGE_DIR,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(env === undefined ? {} : { env }),
     });
     let stdout = '';
     let stderr = '';

@@ -55,6 +55,13 @@ export interface ConsentRecordPurpose {
   readonly purpose: string;
   /** The lawful basis; consent records only ever cover consent. */
   readonly legalBasis: 'consent';
+  /**
+   * What is collected under this scope, as the published policy told the subject (the
+   * "PII categories" of ISO/IEC TS 27560). Absent when the policy did not say.
+   */
+  readonly collects?: string;
+  /** How many days the data collected under this scope is kept, as the policy declared. */
+  readonly retentionDays?: number;
 }
 
 /** The policy (privacy notice) the subject was shown. */
@@ -63,7 +70,18 @@ export interface ConsentRecordPolicy {
   readonly version: number;
   /** Where the policy text is published. */
   readonly url?: string;
+  /**
+   * SHA-256 of the policy text's UTF-8 bytes, lowercase hex ({@link policyTextSha256}): ties
+   * the record to the exact text the subject was shown. Absent on records written before
+   * policies carried it.
+   */
+  readonly textSha256?: string;
 }
+
+/** The longest a purpose's `collects` text may be. */
+const MAX_PURPOSE_TEXT = 2000;
+/** The longest retention a policy may declare: 100 years. */
+export const MAX_RETENTION_DAYS = 36_500;
 
 /**
  * When things happened, as RFC 3339 UTC timestamps with millisecond precision
@@ -141,8 +159,10 @@ export const consentRecordSchema: z.ZodType<ConsentRecord> = z
       .array(
         z.strictObject({
           scope: scopeSchema,
-          purpose: text(2000),
+          purpose: text(MAX_PURPOSE_TEXT),
           legalBasis: z.literal('consent'),
+          collects: text(MAX_PURPOSE_TEXT).optional(),
+          retentionDays: z.int().min(1).max(MAX_RETENTION_DAYS).optional(),
         }),
       )
       .min(1)
@@ -150,6 +170,10 @@ export const consentRecordSchema: z.ZodType<ConsentRecord> = z
     policy: z.strictObject({
       version: policyVersionSchema,
       url: z.httpUrl().max(2048).optional(),
+      textSha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest in lowercase hex')
+        .optional(),
     }),
     state: z.enum(['pending', 'granted', 'withdrawn', 'expired']),
     timestamps: z.strictObject({

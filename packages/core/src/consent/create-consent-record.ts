@@ -16,16 +16,29 @@ import {
 import type { ConsentState } from './consent-state.js';
 import { transitionConsentOrThrow } from './consent-transition.js';
 
+/** What a policy told the subject about one scope, beyond its purpose text. */
+export interface ConsentPurposeInput {
+  /** The purpose as shown to the subject. */
+  readonly purpose: string;
+  /** What is collected under the scope, as shown to the subject. */
+  readonly collects?: string;
+  /** How many days the scope's data is kept, as the policy declares. */
+  readonly retentionDays?: number;
+}
+
 /** The policy facts a record needs that the consent state does not carry. */
 export interface ConsentRecordPolicyInput {
   /**
-   * The purpose text shown to the subject for each scope the policy asks for,
-   * keyed by scope. Every scope a record covers needs one: consent to an
-   * undescribed purpose is not informed consent.
+   * What was shown to the subject for each scope the policy asks for, keyed by
+   * scope: the purpose text alone, or the purpose with what is collected and
+   * for how long it is kept. Every scope a record covers needs one: consent to
+   * an undescribed purpose is not informed consent.
    */
-  readonly purposes: Readonly<Record<string, string>>;
+  readonly purposes: Readonly<Record<string, string | ConsentPurposeInput>>;
   /** Where the policy text is published. */
   readonly url?: string;
+  /** SHA-256 of the policy text, lowercase hex (`policyTextSha256`). */
+  readonly textSha256?: string;
 }
 
 /** Options of {@link createConsentRecord}. */
@@ -146,9 +159,7 @@ export function createConsentRecord(options: CreateConsentRecordOptions): Consen
       break;
   }
 
-  const missing = scopes.filter(
-    (scope) => !Object.hasOwn(policy.purposes, scope) || typeof policy.purposes[scope] !== 'string',
-  );
+  const missing = scopes.filter((scope) => purposeOf(policy, scope) === undefined);
   if (missing.length > 0) {
     throw new InvalidArgumentError(
       `policy.purposes has no text for scope(s): ${missing.join(', ')}`,
@@ -164,15 +175,21 @@ export function createConsentRecord(options: CreateConsentRecordOptions): Consen
       uuidv7({ msecs: atMs, random: (options.random ?? systemRandom).bytes(16) }),
     subject: options.subject,
     controller: options.controller,
-    purposes: scopes.map((scope) => ({
-      scope,
-      purpose: policy.purposes[scope] as string,
-      legalBasis: 'consent' as const,
-    })),
-    policy:
-      policy.url === undefined
-        ? { version: to.policyVersion }
-        : { version: to.policyVersion, url: policy.url },
+    purposes: scopes.map((scope) => {
+      const given = purposeOf(policy, scope) as ConsentPurposeInput;
+      return {
+        scope,
+        purpose: given.purpose,
+        legalBasis: 'consent' as const,
+        ...(given.collects === undefined ? {} : { collects: given.collects }),
+        ...(given.retentionDays === undefined ? {} : { retentionDays: given.retentionDays }),
+      };
+    }),
+    policy: {
+      version: to.policyVersion,
+      ...(policy.url === undefined ? {} : { url: policy.url }),
+      ...(policy.textSha256 === undefined ? {} : { textSha256: policy.textSha256 }),
+    },
     state,
     timestamps,
     method,
@@ -222,6 +239,21 @@ function collectionMethod(
     );
   }
   return method;
+}
+
+// A bare string is the purpose text alone; anything else that is not a purpose object counts
+// as missing, so a caller's mistake is reported rather than written into a record.
+function purposeOf(
+  policy: ConsentRecordPolicyInput,
+  scope: string,
+): ConsentPurposeInput | undefined {
+  if (!Object.hasOwn(policy.purposes, scope)) return undefined;
+  const given = policy.purposes[scope];
+  if (typeof given === 'string') return { purpose: given };
+  if (typeof given === 'object' && given !== null && typeof given.purpose === 'string') {
+    return given;
+  }
+  return undefined;
 }
 
 function policyScopes(policy: ConsentRecordPolicyInput): string[] {

@@ -40,6 +40,7 @@ export {
   CONSENT_RECORD_VERSION,
   canonicalConsentRecordBytes,
   consentRecordSchema,
+  MAX_RETENTION_DAYS,
   parseConsentRecord,
 } from './consent-record.js';
 export type { BuiltInScope } from './consent-scopes.js';
@@ -61,7 +62,9 @@ export type {
 export { CONSENT_STATUSES, consentStateSchema, UNKNOWN_CONSENT_STATE } from './consent-state.js';
 export { transitionConsent, transitionConsentOrThrow } from './consent-transition.js';
 export type {
+  ConsentPurposeInput,
   ConsentRecordPolicyInput,
   CreateConsentRecordOptions,
 } from './create-consent-record.js';
 export { createConsentRecord } from './create-consent-record.js';
+export { policyTextSha256 } from './policy-text-hash.js';

@@ -9,6 +9,7 @@ import {
 import { consentSnapshotSchema } from './consent-snapshot.js';
 import { dropCountsSchema } from './device-api.js';
 import { deviceConfigSchema } from './device-config.js';
+import { policyPurposesSchema, policySummarySchema } from './policy-purposes.js';
 
 // Policy versions are stored as PostgreSQL integers.
 const policyVersionSchema = z.number().int().positive().max(2_147_483_647);
@@ -118,13 +119,19 @@ export const consentActionRequestSchema = z.strictObject({
   expiresAt: timestampSchema.optional(),
 });
 
-/** `POST /v1/admin/policies` body: a new version supersedes every grant. */
+/**
+ * `POST /v1/admin/policies` body: a new version supersedes every grant. `purposes`, when given,
+ * describes every scope (purpose, what is collected, retention); consent records and receipts
+ * then carry those words instead of the server's configured or generic purpose texts.
+ */
 export const createPolicyRequestSchema = z.strictObject({
   tenant: tenantSchema,
   version: policyVersionSchema,
   scopes: z.array(scopeSchema).min(1).max(64),
   text: z.string().min(1).max(100_000),
   url: z.url().optional(),
+  summary: policySummarySchema.optional(),
+  purposes: policyPurposesSchema.optional(),
 });
 
 /** `POST /v1/admin/devices/:id/commands` body. */

@@ -34,6 +34,16 @@ import {
   setConfigRequestSchema,
 } from './admin-api.js';
 import { sealedBodySchema } from './common.js';
+import {
+  consentLinkSessionRequestSchema,
+  consentLinkSessionResponseSchema,
+  consentPageActivityResponseSchema,
+  consentPageChangeRequestSchema,
+  consentPageChangeResponseSchema,
+  consentPageReceiptsResponseSchema,
+  consentPageResponseSchema,
+  consentReceiptSchema,
+} from './consent-page-api.js';
 import { consentSnapshotSchema } from './consent-snapshot.js';
 import {
   commandAckRequestSchema,
@@ -142,6 +152,14 @@ export const protocolSchemas = {
   CreateUserRequest: createUserRequestSchema,
   UpdateUserRequest: updateUserRequestSchema,
   ListUsersResponse: listUsersResponseSchema,
+  ConsentLinkSessionRequest: consentLinkSessionRequestSchema,
+  ConsentLinkSessionResponse: consentLinkSessionResponseSchema,
+  ConsentPageResponse: consentPageResponseSchema,
+  ConsentPageChangeRequest: consentPageChangeRequestSchema,
+  ConsentPageChangeResponse: consentPageChangeResponseSchema,
+  ConsentPageReceiptsResponse: consentPageReceiptsResponseSchema,
+  ConsentPageActivityResponse: consentPageActivityResponseSchema,
+  ConsentReceipt: consentReceiptSchema,
 } as const;
 
 /**

@@ -13,6 +13,7 @@ import {
   type CreateConsentRecordOptions,
   createConsentRecord,
 } from '../../src/consent/create-consent-record.js';
+import { policyTextSha256 } from '../../src/consent/policy-text-hash.js';
 import type { Random } from '../../src/contracts/random.js';
 import { isInvalidArgumentError } from '../../src/errors.js';
 
@@ -213,6 +214,75 @@ describe('createConsentRecord', () => {
       } catch (error) {
         expect(isInvalidArgumentError(error)).toBe(true);
       }
+    }
+  });
+});
+
+describe('createConsentRecord with a policy that describes its purposes', () => {
+  const textSha256 = policyTextSha256('We measure how long you use each application.');
+  const described = {
+    ...parties.policy,
+    textSha256,
+    purposes: {
+      activity: {
+        purpose: 'Show how working time is spread over applications',
+        collects: 'Names of the applications you use and for how long; never their content',
+        retentionDays: 90,
+      },
+      network: 'Measure network volume per day',
+    },
+  };
+
+  it('carries what was collected, how long it is kept and the hash of the text', () => {
+    const record = createConsentRecord({
+      ...parties,
+      policy: described,
+      from: pending,
+      event: { type: 'grant', policyVersion: 3, scopes: ['activity', 'network'], at: 5 },
+      method: 'agent-ui',
+    });
+    expect(record.policy).toEqual({ version: 3, url: parties.policy.url, textSha256 });
+    expect(record.purposes).toEqual([
+      {
+        scope: 'activity',
+        purpose: 'Show how working time is spread over applications',
+        legalBasis: 'consent',
+        collects: 'Names of the applications you use and for how long; never their content',
+        retentionDays: 90,
+      },
+      { scope: 'network', purpose: 'Measure network volume per day', legalBasis: 'consent' },
+    ]);
+    expect(parseConsentRecord(JSON.parse(JSON.stringify(record)))).toEqual({
+      ok: true,
+      value: record,
+    });
+    // FIPS 180-2's "abc" vector: the digest is plain SHA-256 of the UTF-8 bytes, in hex.
+    expect(policyTextSha256('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+
+  it('refuses a retention or hash the record format cannot carry', () => {
+    for (const policy of [
+      { ...described, textSha256: 'ABC' },
+      {
+        ...described,
+        purposes: { ...described.purposes, activity: { purpose: 'x', retentionDays: 0 } },
+      },
+      {
+        ...described,
+        purposes: { ...described.purposes, activity: { purpose: 'x', collects: ' ' } },
+      },
+    ]) {
+      expect(() =>
+        createConsentRecord({
+          ...parties,
+          policy,
+          from: pending,
+          event: { type: 'grant', policyVersion: 3, scopes: ['activity'], at: 5 },
+          method: 'agent-ui',
+        }),
+      ).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
     }
   });
 });

@@ -1,5 +1,5 @@
 import type { ActivityAggregationOptions, DeviceActivityEvent } from './activity-row.js';
-import { parseActivityEvent } from './parse-activity-event.js';
+import { type ActivityFact, parseActivityEvent } from './parse-activity-event.js';
 import { resolveActivityOptions } from './resolve-activity-options.js';
 
 /**
@@ -30,34 +30,40 @@ export function affectedDays(
   const { calendar, maxOpenIntervalMs } = resolveActivityOptions(options);
   const fact = parseActivityEvent(event);
   if (fact === undefined) return [];
-  const at = fact.atMs;
-  let fromMs = at;
-  let toMs = at;
-  switch (fact.kind) {
-    case 'focused':
-      // Its own span, and the end of the span before it: both within the cap.
-      toMs = at + maxOpenIntervalMs;
-      break;
-    case 'idle':
-      fromMs = at - fact.idleThresholdMs;
-      toMs = at + maxOpenIntervalMs;
-      break;
-    case 'active':
-      // Its idle period, and the cut of an assumed idle period started before it.
-      fromMs = at - fact.idleForMs;
-      toMs = at + maxOpenIntervalMs;
-      break;
-    case 'network':
-      fromMs = at - fact.intervalMs;
-      break;
-    case 'launched':
-    case 'closed':
-      break;
-  }
+  const { fromMs, toMs } = affectedSpan(fact, maxOpenIntervalMs);
   const days: string[] = [];
   const lastDay = calendar.dayOf(toMs);
   for (let day = calendar.dayOf(fromMs); day <= lastDay; day = calendar.nextDay(day)) {
     days.push(day);
   }
   return days;
+}
+
+/**
+ * The instants `[fromMs, toMs]` (both included) where adding this fact to its device's facts
+ * can change the aggregation: outside it, every row figure and every span stays as it was.
+ * {@link affectedDays} is the local days of this span; the incremental consumer aggregates
+ * only this span, with and without a batch's facts.
+ * @internal
+ */
+export function affectedSpan(
+  fact: ActivityFact,
+  maxOpenIntervalMs: number,
+): { readonly fromMs: number; readonly toMs: number } {
+  const at = fact.atMs;
+  switch (fact.kind) {
+    case 'focused':
+      // Its own span, and the end of the span before it: both within the cap.
+      return { fromMs: at, toMs: at + maxOpenIntervalMs };
+    case 'idle':
+      return { fromMs: at - fact.idleThresholdMs, toMs: at + maxOpenIntervalMs };
+    case 'active':
+      // Its idle period, and the cut of an assumed idle period started before it.
+      return { fromMs: at - fact.idleForMs, toMs: at + maxOpenIntervalMs };
+    case 'network':
+      return { fromMs: at - fact.intervalMs, toMs: at };
+    case 'launched':
+    case 'closed':
+      return { fromMs: at, toMs: at };
+  }
 }

@@ -87,8 +87,9 @@ export function aggregateActivity(
  * proportion to the time in each, rounding down cumulatively so the shares
  * always add up to the sample exactly. BigInt because bytes × milliseconds
  * overflows 2^53.
+ * @internal
  */
-function splitVolume(
+export function splitVolume(
   calendar: LocalCalendar,
   atMs: number,
   intervalMs: number,

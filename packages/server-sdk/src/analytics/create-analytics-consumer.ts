@@ -8,11 +8,8 @@ import type {
   StreamLag,
   StreamRecord,
 } from '../stream/event-stream.js';
-import { affectedDays } from './affected-days.js';
+import { applyDeviceBatches, type DeviceBatches } from './apply-device-batches.js';
 import { eventsIngestedSchema } from './events-ingested-schema.js';
-import { readBatchEvents } from './read-device-events.js';
-import { lockDevice, recomputeDeviceDays } from './recompute-device-days.js';
-import type { TenantAnalyticsSettings } from './tenant-analytics-settings.js';
 import { createTenantSettingsCache } from './tenant-settings-cache.js';
 
 /** The subset of a logger the analytics consumer uses: pino's call shape (fields, then message). */
@@ -87,16 +84,19 @@ export interface AnalyticsConsumer {
 
 /**
  * Starts the analytics consumer: for every `events.ingested` record (one stored batch), it
- * finds the local days the batch's events can change ({@link affectedDays}, with the tenant's
- * settings), recomputes each of those days of the device from the device's stored events, and
- * replaces the day's `aggregates` rows, adding the difference to `tenant_aggregates` in the
- * same transaction. Other topics are ignored.
+ * adds what the batch's events change to the device's `aggregates` rows, the tenant's
+ * `tenant_aggregates` and the device's `device_day_totals`, in one transaction. Only the spans
+ * the events can change are aggregated, with and without them (`applyDeviceBatches`), so
+ * the cost follows the batch, not the history of the days it touches. Records of one device in
+ * a stream batch are added together. Other topics are ignored.
  *
  * Guarantees (docs/analytics.md, "How the consumer works"):
- * - **Idempotent.** A day is recomputed from stored events and replaced, so a redelivered or
- *   replayed record changes nothing, and late or out-of-order batches end in the same rows.
+ * - **Exact.** The rows are always the aggregation of the batches recorded in
+ *   `analytics_applied`, whatever order, lateness or interleaving the batches come in; the
+ *   property suites compare them with `aggregateActivity` over the stored events.
+ * - **Idempotent.** A batch is added once: a redelivered or replayed record changes nothing.
  * - **Per-device serialization.** The work on a device takes a transaction-scoped advisory lock
- *   on it, so workers handling two records of one device at once keep the tenant rows exact.
+ *   on it, so workers handling two records of one device at once keep every table exact.
  * - **A malformed record is skipped** (logged), since no retry could make it valid; a database
  *   error throws, and the stream offers the record again.
  *
@@ -125,33 +125,28 @@ export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): Anal
   }
   const settingsCache = createTenantSettingsCache(clock, settingsTtlMs);
 
-  /** Recomputes the days of one device, under its lock, in the batch's transaction. */
-  async function recompute(
+  /** Adds the batches a stream batch named, in its transaction. */
+  async function apply(
     db: Kysely<FieldlineDatabase>,
-    deviceId: string,
-    settings: TenantAnalyticsSettings,
-    days: ReadonlySet<string>,
+    batches: readonly DeviceBatches[],
     seq: number,
   ): Promise<void> {
-    await lockDevice(db, deviceId);
-    const result = await recomputeDeviceDays(db, {
-      deviceId,
-      days: [...days],
-      settings,
-      nowMs: clock.now(),
-    });
-    if (result.frozenDays.length > 0) {
+    const result = await applyDeviceBatches(db, batches, clock.now());
+    if (Object.keys(result.frozenDays).length > 0) {
       logger?.warn(
-        { consumer: name, deviceId, frozenDays: result.frozenDays },
+        { consumer: name, frozenDays: result.frozenDays },
         'analytics: late events for days past retention were not counted',
       );
     }
-    logger?.debug({ consumer: name, seq, deviceId, ...result }, 'analytics: days recomputed');
+    logger?.debug(
+      { consumer: name, seq, devices: batches.length, ...result },
+      'analytics: batches added',
+    );
   }
 
-  // The days each device needs recomputed in a batch, by the batch's transaction: records of
-  // one batch add to them, and one deferred recompute per device does them all at the end.
-  const pendingDays = new WeakMap<object, Map<string, Set<string>>>();
+  // The batches each device has in a stream batch, by the stream batch's transaction: records
+  // add to them, and one deferred apply adds them all at the end.
+  const pending = new WeakMap<object, Map<string, DeviceBatches & { receivedAtMs: number[] }>>();
 
   async function handle(record: StreamRecord, delivery: StreamDelivery): Promise<void> {
     const { db } = delivery;
@@ -164,29 +159,28 @@ export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): Anal
       return;
     }
     const message = parsed.data;
-    const settings = await settingsCache.get(db, message.tenantId);
-    const events = await readBatchEvents(db, message);
-    const aggregation = {
-      timeZone: settings.timeZone,
-      maxOpenIntervalMs: settings.maxOpenIntervalMs,
-    };
-    let byDevice = pendingDays.get(db);
+    if (message.count === 0) return;
+    const receivedAtMs = Date.parse(message.receivedAt);
+    let byDevice = pending.get(db);
     if (byDevice === undefined) {
-      byDevice = new Map();
-      pendingDays.set(db, byDevice);
+      const batches = new Map<string, DeviceBatches & { receivedAtMs: number[] }>();
+      byDevice = batches;
+      pending.set(db, batches);
+      delivery.deferUntilCommit('analytics', async (trx) => {
+        pending.delete(db);
+        await apply(trx, [...batches.values()], record.seq);
+      });
     }
-    let days = byDevice.get(message.deviceId);
-    const first = days === undefined;
-    days ??= new Set();
-    for (const event of events) for (const day of affectedDays(event, aggregation)) days.add(day);
-    if (days.size === 0) return;
-    byDevice.set(message.deviceId, days);
-    if (!first) return;
-    const batchDays = days;
-    const deviceId = message.deviceId;
-    delivery.deferUntilCommit(`analytics:${deviceId}`, async (trx) => {
-      byDevice.delete(deviceId);
-      await recompute(trx, deviceId, settings, batchDays, record.seq);
+    const known = byDevice.get(message.deviceId);
+    if (known !== undefined) {
+      known.receivedAtMs.push(receivedAtMs);
+      return;
+    }
+    const settings = await settingsCache.get(db, message.tenantId);
+    byDevice.set(message.deviceId, {
+      deviceId: message.deviceId,
+      settings,
+      receivedAtMs: [receivedAtMs],
     });
   }
 

@@ -138,3 +138,97 @@ export function factsByDevice(events: Iterable<DeviceActivityEvent>): Map<string
   for (const list of groups.values()) list.sort(compareFacts);
   return groups;
 }
+
+const MAX_PID = 2 ** 31 - 1;
+const isText = (value: unknown, min: number, max: number): value is string =>
+  typeof value === 'string' && value.length >= min && value.length <= max;
+const isCount = (value: unknown, min: number, max: number): value is number =>
+  Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+const absentOr = (value: unknown, check: (v: unknown) => boolean): boolean =>
+  value === undefined || check(value);
+const isApp = (v: unknown) => isText(v, 1, 256);
+const isPid = (v: unknown) => isCount(v, 1, MAX_PID);
+const isDuration = (v: unknown) => isCount(v, 0, Number.MAX_SAFE_INTEGER);
+
+// The keys each built-in type's data may have: their schemas are strict, so any other key makes
+// the event invalid.
+const DATA_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  'activity.app.launched': new Set(['app', 'pid', 'executablePath']),
+  'activity.app.closed': new Set(['app', 'pid', 'runDurationMs']),
+  'activity.window.focused': new Set(['app', 'pid', 'previousApp', 'previousFocusMs']),
+  'activity.system.idle': new Set(['idleThresholdMs', 'activeForMs']),
+  'activity.system.active': new Set(['idleForMs']),
+  'activity.network.volume': new Set(['interface', 'intervalMs', 'bytesIn', 'bytesOut']),
+};
+
+/**
+ * {@link parseActivityEvent} for an event read back from the `events` table, without zod on the
+ * hot path: its envelope was validated when it was stored, and its data is checked here by hand
+ * against the built-in (strict) schemas' rules. Whatever this check cannot vouch for (an unusual value, a
+ * row edited by hand) goes through {@link parseActivityEvent}, so both always agree.
+ * @internal
+ */
+export function parseStoredActivityEvent(stored: {
+  readonly deviceId: string;
+  readonly type: string;
+  readonly atMs: number;
+  readonly event: {
+    readonly id: string;
+    readonly seq: number;
+    readonly data: unknown;
+  };
+}): ActivityFact | undefined {
+  const fact = trustedFact(stored);
+  return fact ?? parseActivityEvent(stored);
+}
+
+function trustedFact(
+  stored: Parameters<typeof parseStoredActivityEvent>[0],
+): ActivityFact | undefined {
+  const { deviceId, type, atMs, event } = stored;
+  const data = event.data;
+  if (deviceId === '' || !Number.isFinite(atMs) || !isDuration(event.seq)) {
+    return undefined;
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const d = data as Record<string, unknown>;
+  const keys = DATA_KEYS[type];
+  if (keys === undefined) return undefined;
+  for (const key in d) if (!keys.has(key)) return undefined;
+  const base = { deviceId, id: event.id, seq: event.seq, atMs };
+  switch (type) {
+    case 'activity.app.launched':
+      if (!isApp(d.app) || !absentOr(d.pid, isPid)) return undefined;
+      if (!absentOr(d.executablePath, (v) => isText(v, 0, 4096))) return undefined;
+      return { ...base, kind: 'launched', app: d.app as string };
+    case 'activity.app.closed':
+      if (!isApp(d.app) || !absentOr(d.pid, isPid)) return undefined;
+      if (!absentOr(d.runDurationMs, isDuration)) return undefined;
+      return { ...base, kind: 'closed', app: d.app as string };
+    case 'activity.window.focused':
+      if (!isApp(d.app) || !absentOr(d.pid, isPid)) return undefined;
+      if (!absentOr(d.previousApp, isApp) || !absentOr(d.previousFocusMs, isDuration)) {
+        return undefined;
+      }
+      return { ...base, kind: 'focused', app: d.app as string };
+    case 'activity.system.idle':
+      if (!isDuration(d.idleThresholdMs) || !absentOr(d.activeForMs, isDuration)) return undefined;
+      return { ...base, kind: 'idle', idleThresholdMs: d.idleThresholdMs as number };
+    case 'activity.system.active':
+      if (!isDuration(d.idleForMs)) return undefined;
+      return { ...base, kind: 'active', idleForMs: d.idleForMs as number };
+    case 'activity.network.volume':
+      if (!isCount(d.intervalMs, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+      if (!isDuration(d.bytesIn) || !isDuration(d.bytesOut)) return undefined;
+      if (!absentOr(d.interface, (v) => isText(v, 1, 64))) return undefined;
+      return {
+        ...base,
+        kind: 'network',
+        intervalMs: d.intervalMs as number,
+        bytesIn: d.bytesIn as number,
+        bytesOut: d.bytesOut as number,
+      };
+    default:
+      return undefined;
+  }
+}

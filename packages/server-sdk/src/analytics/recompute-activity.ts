@@ -54,7 +54,9 @@ const MAX_RANGE_DAYS = 3660;
 
 /**
  * Rebuilds the activity rows of a tenant (or one of its devices) over a range of local days
- * from the stored events, with the tenant's current settings: the operator's tool after a
+ * from the stored events of the batches the consumer has added (`analytics_applied`; a batch
+ * the consumer has not reached yet is added by it later), with the tenant's current settings:
+ * the operator's tool after a
  * time-zone or `maxOpenIntervalMs` change ({@link setTenantAnalyticsSettings} says when one is
  * needed), or after raw events were erased. Rows of the range are replaced exactly as the
  * analytics consumer replaces them (device rows and tenant rows, under the device's lock), in

@@ -31,6 +31,25 @@ export async function lockDevice(db: Kysely<FieldlineDatabase>, deviceId: string
 }
 
 /**
+ * {@link lockDevice} for several devices in one statement, in the order of their lock keys, so
+ * two transactions locking overlapping sets never wait on each other in a cycle.
+ * @internal
+ */
+export async function lockDevices(
+  db: Kysely<FieldlineDatabase>,
+  deviceIds: readonly string[],
+): Promise<void> {
+  if (deviceIds.length === 0) return;
+  const keys = [...new Set(deviceIds)].map((id) => `fieldline.analytics:${id}`);
+  // The sorted subquery feeds the lock calls row by row, in its order.
+  await sql`
+    select pg_advisory_xact_lock(h) from (
+      select distinct hashtext(k) as h
+      from jsonb_array_elements_text(${JSON.stringify(keys)}::jsonb) as k order by 1
+    ) as sorted`.execute(db);
+}
+
+/**
  * Recomputes one device's rows of `days` from its stored events and replaces them (see
  * {@link writeDeviceDays}). Each day is aggregated from its own window only (docs/analytics.md,
  * "How the consumer works"), so a day's rows depend on the stored events alone, never on

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import type { ActivityRow } from './activity-row.js';
-import { writeDeviceDayTotals } from './write-device-day-totals.js';
+import { writeDevicesDayTotals } from './write-device-day-totals.js';
 
 /** The figures of a row, in the order the tables hold them. */
 const FIGURES = ['activeMs', 'idleMs', 'launches', 'bytesIn', 'bytesOut'] as const;
@@ -24,19 +24,87 @@ function same(a: Figures, b: Figures): boolean {
 }
 
 /**
+ * Devices' stored `aggregates` rows of some days each, in one statement.
+ * @internal
+ */
+export async function readDevicesDays(
+  db: Kysely<FieldlineDatabase>,
+  targets: ReadonlyArray<{ readonly deviceId: string; readonly days: readonly string[] }>,
+): Promise<ActivityRow[]> {
+  const pairs = targets.flatMap(({ deviceId, days }) =>
+    days.map((day) => ({ device_id: deviceId, day })),
+  );
+  if (pairs.length === 0) return [];
+  const { rows } = await sql<{
+    device_id: string;
+    day: string;
+    app: string;
+    active_ms: string | number;
+    idle_ms: string | number;
+    launches: string | number;
+    bytes_in: string | number;
+    bytes_out: string | number;
+  }>`
+    select a.device_id, a.day, a.app, a.active_ms, a.idle_ms, a.launches, a.bytes_in, a.bytes_out
+    from jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) as k(device_id text, day date)
+    join aggregates a on a.device_id = k.device_id and a.day = k.day`.execute(db);
+  return rows.map((row) => ({
+    day: row.day,
+    deviceId: row.device_id,
+    app: row.app,
+    activeMs: Number(row.active_ms),
+    idleMs: Number(row.idle_ms),
+    launches: Number(row.launches),
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+  }));
+}
+
+/**
+ * One device's stored `aggregates` rows of `days`.
+ * @internal
+ */
+export async function readDeviceDays(
+  db: Kysely<FieldlineDatabase>,
+  deviceId: string,
+  days: readonly string[],
+): Promise<ActivityRow[]> {
+  if (days.length === 0) return [];
+  const stored = await db
+    .selectFrom('aggregates')
+    .select(['day', 'app', 'active_ms', 'idle_ms', 'launches', 'bytes_in', 'bytes_out'])
+    .where('device_id', '=', deviceId)
+    .where('day', 'in', [...days])
+    .execute();
+  return stored.map((row) => ({
+    day: row.day,
+    deviceId,
+    app: row.app,
+    activeMs: Number(row.active_ms),
+    idleMs: Number(row.idle_ms),
+    launches: Number(row.launches),
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+  }));
+}
+
+/** One device's new rows of some days, for {@link writeDevicesDays}. @internal */
+export interface DeviceDaysEntry {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  /** The days rewritten: rows of these days not in `rows` are deleted. */
+  readonly days: readonly string[];
+  /** The device's new rows of `days` (of those days only). */
+  readonly rows: readonly ActivityRow[];
+  /** The device's rows of `days` as they are now ({@link readDevicesDays}). */
+  readonly stored: readonly ActivityRow[];
+}
+
+/**
  * Makes one device's `aggregates` rows of `days` equal `rows` (rows of those days only), and
  * adds the difference to the tenant's `tenant_aggregates` and replaces the device's
- * `device_day_totals` of those days, in the same transaction. Rows that
- * do not change are not written, so recomputing a day again changes nothing. The tenant rows
- * are upserted in (day, app) order, so two transactions that touch the same tenant rows lock
- * them in the same order; tenant rows left with no device and zero figures are deleted.
- *
- * `updated_at` is the statement's clock time, not the transaction's start (`now()`): report
- * ETags read the newest `updated_at` of a range, and a consumer transaction can run long
- * enough that its start time would sort behind rows written meanwhile.
- *
- * The caller holds the device's lock: two writers of one device at once would both subtract
- * the same old rows from the tenant.
+ * `device_day_totals` of those days, in the same transaction: {@link writeDevicesDays} for one
+ * device, reading its stored rows first unless given.
  * @internal
  */
 export async function writeDeviceDays(
@@ -47,76 +115,90 @@ export async function writeDeviceDays(
     readonly days: readonly string[];
   },
   rows: readonly ActivityRow[],
+  stored?: readonly ActivityRow[],
 ): Promise<DeviceDaysWrite> {
-  const { tenantId, deviceId, days } = target;
-  if (days.length === 0) return { upserted: 0, deleted: 0 };
-  const stored = await db
-    .selectFrom('aggregates')
-    .select(['day', 'app', 'active_ms', 'idle_ms', 'launches', 'bytes_in', 'bytes_out'])
-    .where('device_id', '=', deviceId)
-    .where('day', 'in', [...days])
-    .execute();
-  const before = new Map<string, { day: string; app: string } & Figures>();
-  for (const row of stored) {
-    before.set(key(row.day, row.app), {
-      day: row.day,
-      app: row.app,
-      activeMs: Number(row.active_ms),
-      idleMs: Number(row.idle_ms),
-      launches: Number(row.launches),
-      bytesIn: Number(row.bytes_in),
-      bytesOut: Number(row.bytes_out),
-    });
-  }
-  const after = new Map(rows.map((row) => [key(row.day, row.app), row]));
+  if (target.days.length === 0) return { upserted: 0, deleted: 0 };
+  return writeDevicesDays(db, [
+    { ...target, rows, stored: stored ?? (await readDeviceDays(db, target.deviceId, target.days)) },
+  ]);
+}
 
-  const upserts = rows.filter((row) => {
-    const old = before.get(key(row.day, row.app));
-    return old === undefined || !same(old, row);
-  });
-  const deletes = [...before.values()].filter((old) => !after.has(key(old.day, old.app)));
-
-  // The tenant's change per (day, app): new figures minus old, and the device count.
-  const deltas = new Map<string, { day: string; app: string; devices: number } & Figures>();
-  const delta = (day: string, app: string) => {
-    let found = deltas.get(key(day, app));
+/**
+ * Makes each device's `aggregates` rows of its `days` equal its `rows`, adds the difference to
+ * the tenants' `tenant_aggregates` and replaces the devices' `device_day_totals` of those days,
+ * in a handful of statements whatever the number of devices. Rows that do not change are not
+ * written, so recomputing a day again changes nothing. Tenant rows are upserted in (tenant,
+ * day, app) order, so two transactions that touch the same tenant rows lock them in the same
+ * order; tenant rows left with no device and zero figures are deleted.
+ *
+ * `updated_at` is the statement's clock time, not the transaction's start (`now()`): report
+ * ETags read the newest `updated_at` of a range, and a consumer transaction can run long
+ * enough that its start time would sort behind rows written meanwhile.
+ *
+ * The caller holds every device's lock: two writers of one device at once would both subtract
+ * the same old rows from the tenant.
+ * @internal
+ */
+export async function writeDevicesDays(
+  db: Kysely<FieldlineDatabase>,
+  entries: readonly DeviceDaysEntry[],
+): Promise<DeviceDaysWrite> {
+  const upserts: Array<{ tenantId: string; row: ActivityRow }> = [];
+  const deletes: Array<{ deviceId: string; day: string; app: string }> = [];
+  const changedDevices: DeviceDaysEntry[] = [];
+  // Each tenant's change per (day, app): new figures minus old, and the device count.
+  const deltas = new Map<
+    string,
+    { tenantId: string; day: string; app: string; devices: number } & Figures
+  >();
+  const delta = (tenantId: string, day: string, app: string) => {
+    const k = `${tenantId}\u0000${key(day, app)}`;
+    let found = deltas.get(k);
     if (found === undefined) {
-      found = {
-        day,
-        app,
-        devices: 0,
-        activeMs: 0,
-        idleMs: 0,
-        launches: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-      };
-      deltas.set(key(day, app), found);
+      found = { tenantId, day, app, devices: 0, ...zero() };
+      deltas.set(k, found);
     }
     return found;
   };
-  for (const row of upserts) {
-    const d = delta(row.day, row.app);
-    const old = before.get(key(row.day, row.app));
-    if (old === undefined) d.devices += 1;
-    for (const figure of FIGURES) d[figure] += row[figure] - (old?.[figure] ?? 0);
-  }
-  for (const old of deletes) {
-    const d = delta(old.day, old.app);
-    d.devices -= 1;
-    for (const figure of FIGURES) d[figure] -= old[figure];
+  for (const entry of entries) {
+    if (entry.days.length === 0) continue;
+    const before = new Map(entry.stored.map((row) => [key(row.day, row.app), row]));
+    const after = new Map(entry.rows.map((row) => [key(row.day, row.app), row]));
+    let changed = false;
+    for (const row of entry.rows) {
+      const old = before.get(key(row.day, row.app));
+      if (old !== undefined && same(old, row)) continue;
+      changed = true;
+      upserts.push({ tenantId: entry.tenantId, row });
+      const d = delta(entry.tenantId, row.day, row.app);
+      if (old === undefined) d.devices += 1;
+      for (const figure of FIGURES) d[figure] += row[figure] - (old?.[figure] ?? 0);
+    }
+    for (const old of entry.stored) {
+      if (after.has(key(old.day, old.app))) continue;
+      changed = true;
+      deletes.push({ deviceId: entry.deviceId, day: old.day, app: old.app });
+      const d = delta(entry.tenantId, old.day, old.app);
+      d.devices -= 1;
+      for (const figure of FIGURES) d[figure] -= old[figure];
+    }
+    if (changed) changedDevices.push(entry);
   }
 
   if (deletes.length > 0) {
-    const keys = JSON.stringify(deletes.map(({ day, app }) => ({ day, app })));
+    const keys = JSON.stringify(
+      deletes.map(({ deviceId, day, app }) => ({ device_id: deviceId, day, app })),
+    );
     await sql`
       delete from aggregates a
-      using jsonb_to_recordset(${keys}::jsonb) as k(day date, app text)
-      where a.device_id = ${deviceId} and a.day = k.day and a.app = k.app`.execute(db);
+      using jsonb_to_recordset(${keys}::jsonb) as k(device_id text, day date, app text)
+      where a.device_id = k.device_id and a.day = k.day and a.app = k.app`.execute(db);
   }
   if (upserts.length > 0) {
     const values = JSON.stringify(
-      upserts.map((row) => ({
+      upserts.map(({ tenantId, row }) => ({
+        tenant_id: tenantId,
+        device_id: row.deviceId,
         day: row.day,
         app: row.app,
         active_ms: row.activeMs,
@@ -129,11 +211,11 @@ export async function writeDeviceDays(
     await sql`
       insert into aggregates
         (tenant_id, device_id, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out, updated_at)
-      select ${tenantId}, ${deviceId}, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out,
+      select tenant_id, device_id, day, app, active_ms, idle_ms, launches, bytes_in, bytes_out,
         clock_timestamp()
       from jsonb_to_recordset(${values}::jsonb) as r(
-        day date, app text, active_ms bigint, idle_ms bigint, launches bigint,
-        bytes_in bigint, bytes_out bigint)
+        tenant_id text, device_id text, day date, app text, active_ms bigint, idle_ms bigint,
+        launches bigint, bytes_in bigint, bytes_out bigint)
       on conflict (device_id, day, app) do update set
         tenant_id = excluded.tenant_id, active_ms = excluded.active_ms, idle_ms = excluded.idle_ms,
         launches = excluded.launches, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out,
@@ -141,10 +223,16 @@ export async function writeDeviceDays(
   }
   const changes = [...deltas.values()]
     .filter((d) => d.devices !== 0 || FIGURES.some((figure) => d[figure] !== 0))
-    .sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.app < b.app ? -1 : 1));
+    .sort(
+      (a, b) =>
+        compareText(a.tenantId, b.tenantId) ||
+        compareText(a.day, b.day) ||
+        compareText(a.app, b.app),
+    );
   if (changes.length > 0) {
     const values = JSON.stringify(
       changes.map((d) => ({
+        tenant_id: d.tenantId,
         day: d.day,
         app: d.app,
         devices: d.devices,
@@ -158,12 +246,12 @@ export async function writeDeviceDays(
     await sql`
       insert into tenant_aggregates
         (tenant_id, day, app, devices, active_ms, idle_ms, launches, bytes_in, bytes_out, updated_at)
-      select ${tenantId}, day, app, devices, active_ms, idle_ms, launches, bytes_in, bytes_out,
+      select tenant_id, day, app, devices, active_ms, idle_ms, launches, bytes_in, bytes_out,
         clock_timestamp()
       from jsonb_to_recordset(${values}::jsonb) as r(
-        day date, app text, devices integer, active_ms bigint, idle_ms bigint, launches bigint,
-        bytes_in bigint, bytes_out bigint)
-      order by day, app
+        tenant_id text, day date, app text, devices integer, active_ms bigint, idle_ms bigint,
+        launches bigint, bytes_in bigint, bytes_out bigint)
+      order by tenant_id, day, app
       on conflict (tenant_id, day, app) do update set
         devices = tenant_aggregates.devices + excluded.devices,
         active_ms = tenant_aggregates.active_ms + excluded.active_ms,
@@ -172,13 +260,24 @@ export async function writeDeviceDays(
         bytes_in = tenant_aggregates.bytes_in + excluded.bytes_in,
         bytes_out = tenant_aggregates.bytes_out + excluded.bytes_out,
         updated_at = excluded.updated_at`.execute(db);
-    await sql`
+    // Only a decrease can leave a tenant row empty.
+    const decreased = changes.some((d) => d.devices < 0 || FIGURES.some((figure) => d[figure] < 0));
+    if (decreased)
+      await sql`
       delete from tenant_aggregates t
-      using jsonb_to_recordset(${values}::jsonb) as k(day date, app text)
-      where t.tenant_id = ${tenantId} and t.day = k.day and t.app = k.app
+      using jsonb_to_recordset(${values}::jsonb) as k(tenant_id text, day date, app text)
+      where t.tenant_id = k.tenant_id and t.day = k.day and t.app = k.app
         and t.devices = 0 and t.active_ms = 0 and t.idle_ms = 0 and t.launches = 0
         and t.bytes_in = 0 and t.bytes_out = 0`.execute(db);
   }
-  if (upserts.length > 0 || deletes.length > 0) await writeDeviceDayTotals(db, target, rows);
+  if (changedDevices.length > 0) await writeDevicesDayTotals(db, changedDevices);
   return { upserted: upserts.length, deleted: deletes.length };
+}
+
+function zero(): Figures {
+  return { activeMs: 0, idleMs: 0, launches: 0, bytesIn: 0, bytesOut: 0 };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -61,6 +61,8 @@ export function adminConsentRoutes(context: AppContext): Route[] {
               scopes: body.scopes,
               text: body.text,
               ...(body.url === undefined ? {} : { url: body.url }),
+              ...(body.summary === undefined ? {} : { summary: body.summary }),
+              ...(body.purposes === undefined ? {} : { purposes: body.purposes }),
               actor: admin.actor,
             },
             options,

@@ -46,6 +46,7 @@ import { type AdminStreamOptions, adminStreamRoutes } from './admin-stream-route
 import { adminWebhookRoutes } from './admin-webhook-routes.js';
 import type { AppContext } from './app-context.js';
 import { authRoutes } from './auth-routes.js';
+import { type ConsentPageOptions, consentPageRoutes } from './consent-page-routes.js';
 import { deviceCommandRoutes } from './device-command-routes.js';
 import { deviceDataRoutes } from './device-data-routes.js';
 import { deviceKeyRoutes } from './device-key-routes.js';
@@ -91,6 +92,12 @@ export interface FieldlineAppOptions {
   readonly onIngested?: (summary: IngestionSummary) => void;
   /** Controller name and purpose texts written into consent records. */
   readonly consent?: Pick<ConsentServiceOptions, 'controller' | 'purposes'>;
+  /**
+   * Session lifetime, clock skew and cookie security of the employee's consent page API
+   * (`POST /v1/consent-link/session`, `/v1/me/...`; docs/consent-page.md).
+   * @default { sessionTtlMs: 1_800_000, maxSkewMs: 60_000 }, cookie `Secure` over TLS
+   */
+  readonly consentPage?: ConsentPageOptions;
   /**
    * How instances tell each other about new commands, sessions and admin
    * events. Use `createPostgresBus` when several instances share a database.
@@ -270,6 +277,7 @@ export function createFieldlineApp(options: FieldlineAppOptions): FieldlineApp {
     ...adminReportRoutes(context, options.reports),
     ...authRoutes(accounts),
     ...userRoutes(context, accounts),
+    ...consentPageRoutes(context, options.consentPage),
     ...(options.webhookSecretKey === undefined
       ? []
       : adminWebhookRoutes(context, {

@@ -1,5 +1,7 @@
 import {
   type ConsentEvent,
+  type ConsentPurposeInput,
+  type ConsentRecordPolicyInput,
   type ConsentSnapshot,
   type ConsentState,
   createConsentRecord,
@@ -58,6 +60,18 @@ export interface DeviceConsentChange {
 }
 
 /**
+ * What one grant or withdrawal left behind.
+ *
+ * @internal
+ */
+export interface DeviceConsentChangeResult {
+  /** The device's state after the change. */
+  readonly consent: ConsentSnapshot;
+  /** The id of the ledger row it appended (its record's `recordId`), for a receipt. */
+  readonly ledgerId: string;
+}
+
+/**
  * Applies one grant or withdrawal: locks the device, loads its state, runs the
  * consent machine, appends the ledger row, the audit row and the notification
  * (`consent.granted` / `consent.withdrawn`, into the event stream) in one transaction.
@@ -65,7 +79,7 @@ export interface DeviceConsentChange {
  * @param db - the database or a transaction.
  * @param change - the device, the actor and how to build the event.
  * @param options - the service options.
- * @returns the new state, as a snapshot.
+ * @returns the new state, as a snapshot, and the ledger row's id.
  * @throws {@link HttpError} `not_found`, `conflict` (with `details.code`), or what `buildEvent` throws.
  * @internal
  */
@@ -73,7 +87,7 @@ export function changeDeviceConsent(
   db: Kysely<FieldlineDatabase>,
   change: DeviceConsentChange,
   options: ConsentServiceOptions,
-): Promise<ConsentSnapshot> {
+): Promise<DeviceConsentChangeResult> {
   const { tenantId, deviceId } = change;
   const resolved = resolveConsentServiceOptions(options, tenantId);
   return runInTransaction(db, async (trx) => {
@@ -143,7 +157,7 @@ export function changeDeviceConsent(
       consent,
       at: new Date(atMs).toISOString(),
     });
-    return consent;
+    return { consent, ledgerId: record.recordId };
   });
 }
 
@@ -206,17 +220,26 @@ export async function applyPolicy(
 }
 
 /**
- * The policy facts a consent record needs.
+ * The policy facts a consent record needs: the policy's own purposes (with what is collected
+ * and the retention) when it was published with them, else the configured or generic purpose
+ * texts; its URL; and the hash of its text.
  *
  * @param policy - the stored policy.
- * @param resolved - the service options (purpose texts).
- * @returns purposes per scope of the policy, and its URL.
+ * @param resolved - the service options (fallback purpose texts).
+ * @returns what `createConsentRecord` takes as `policy`.
  * @internal
  */
 export function policyInput(
   policy: StoredPolicy,
   resolved: ResolvedConsentServiceOptions,
-): { readonly purposes: Record<string, string>; readonly url?: string } {
-  const purposes = resolved.purposesFor(policy.scopes, policy.version);
-  return policy.url === null ? { purposes } : { purposes, url: policy.url };
+): ConsentRecordPolicyInput {
+  const purposes: Record<string, string | ConsentPurposeInput> =
+    policy.purposes === null
+      ? resolved.purposesFor(policy.scopes, policy.version)
+      : { ...resolved.purposesFor(policy.scopes, policy.version), ...policy.purposes };
+  return {
+    purposes,
+    ...(policy.url === null ? {} : { url: policy.url }),
+    ...(policy.textSha256 === null ? {} : { textSha256: policy.textSha256 }),
+  };
 }

@@ -3,6 +3,8 @@ import {
   type ConsentRecord,
   type ConsentState,
   consentStateSchema,
+  type PolicyPurposes,
+  policyPurposesSchema,
   UNKNOWN_CONSENT_STATE,
 } from '@fieldline/core';
 import type { Insertable, Kysely } from 'kysely';
@@ -18,6 +20,10 @@ export interface StoredPolicy {
   readonly version: number;
   readonly scopes: readonly string[];
   readonly url: string | null;
+  /** What the policy told people per scope; null for a policy published without it. */
+  readonly purposes: PolicyPurposes | null;
+  /** SHA-256 of the policy text, lowercase hex; null only for rows written outside the service. */
+  readonly textSha256: string | null;
 }
 
 /**
@@ -137,7 +143,7 @@ export async function loadPolicy(
 ): Promise<StoredPolicy | undefined> {
   let query = db
     .selectFrom('policies')
-    .select(['version', 'scopes', 'url'])
+    .select(['version', 'scopes', 'url', 'purposes', 'text_sha256'])
     .where('tenant_id', '=', tenantId);
   query =
     version === undefined
@@ -152,7 +158,18 @@ export async function loadPolicy(
       `The stored scopes of policy v${row.version} of tenant ${tenantId} are malformed.`,
     );
   }
-  return { version: row.version, scopes, url: row.url };
+  let purposes: PolicyPurposes | null = null;
+  if (row.purposes !== null) {
+    const parsed = policyPurposesSchema.safeParse(row.purposes);
+    if (!parsed.success) {
+      throw new HttpError(
+        'internal_error',
+        `The stored purposes of policy v${row.version} of tenant ${tenantId} are malformed.`,
+      );
+    }
+    purposes = parsed.data;
+  }
+  return { version: row.version, scopes, url: row.url, purposes, textSha256: row.text_sha256 };
 }
 
 /**

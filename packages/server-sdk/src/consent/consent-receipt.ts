@@ -71,8 +71,29 @@ export async function consentReceipt(
       `The stored consent record ${request.ledgerId} is malformed.`,
     );
   }
-  const signature = sign(receiptBytes(parsed.value), serverIdentity);
-  return { record: parsed.value, signature: encodeBase64Url(signature) };
+  return signConsentReceipt(parsed.value, serverIdentity);
+}
+
+/**
+ * Signs a consent record as a receipt, for callers that already hold the record (a list of a
+ * device's receipts, read in one query).
+ *
+ * @param record - a valid consent record (e.g. from `parseConsentRecord`).
+ * @param serverIdentity - the server's identity; its Ed25519 key signs.
+ * @returns the record and its signature.
+ * @throws {@link @fieldline/core!ConsentRecordError | ConsentRecordError} when `record` is not a
+ *   valid consent record.
+ * @example
+ * ```ts
+ * const receipt = signConsentReceipt(entry.record, serverIdentity);
+ * ```
+ */
+export function signConsentReceipt(
+  record: ConsentRecord,
+  serverIdentity: Identity,
+): ConsentReceipt {
+  const signature = sign(receiptBytes(record), serverIdentity);
+  return { record, signature: encodeBase64Url(signature) };
 }
 
 /**

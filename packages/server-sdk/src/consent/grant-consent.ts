@@ -2,7 +2,7 @@ import type { ConsentSnapshot } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import { HttpError } from '../http/http-error.js';
-import { changeDeviceConsent } from './change-device-consent.js';
+import { changeDeviceConsent, type DeviceConsentChange } from './change-device-consent.js';
 import { loadPolicy } from './consent-ledger-store.js';
 import type { ConsentServiceOptions } from './consent-service-options.js';
 
@@ -26,6 +26,14 @@ export interface GrantConsentRequest {
   readonly policyVersion?: number;
   /** When the grant lapses: epoch ms or an RFC 3339 timestamp; must be in the future. */
   readonly expiresAt?: number | string;
+  /**
+   * Add `scopes` to those already granted under the same policy version (keeping that grant's
+   * expiry unless `expiresAt` is given) instead of replacing them: how a person grants one scope
+   * at a time. Read under the device's lock, so concurrent grants of different scopes all count.
+   *
+   * @default false
+   */
+  readonly keepGranted?: boolean;
   /** How the grant was collected. */
   readonly method: 'admin-api' | 'agent-ui';
   /** Who granted, for the ledger and the audit log (`admin`, `device:<id>`). */
@@ -54,66 +62,81 @@ export interface GrantConsentRequest {
  *   actor: 'admin' }, { clock, controller: { name: 'Acme GmbH' } });
  * ```
  */
-export function grantConsent(
+export async function grantConsent(
   db: Kysely<FieldlineDatabase>,
   request: GrantConsentRequest,
   options: ConsentServiceOptions = {},
 ): Promise<ConsentSnapshot> {
-  return changeDeviceConsent(
-    db,
-    {
-      tenantId: request.tenantId,
-      deviceId: request.deviceId,
-      actor: request.actor,
-      method: request.method,
-      auditAction: 'consent.granted',
-      async buildEvent({ trx, atMs, latestPolicy }) {
-        const requested = request.policyVersion;
-        if (requested !== undefined && (!Number.isSafeInteger(requested) || requested < 1)) {
-          throw new HttpError('invalid_request', 'policyVersion must be a positive integer.', {
-            details: { policyVersion: requested },
-          });
+  return (await changeDeviceConsent(db, grantConsentChange(request), options)).consent;
+}
+
+/**
+ * The change {@link grantConsent} applies, for callers that need the ledger id too.
+ *
+ * @param request - the grant.
+ * @returns the change for `changeDeviceConsent`.
+ * @internal
+ */
+export function grantConsentChange(request: GrantConsentRequest): DeviceConsentChange {
+  return {
+    tenantId: request.tenantId,
+    deviceId: request.deviceId,
+    actor: request.actor,
+    method: request.method,
+    auditAction: 'consent.granted',
+    async buildEvent({ trx, state, atMs, latestPolicy }) {
+      const requested = request.policyVersion;
+      if (requested !== undefined && (!Number.isSafeInteger(requested) || requested < 1)) {
+        throw new HttpError('invalid_request', 'policyVersion must be a positive integer.', {
+          details: { policyVersion: requested },
+        });
+      }
+      const version = requested ?? latestPolicy?.version;
+      if (version === undefined) {
+        throw new HttpError('conflict', `Tenant ${request.tenantId} has no policy to consent to.`, {
+          details: { code: 'no_policy' },
+        });
+      }
+      const policy =
+        version === latestPolicy?.version
+          ? latestPolicy
+          : await loadPolicy(trx, request.tenantId, version);
+      if (policy === undefined) {
+        throw new HttpError('conflict', `Policy version ${version} does not exist.`, {
+          details: { code: 'policy_version_mismatch' },
+        });
+      }
+      const scopes = request.scopes ?? policy.scopes;
+      if (scopes.length === 0) {
+        throw new HttpError('invalid_request', 'A grant needs at least one scope.');
+      }
+      const offered = new Set(policy.scopes);
+      const unknownScopes = scopes.filter((scope) => !offered.has(scope));
+      if (unknownScopes.length > 0) {
+        throw new HttpError(
+          'invalid_request',
+          `Policy v${version} does not ask for scope(s): ${unknownScopes.join(', ')}.`,
+          { details: { unknownScopes, policyScopes: [...policy.scopes] } },
+        );
+      }
+      let expiresAt = parseExpiresAt(request.expiresAt, atMs);
+      let granted = [...scopes];
+      if (
+        request.keepGranted === true &&
+        state.status === 'granted' &&
+        state.policyVersion === version
+      ) {
+        granted = [...new Set([...state.scopes, ...scopes])];
+        // Adding a scope must not lift a time limit someone set on the grant.
+        if (expiresAt === undefined && state.expiresAt !== undefined && state.expiresAt > atMs) {
+          expiresAt = state.expiresAt;
         }
-        const version = requested ?? latestPolicy?.version;
-        if (version === undefined) {
-          throw new HttpError(
-            'conflict',
-            `Tenant ${request.tenantId} has no policy to consent to.`,
-            {
-              details: { code: 'no_policy' },
-            },
-          );
-        }
-        const policy =
-          version === latestPolicy?.version
-            ? latestPolicy
-            : await loadPolicy(trx, request.tenantId, version);
-        if (policy === undefined) {
-          throw new HttpError('conflict', `Policy version ${version} does not exist.`, {
-            details: { code: 'policy_version_mismatch' },
-          });
-        }
-        const scopes = request.scopes ?? policy.scopes;
-        if (scopes.length === 0) {
-          throw new HttpError('invalid_request', 'A grant needs at least one scope.');
-        }
-        const offered = new Set(policy.scopes);
-        const unknownScopes = scopes.filter((scope) => !offered.has(scope));
-        if (unknownScopes.length > 0) {
-          throw new HttpError(
-            'invalid_request',
-            `Policy v${version} does not ask for scope(s): ${unknownScopes.join(', ')}.`,
-            { details: { unknownScopes, policyScopes: [...policy.scopes] } },
-          );
-        }
-        const expiresAt = parseExpiresAt(request.expiresAt, atMs);
-        return expiresAt === undefined
-          ? { type: 'grant', policyVersion: version, scopes: [...scopes], at: atMs }
-          : { type: 'grant', policyVersion: version, scopes: [...scopes], at: atMs, expiresAt };
-      },
+      }
+      return expiresAt === undefined
+        ? { type: 'grant', policyVersion: version, scopes: granted, at: atMs }
+        : { type: 'grant', policyVersion: version, scopes: granted, at: atMs, expiresAt };
     },
-    options,
-  );
+  };
 }
 
 function parseExpiresAt(value: number | string | undefined, atMs: number): number | undefined {

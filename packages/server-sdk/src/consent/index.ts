@@ -4,6 +4,7 @@ export type { ConsentReceipt, ConsentReceiptRequest } from './consent-receipt.js
 export {
   CONSENT_RECEIPT_SIGNATURE_DOMAIN,
   consentReceipt,
+  signConsentReceipt,
   verifyConsentReceipt,
 } from './consent-receipt.js';
 export type { ConsentAuditStep, ConsentServiceOptions } from './consent-service-options.js';

@@ -2,6 +2,10 @@ import {
   type ConsentEvent,
   createConsentRecord,
   isInvalidArgumentError,
+  type PolicyPurposes,
+  policyPurposesSchema,
+  policySummarySchema,
+  policyTextSha256,
   scopeSchema,
   transitionConsent,
   UNKNOWN_CONSENT_STATE,
@@ -37,6 +41,16 @@ export interface PublishPolicyRequest {
   readonly text: string;
   /** Where the policy is published (http or https). */
   readonly url?: string;
+  /** A short plain-language summary of `text`, shown above it on the consent page. */
+  readonly summary?: string;
+  /**
+   * What the policy tells people about each scope: its purpose, what is collected and how many
+   * days it is kept; one entry per scope, no more. Consent records and receipts then carry
+   * these words (and the hash of `text`).
+   *
+   * @default the configured purpose texts (`ConsentServiceOptions.purposes`), else generic ones
+   */
+  readonly purposes?: PolicyPurposes;
   /**
    * Who published, for the ledger and the audit log.
    *
@@ -52,6 +66,8 @@ export interface PublishedPolicy {
   readonly scopes: readonly string[];
   /** When the policy took effect, RFC 3339. */
   readonly publishedAt: string;
+  /** SHA-256 of the policy text, lowercase hex, as consent records carry it. */
+  readonly textSha256: string;
   /** How many devices were moved to pending (every device of the tenant). */
   readonly devices: number;
 }
@@ -95,6 +111,8 @@ export async function publishPolicy(
     version,
     scopes: [...request.scopes],
     url: request.url ?? null,
+    purposes: request.purposes ?? null,
+    textSha256: policyTextSha256(request.text),
   };
   checkRecordFormat(policy, resolved);
   return runInTransaction(db, async (trx) => {
@@ -125,6 +143,9 @@ export async function publishPolicy(
         text: request.text,
         url: policy.url,
         created_at: new Date(atMs).toISOString(),
+        purposes: policy.purposes === null ? null : JSON.stringify(policy.purposes),
+        summary: request.summary ?? null,
+        text_sha256: policy.textSha256,
       })
       .execute();
 
@@ -176,6 +197,7 @@ export async function publishPolicy(
           version,
           scopes: [...policy.scopes],
           ...(policy.url === null ? {} : { url: policy.url }),
+          textSha256: policy.textSha256,
           devices: rows.length,
         },
       },
@@ -192,6 +214,7 @@ export async function publishPolicy(
       version,
       scopes: policy.scopes,
       publishedAt: new Date(atMs).toISOString(),
+      textSha256: policyTextSha256(request.text),
       devices: rows.length,
     };
   });
@@ -215,6 +238,34 @@ function validate(request: PublishPolicyRequest): void {
   }
   if (request.url !== undefined && !isHttpUrl(request.url)) {
     bad('url must be an http or https URL of at most 2048 characters.', { url: request.url });
+  }
+  if (request.summary !== undefined && !policySummarySchema.safeParse(request.summary).success) {
+    bad('summary must be 1 to 4000 characters, not blank.', {});
+  }
+  if (request.purposes !== undefined) validatePurposes(request.purposes, request.scopes, bad);
+}
+
+// Every scope described, and nothing else: a person must never be asked about a scope whose
+// purpose the policy left out, nor read about one it does not ask for.
+function validatePurposes(
+  purposes: PolicyPurposes,
+  scopes: readonly string[],
+  bad: (message: string, details: Record<string, unknown>) => never,
+): void {
+  const parsed = policyPurposesSchema.safeParse(purposes);
+  if (!parsed.success) {
+    bad('purposes must map each scope to { purpose, collects?, retentionDays? }.', {
+      issues: parsed.error.issues.map((issue) => ({
+        path: issue.path.join('.'),
+        message: issue.message,
+      })),
+    });
+  }
+  const described = Object.keys(purposes);
+  const missing = scopes.filter((scope) => !Object.hasOwn(purposes, scope));
+  const extra = described.filter((scope) => !scopes.includes(scope));
+  if (missing.length > 0 || extra.length > 0) {
+    bad('purposes must describe every scope of the policy, and only those.', { missing, extra });
   }
 }
 

@@ -2,7 +2,7 @@ import type { ConsentSnapshot } from '@fieldline/core';
 import type { Kysely } from 'kysely';
 import type { FieldlineDatabase } from '../db/database-schema.js';
 import { HttpError } from '../http/http-error.js';
-import { changeDeviceConsent } from './change-device-consent.js';
+import { changeDeviceConsent, type DeviceConsentChange } from './change-device-consent.js';
 import type { ConsentServiceOptions } from './consent-service-options.js';
 
 /** A withdrawal of consent for one device. */
@@ -44,30 +44,37 @@ export interface WithdrawConsentRequest {
  *   actor: `device:${deviceId}` }, { clock });
  * ```
  */
-export function withdrawConsent(
+export async function withdrawConsent(
   db: Kysely<FieldlineDatabase>,
   request: WithdrawConsentRequest,
   options: ConsentServiceOptions = {},
 ): Promise<ConsentSnapshot> {
-  return changeDeviceConsent(
-    db,
-    {
-      tenantId: request.tenantId,
-      deviceId: request.deviceId,
-      actor: request.actor,
-      method: request.method,
-      auditAction: 'consent.withdrawn',
-      async buildEvent({ atMs }) {
-        if (request.scopes === undefined) return { type: 'withdraw', at: atMs };
-        if (request.scopes.length === 0) {
-          throw new HttpError(
-            'invalid_request',
-            'List the scopes to withdraw, or leave the list out to withdraw every scope.',
-          );
-        }
-        return { type: 'withdraw', at: atMs, scopes: [...request.scopes] };
-      },
+  return (await changeDeviceConsent(db, withdrawConsentChange(request), options)).consent;
+}
+
+/**
+ * The change {@link withdrawConsent} applies, for callers that need the ledger id too.
+ *
+ * @param request - the withdrawal.
+ * @returns the change for `changeDeviceConsent`.
+ * @internal
+ */
+export function withdrawConsentChange(request: WithdrawConsentRequest): DeviceConsentChange {
+  return {
+    tenantId: request.tenantId,
+    deviceId: request.deviceId,
+    actor: request.actor,
+    method: request.method,
+    auditAction: 'consent.withdrawn',
+    async buildEvent({ atMs }) {
+      if (request.scopes === undefined) return { type: 'withdraw', at: atMs };
+      if (request.scopes.length === 0) {
+        throw new HttpError(
+          'invalid_request',
+          'List the scopes to withdraw, or leave the list out to withdraw every scope.',
+        );
+      }
+      return { type: 'withdraw', at: atMs, scopes: [...request.scopes] };
     },
-    options,
-  );
+  };
 }

@@ -92,6 +92,12 @@ export interface PoliciesTable {
   text: string;
   url: string | null;
   created_at: CreatedAt;
+  /** Per scope: purpose, what is collected, retention (core's `PolicyPurposes`); null: none given. */
+  purposes: ColumnType<unknown, string | null | undefined, string | null>;
+  /** A plain-language summary of the text. */
+  summary: ColumnType<string | null, string | null | undefined, string | null>;
+  /** SHA-256 of `text` in lowercase hex (migration 0014 filled it for older rows). */
+  text_sha256: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The append-only consent ledger: one row per consent event of a device. */
@@ -168,7 +174,7 @@ export interface OutboxRelayLeasesTable {
   updated_at: Timestamp | null;
 }
 
-/** People's accounts (migration 0014); `email` is unique whatever its case. */
+/** People's accounts (migration 0015); `email` is unique whatever its case. */
 export interface UsersTable {
   id: string;
   email: string;
@@ -325,6 +331,18 @@ export interface DeviceDayTotalsTable {
   updated_at: Generated<Date>;
 }
 
+/**
+ * The stored batches the analytics rows count (migration 0013), by device and `received_at`:
+ * the analytics consumer adds a batch's change once, and recomputes from these batches only.
+ */
+export interface AnalyticsAppliedTable {
+  device_id: string;
+  received_at: Timestamp;
+  /** The activity events of the device with that `received_at` when the batch was added. */
+  events: number;
+  applied_at: Generated<Date>;
+}
+
 /** Per-tenant settings that shape its figures and retention (migration 0007). */
 export interface TenantSettingsTable {
   tenant_id: string;
@@ -435,6 +453,7 @@ export interface FieldlineDatabase {
   aggregates: AggregatesTable;
   tenant_aggregates: TenantAggregatesTable;
   device_day_totals: DeviceDayTotalsTable;
+  analytics_applied: AnalyticsAppliedTable;
   tenant_settings: TenantSettingsTable;
   consent_refusals: ConsentRefusalsTable;
   configs: ConfigsTable;
@@ -448,4 +467,23 @@ export interface FieldlineDatabase {
   user_sessions: UserSessionsTable;
   login_attempts: LoginAttemptsTable;
   setup_tokens: SetupTokensTable;
+  consent_link_nonces: ConsentLinkNoncesTable;
+  consent_page_sessions: ConsentPageSessionsTable;
+}
+
+/** Nonces of exchanged consent links, kept until the link expires (single use). */
+export interface ConsentLinkNoncesTable {
+  device_id: string;
+  nonce: string;
+  expires_at: Timestamp;
+}
+
+/** Consent page sessions opened by consent links, each scoped to one device. */
+export interface ConsentPageSessionsTable {
+  /** SHA-256 (hex) of the session token; the token is only in the person's cookie. */
+  token_hash: string;
+  tenant_id: string;
+  device_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
 }

@@ -10,7 +10,9 @@ import { eventPartitionsMigration } from './migrations/0009-event-partitions.js'
 import { outboxRelayMigration } from './migrations/0010-outbox-relay.js';
 import { analyticsExtraMigration } from './migrations/0011-analytics-extra.js';
 import { deviceDayTotalsMigration } from './migrations/0012-device-day-totals.js';
-import { accountsMigration } from './migrations/0014-accounts.js';
+import { analyticsAppliedMigration } from './migrations/0013-analytics-applied.js';
+import { consentLinksMigration } from './migrations/0014-consent-links.js';
+import { accountsMigration } from './migrations/0015-accounts.js';
 
 /** Every migration, by name, in order. Names sort lexically: keep the numeric prefix. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -25,7 +27,9 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010-outbox-relay': outboxRelayMigration,
   '0011-analytics-extra': analyticsExtraMigration,
   '0012-device-day-totals': deviceDayTotalsMigration,
-  '0014-accounts': accountsMigration,
+  '0013-analytics-applied': analyticsAppliedMigration,
+  '0014-consent-links': consentLinksMigration,
+  '0015-accounts': accountsMigration,
 };
 
 /**

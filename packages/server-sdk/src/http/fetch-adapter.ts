@@ -125,10 +125,10 @@ export function toFetchHandler(handler: FieldlineHandler, limits: BodyLimits = {
       path: url.pathname,
       query: url.searchParams,
       header: (name) => request.headers.get(name) ?? undefined,
+      secure: url.protocol === 'https:',
       get body() {
         return body();
       },
-      secure: url.protocol === 'https:',
     };
     let response: FieldlineResponse;
     try {

@@ -165,13 +165,14 @@ export function toNodeListener(
           const value = request.headers[name.toLowerCase()];
           return Array.isArray(value) ? value.join(', ') : value;
         },
+        // A TLSSocket says so; a plain socket has no `encrypted` at all.
+        secure: (request.socket as { encrypted?: boolean }).encrypted === true,
         get body() {
           return body();
         },
         ...(request.socket.remoteAddress === undefined
           ? {}
           : { remoteAddress: request.socket.remoteAddress }),
-        secure: (request.socket as { encrypted?: boolean }).encrypted === true,
       };
       write(response, await answer(handler, fieldlineRequest), false);
     })().catch(() => {

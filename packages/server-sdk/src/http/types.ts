@@ -14,6 +14,13 @@ export interface FieldlineRequest {
   /** Header lookup, case-insensitive. */
   header(name: string): string | undefined;
   /**
+   * True when the request reached this server over TLS (so cookies it sets can be `Secure`).
+   * Adapters fill it in; behind a TLS-terminating proxy it is false, and the app's options say
+   * what to assume instead.
+   * @default false
+   */
+  readonly secure?: boolean;
+  /**
    * The body, decompressed (empty for none). Reading it throws `HttpError`
    * `payload_too_large`, `unsupported_media_type` or `invalid_json` when the
    * `content-encoding` cannot be undone within the limits.
@@ -24,8 +31,6 @@ export interface FieldlineRequest {
    * it; login rate limits count per address.
    */
   readonly remoteAddress?: string;
-  /** True when the request came over TLS to this process (session cookies are then `Secure`). */
-  readonly secure?: boolean;
 }
 
 /**

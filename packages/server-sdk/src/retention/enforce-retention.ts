@@ -55,6 +55,11 @@ export interface RetentionReport {
   readonly deletedRowsByTenant: Readonly<Record<string, number>>;
   /** Rows deleted from the DEFAULT partition past the longest horizon. */
   readonly deletedFromDefault: number;
+  /**
+   * `analytics_applied` rows deleted: batches received more than 7 days before the longest
+   * horizon, whose events are gone with their partitions.
+   */
+  readonly deletedAppliedBatches: number;
   /** Day partitions attached after the run. */
   readonly partitions: number;
 }
@@ -169,49 +174,65 @@ export async function enforceRetention(
   });
 
   // 3 and 4. Rows: shorter-retention tenants, then DEFAULT.
-  const { deletedRowsByTenant, deletedFromDefault } = await step(db, lockTimeoutMs, async (trx) => {
-    const byTenant: Record<string, number> = {};
-    for (const tenant of plan.shorter) {
-      const tenantHorizonMs = nowMs - tenant.retentionDays * DAY_MS;
-      // `id < bound` lets PostgreSQL prune to the partitions below the horizon (and DEFAULT);
-      // in each, the (tenant_id, id) index finds the tenant's rows.
-      const byId = await sql`
+  const { deletedRowsByTenant, deletedFromDefault, deletedAppliedBatches } = await step(
+    db,
+    lockTimeoutMs,
+    async (trx) => {
+      const byTenant: Record<string, number> = {};
+      for (const tenant of plan.shorter) {
+        const tenantHorizonMs = nowMs - tenant.retentionDays * DAY_MS;
+        // `id < bound` lets PostgreSQL prune to the partitions below the horizon (and DEFAULT);
+        // in each, the (tenant_id, id) index finds the tenant's rows.
+        const byId = await sql`
         delete from events
         where tenant_id = ${tenant.tenantId} and id < ${eventIdLowerBound(tenantHorizonMs)}::uuid`.execute(
-        trx,
-      );
-      const byReceipt = await sql`
+          trx,
+        );
+        const byReceipt = await sql`
         delete from ${sql.table(DEFAULT_EVENT_PARTITION)}
         where tenant_id = ${tenant.tenantId} and received_at < ${new Date(tenantHorizonMs).toISOString()}::timestamptz`.execute(
-        trx,
-      );
-      const count = Number(byId.numAffectedRows ?? 0n) + Number(byReceipt.numAffectedRows ?? 0n);
-      if (count > 0) byTenant[tenant.tenantId] = count;
-    }
-    const fromDefault = await sql`
+          trx,
+        );
+        const count = Number(byId.numAffectedRows ?? 0n) + Number(byReceipt.numAffectedRows ?? 0n);
+        if (count > 0) byTenant[tenant.tenantId] = count;
+      }
+      const fromDefault = await sql`
       delete from ${sql.table(DEFAULT_EVENT_PARTITION)}
       where id < ${eventIdLowerBound(horizonMs)}::uuid
         or received_at < ${new Date(horizonMs).toISOString()}::timestamptz`.execute(trx);
-    const defaultCount = Number(fromDefault.numAffectedRows ?? 0n);
-    if (defaultCount > 0 || Object.keys(byTenant).length > 0) {
-      await appendAudit(
+      const defaultCount = Number(fromDefault.numAffectedRows ?? 0n);
+      // The analytics consumer's record of added batches (migration 0013) outlives their events
+      // by a week, for events whose ids run ahead of their receipt (a device clock ahead).
+      const applied = await sql`
+      delete from analytics_applied
+      where received_at < ${new Date(horizonMs - 7 * DAY_MS).toISOString()}::timestamptz`.execute(
         trx,
-        {
-          tenantId: null,
-          actor: 'system',
-          action: 'retention.rows_deleted',
-          subject: 'events',
-          details: {
-            byTenant,
-            fromDefault: defaultCount,
-            retentionDays: plan.longestDays,
-          },
-        },
-        { clock },
       );
-    }
-    return { deletedRowsByTenant: byTenant, deletedFromDefault: defaultCount };
-  });
+      const appliedCount = Number(applied.numAffectedRows ?? 0n);
+      if (defaultCount > 0 || Object.keys(byTenant).length > 0) {
+        await appendAudit(
+          trx,
+          {
+            tenantId: null,
+            actor: 'system',
+            action: 'retention.rows_deleted',
+            subject: 'events',
+            details: {
+              byTenant,
+              fromDefault: defaultCount,
+              retentionDays: plan.longestDays,
+            },
+          },
+          { clock },
+        );
+      }
+      return {
+        deletedRowsByTenant: byTenant,
+        deletedFromDefault: defaultCount,
+        deletedAppliedBatches: appliedCount,
+      };
+    },
+  );
 
   const partitions = (await listEventPartitions(db)).length;
   return {
@@ -222,6 +243,7 @@ export async function enforceRetention(
     droppedPartitions,
     deletedRowsByTenant,
     deletedFromDefault,
+    deletedAppliedBatches,
     partitions,
   };
 }

@@ -185,6 +185,46 @@ describeEachDatabase('analytics consumer', (current, kind) => {
     expect(await tables()).toEqual(before);
   });
 
+  it('adds a batch received in the same millisecond as one it already added', async () => {
+    const { db } = current();
+    const pipeline = ingestionPipeline(db, server, clock);
+    const device = devices[0] as TestDevice;
+    const events = evening();
+    await ingest(pipeline, device, server, clock, events.slice(0, 5));
+    const consumer = start();
+    await drain(consumer);
+    // Same `received_at` as the batch just added: the consumer must not take it for a replay.
+    await ingest(pipeline, device, server, clock, events.slice(5), 0);
+    await drain(consumer);
+    const expected = await expectedTables(db, [device.id], {
+      timeZone: 'UTC',
+      maxOpenIntervalMs: 15 * MIN,
+    });
+    expect(await storedRows(db, tenantId)).toEqual(expected.rows);
+    expect(await storedTenantRows(db, tenantId)).toEqual(expected.tenantRows);
+    expect(await storedDeviceTotals(db, tenantId)).toEqual(deviceTotalsOf(expected.rows));
+  });
+
+  it('recomputes a day whose rows no longer match its events instead of adding to them', async () => {
+    const { db } = current();
+    const pipeline = ingestionPipeline(db, server, clock);
+    const device = devices[0] as TestDevice;
+    const events = evening();
+    await ingest(pipeline, device, server, clock, events.slice(0, 2));
+    const consumer = start();
+    await drain(consumer);
+    // The editor's open foreground span (15 min) is cut by the browser's focus 10 min in: its
+    // row loses 5 minutes, which a row emptied by hand cannot give.
+    await db.deleteFrom('aggregates').where('device_id', '=', device.id).execute();
+    await ingest(pipeline, device, server, clock, events.slice(2, 3));
+    await drain(consumer);
+    const expected = await expectedTables(db, [device.id], {
+      timeZone: 'UTC',
+      maxOpenIntervalMs: 15 * MIN,
+    });
+    expect(await storedRows(db, tenantId)).toEqual(expected.rows);
+  });
+
   it('keeps rows exact with two consumers of one name, and with concurrent workers of one device', async () => {
     const { db } = current();
     await ingestEvenings();

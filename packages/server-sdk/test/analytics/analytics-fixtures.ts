@@ -51,15 +51,19 @@ export function ingestionPipeline(
   );
 }
 
-/** Sends one batch of one device through the pipeline; a second apart, so `received_at` differs. */
+/**
+ * Sends one batch of one device through the pipeline; a second after the previous one by
+ * default, so `received_at` differs (`advanceMs: 0` stores two batches with the same one).
+ */
 export async function ingest(
   pipeline: IngestionPipeline,
   device: TestDevice,
   server: Identity,
   clock: FakeClock,
   events: readonly unknown[],
+  advanceMs = 1000,
 ): Promise<void> {
-  clock.advance(1000);
+  clock.advance(advanceMs);
   const rawBody = await sealedBody(device, server, clock, makeBatch([...events]));
   const result = await runIngestion(pipeline, {
     device,

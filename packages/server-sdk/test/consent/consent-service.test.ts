@@ -3,6 +3,7 @@ import {
   consentSnapshotSchema,
   generateIdentity,
   type Identity,
+  policyTextSha256,
   publicKeysOf,
 } from '@fieldline/core';
 import { createFakeClock } from '@fieldline/core/testing';
@@ -85,6 +86,7 @@ describeEachDatabase('consent service', (current, kind) => {
         version: 1,
         scopes: ['activity', 'network'],
         publishedAt: new Date(T0).toISOString(),
+        textSha256: policyTextSha256('Policy 1'),
         devices: 2,
       });
       expect(await currentConsent(db, 'a1')).toEqual({ status: 'pending', policyVersion: 1 });
@@ -101,7 +103,7 @@ describeEachDatabase('consent service', (current, kind) => {
           method: 'policy-update',
           controller: { name: 'acme' },
           subject: { deviceId: 'a1' },
-          policy: { version: 1 },
+          policy: { version: 1, textSha256: policyTextSha256('Policy 1') },
           purposes: [
             {
               scope: 'activity',
@@ -205,9 +207,131 @@ describeEachDatabase('consent service', (current, kind) => {
         purposes: [{ scope: 'activity', purpose: 'Time per app', legalBasis: 'consent' }],
       });
     });
+
+    it("records the policy's own purposes over the configured ones, with the text's hash", async () => {
+      const { db } = current();
+      const text = 'We record which applications you use, never what is in them.';
+      await publishPolicy(
+        db,
+        {
+          tenantId: 'acme',
+          version: 1,
+          scopes: ['activity', 'network'],
+          text,
+          summary: 'App time and network volume, kept 90 and 30 days.',
+          purposes: {
+            activity: {
+              purpose: 'See time per application',
+              collects: 'App names',
+              retentionDays: 90,
+            },
+            network: { purpose: 'See network volume' },
+          },
+        },
+        { clock, purposes: { activity: 'Configured text that must not win' } },
+      );
+      const [row] = await listConsentLedger(db, { tenantId: 'acme', deviceId: 'a1' });
+      expect(row?.record.policy).toEqual({ version: 1, textSha256: policyTextSha256(text) });
+      expect(row?.record.purposes).toEqual([
+        {
+          scope: 'activity',
+          purpose: 'See time per application',
+          legalBasis: 'consent',
+          collects: 'App names',
+          retentionDays: 90,
+        },
+        { scope: 'network', purpose: 'See network volume', legalBasis: 'consent' },
+      ]);
+      clock.advance(1_000);
+      await grant('a1', { scopes: ['activity'] });
+      const ledger = await listConsentLedger(db, { tenantId: 'acme', deviceId: 'a1' });
+      const receipt = await consentReceipt(
+        db,
+        { tenantId: 'acme', ledgerId: ledger.at(-1)?.id ?? '' },
+        serverIdentity,
+      );
+      expect(receipt.record.purposes).toEqual([
+        expect.objectContaining({ scope: 'activity', collects: 'App names', retentionDays: 90 }),
+      ]);
+      expect(verifyConsentReceipt(receipt, publicKeysOf(serverIdentity).signingPublicKey)).toBe(
+        true,
+      );
+    });
+
+    it('refuses purposes that leave out a scope, add one, or break the format', async () => {
+      const base = { tenantId: 'acme', version: 1, scopes: ['activity', 'network'], text: 'x' };
+      for (const extra of [
+        { purposes: { activity: { purpose: 'a' } } },
+        {
+          purposes: {
+            activity: { purpose: 'a' },
+            network: { purpose: 'n' },
+            files: { purpose: 'f' },
+          },
+        },
+        { purposes: { activity: { purpose: ' ' }, network: { purpose: 'n' } } },
+        { purposes: { activity: { purpose: 'a', retentionDays: 0 }, network: { purpose: 'n' } } },
+        { summary: '   ' },
+      ]) {
+        expect(
+          await failure(publishPolicy(current().db, { ...base, ...extra } as never, options)),
+        ).toMatchObject({ code: 'invalid_request', status: 400 });
+      }
+      expect(await currentConsent(current().db, 'a1')).toEqual({ status: 'unknown' });
+    });
   });
 
   describe('grant and withdraw', () => {
+    it('keepGranted adds scopes to the grant in force, keeping its expiry', async () => {
+      const { db } = current();
+      await publish(1, ['activity', 'network', 'files']);
+      const expiresAt = T0 + 86_400_000;
+      await grantConsent(
+        db,
+        {
+          tenantId: 'acme',
+          deviceId: 'a1',
+          scopes: ['activity'],
+          expiresAt,
+          method: 'admin-api',
+          actor: 'admin',
+        },
+        options,
+      );
+      clock.advance(1_000);
+      const added = await grantConsent(
+        db,
+        {
+          tenantId: 'acme',
+          deviceId: 'a1',
+          scopes: ['network'],
+          keepGranted: true,
+          method: 'agent-ui',
+          actor: 'device-user:a1',
+        },
+        options,
+      );
+      expect(added).toMatchObject({
+        status: 'granted',
+        scopes: ['activity', 'network'],
+        expiresAt: new Date(expiresAt).toISOString(),
+      });
+      // Without keepGranted a grant still replaces the scope set.
+      const replaced = await grantConsent(
+        db,
+        {
+          tenantId: 'acme',
+          deviceId: 'a1',
+          scopes: ['files'],
+          method: 'admin-api',
+          actor: 'admin',
+        },
+        options,
+      );
+      expect(replaced).toMatchObject({ status: 'granted', scopes: ['files'] });
+      expect(replaced).not.toHaveProperty('expiresAt');
+    });
+
     it('grant then withdraw: ledger rows in order, snapshots, audit rows that verify', async () => {
       const { db } = current();
       await publish(1);

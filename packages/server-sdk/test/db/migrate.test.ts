@@ -5,10 +5,13 @@ import { describeEachDatabase } from '../support/test-databases.js';
 
 const TABLES = [
   'aggregates',
+  'analytics_applied',
   'audit_log',
   'commands',
   'configs',
   'consent_ledger',
+  'consent_link_nonces',
+  'consent_page_sessions',
   'consent_refusals',
   'dead_letters',
   'device_day_totals',

@@ -22,12 +22,15 @@ const BODY_ROUTES: Array<{ path: string; token?: string }> = [
   { path: '/v1/enroll', token: 'fl_install_not_a_real_token_0000' },
   { path: '/v1/admin/install-tokens', token: OPERATOR_TOKEN },
   { path: '/v1/admin/install-tokens', token: ACME_ADMIN_TOKEN },
+  { path: '/v1/consent-link/session' },
 ];
 const GET_ROUTES = [
   '/v1/config',
   '/v1/admin/devices',
   '/v1/admin/devices/dev_x',
   '/v1/admin/devices/%E0%A4%A/events',
+  '/v1/me',
+  '/v1/me/receipts',
 ];
 
 const jsonish = fc.oneof(

@@ -162,7 +162,22 @@ describeEachDatabase('event retention', (current) => {
   it('drops the partitions past the longest retention and deletes only shorter tenants’ older rows', async () => {
     const { db } = current();
     const before = await aggregatesSnapshot();
+    // The analytics consumer's record of added batches goes a week after the longest horizon.
+    await db
+      .insertInto('analytics_applied')
+      .values([
+        { device_id: 'device-long', received_at: new Date(NOW - 98 * DAY_MS), events: 1 },
+        { device_id: 'device-long', received_at: new Date(NOW - 96 * DAY_MS), events: 1 },
+      ])
+      .execute();
     const report = await enforceRetention(db, { clock: createFakeClock({ nowMs: NOW }) });
+    expect(report.deletedAppliedBatches).toBe(1);
+    const applied = await db
+      .selectFrom('analytics_applied')
+      .select('received_at')
+      .where('device_id', '=', 'device-long')
+      .execute();
+    expect(applied.map((row) => new Date(row.received_at).getTime())).toEqual([NOW - 96 * DAY_MS]);
     // Days 0–9 ended before NOW − 90 days: dropped whole.
     const dropped = Array.from({ length: 10 }, (_, i) => eventPartitionName(dayOf(i)));
     expect(report.droppedPartitions).toEqual(dropped);
@@ -210,6 +225,7 @@ describeEachDatabase('event retention', (current) => {
       droppedPartitions: [],
       deletedRowsByTenant: {},
       deletedFromDefault: 0,
+      deletedAppliedBatches: 0,
       movedFromDefault: 0,
     });
     expect(await countEvents(db, 'long')).toBe(92);
