@@ -55,6 +55,7 @@ import { createServerMetrics, type ServerMetrics } from '../metrics/server-metri
 import { openEventStream, type StreamSetting } from '../stream/open-event-stream.js';
 import { startRelay } from '../stream/start-relay.js';
 import { loadTlsFiles, type ServerTlsOptions } from '../tls/load-tls-files.js';
+import { startAnalyticsThread } from '../worker/start-analytics-thread.js';
 import { resolveWebhookKey } from './webhook-key.js';
 
 /** Options of {@link startServer}. Environment variables are read by the CLI, not here. */
@@ -514,12 +515,22 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // same worker on its own).
     let analytics: AnalyticsConsumer | undefined;
     if (options.analytics ?? true) {
-      analytics = createAnalyticsConsumer({
-        stream: opened.stream,
-        db: database.db,
-        clock,
-        logger,
-      });
+      // On PostgreSQL the consumer gets a worker thread (its own event loop and pool), so adding
+      // batches never queues behind request handling; PGlite is one connection owned here, and
+      // an injected clock cannot cross threads, so those keep it on this event loop.
+      const inThread =
+        database.kind === 'postgres' &&
+        options.databaseUrl !== undefined &&
+        options.clock === undefined;
+      analytics = inThread
+        ? await startAnalyticsThread({
+            dataDir,
+            databaseUrl: options.databaseUrl as string,
+            stream: options.stream ?? 'embedded',
+            lag: (name) => opened.stream.lag(name),
+            logger,
+          })
+        : createAnalyticsConsumer({ stream: opened.stream, db: database.db, clock, logger });
       const consumer = analytics;
       metrics.observeConsumerLag(async () => [await consumer.lag()]);
     }

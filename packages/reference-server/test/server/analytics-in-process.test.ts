@@ -1,7 +1,8 @@
 // The analytics consumer inside the reference server: an event sent over real HTTP ends in the
 // `aggregates` rows, its lag is on /metrics, and `analytics: false` leaves it to a worker.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createEventIdGenerator, SealKind } from '@fieldline/core';
+import { createDatabase } from '@fieldline/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/start-server.js';
 import { captureLogger } from '../support/capture-logger.js';
@@ -15,13 +16,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function start(analytics?: boolean): Promise<RunningServer> {
+async function start(
+  analytics?: boolean,
+  logger = captureLogger().logger,
+  databaseUrl?: string,
+): Promise<RunningServer> {
   const dir = await makeTempDir();
   const server = await startServer({
     port: 0,
     dataDir: dir.path,
-    logger: captureLogger().logger,
+    logger,
     ...(analytics === undefined ? {} : { analytics }),
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
   });
   cleanups.push(
     () => dir.remove(),
@@ -117,5 +123,44 @@ describe('the analytics consumer in the reference server', () => {
     expect(consumers.map((row) => row.name)).not.toContain('analytics');
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).not.toMatch(/fieldline_stream_consumer_lag_records\{/);
+  });
+});
+
+const url = process.env.TEST_DATABASE_URL;
+
+describe.skipIf(url === undefined || url === '')('the analytics consumer on PostgreSQL', () => {
+  it('runs in a worker thread of the server: rows, lag on /metrics, logs through the server', async () => {
+    const schema = `fl_rs_thread_${randomBytes(6).toString('hex')}`;
+    const admin = await createDatabase({ connectionString: url as string, maxConnections: 1 });
+    await admin.db.schema.createSchema(schema).execute();
+    cleanups.push(async () => {
+      await admin.db.schema.dropSchema(schema).ifExists().cascade().execute();
+      await admin.close();
+    });
+    const connection = new URL(url as string);
+    connection.searchParams.set('options', `-c search_path=${schema}`);
+    const captured = captureLogger();
+    const server = await start(undefined, captured.logger, connection.toString());
+    expect(server.analytics?.name).toBe('analytics');
+    // The thread's own log line, through the server's logger: the consumer is not on this loop.
+    expect(captured.records()).toContainEqual(
+      expect.objectContaining({ worker: 'analytics', msg: 'worker started' }),
+    );
+    const { deviceId, occurredAt } = await sendLaunch(server);
+    const { db } = server.app.context;
+    await expect
+      .poll(
+        async () =>
+          db
+            .selectFrom('aggregates')
+            .select(['day', 'app', 'launches'])
+            .where('device_id', '=', deviceId)
+            .execute(),
+        { timeout: 10_000, interval: 20 },
+      )
+      .toEqual([{ day: occurredAt.slice(0, 10), app: 'editor', launches: 1 }]);
+    await expect
+      .poll(async () => (await fetch(`${server.url}/metrics`)).text(), { timeout: 5_000 })
+      .toContain('fieldline_stream_consumer_lag_records{consumer="analytics"} 0');
   });
 });
