@@ -2,6 +2,7 @@
 // analytics consumer on and off, consumer lag at a steady rate, the outbox relay to NATS
 // JetStream, and webhook deliveries — each beside its baseline, in one run.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { generateIdentity, publicKeysOf } from '@fieldline/core';
 import { createDatabase, createOutboxStream } from '@fieldline/server-sdk';
 import { deviceTimeline } from './activity-timeline.mjs';
@@ -105,6 +106,17 @@ export async function consumerLag(url, consumer = 'analytics') {
     records: read('fieldline_stream_consumer_lag_records'),
     seconds: read('fieldline_stream_consumer_lag_seconds'),
   };
+}
+
+/** CPU time every process of the machine has used so far, in seconds (/proc/stat, 100 Hz). */
+function machineCpuSeconds() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
+    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+    return (user + nice + system + irq + softirq + (steal || 0)) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Waits until the analytics consumer has caught up; returns how long that took, in ms. */
@@ -283,11 +295,19 @@ async function benchIngest() {
       });
       try {
         const devices = await enrollFleet(server.url, 'bench', devicesCount);
+        const cpu0 = machineCpuSeconds();
         const t0 = performance.now();
         const stored = await sendTimelines(server.url, devices, timelines);
         const ingestMs = performance.now() - t0;
         const catchUpMs = mode === 'on' ? await waitForConsumer(server.url) : 0;
-        return { stored, eventsPerSecond: (stored * 1000) / ingestMs, catchUpMs, ingestMs };
+        const cpuSeconds = machineCpuSeconds() - cpu0;
+        return {
+          stored,
+          eventsPerSecond: (stored * 1000) / ingestMs,
+          catchUpMs,
+          ingestMs,
+          cpuMsPerThousand: (cpuSeconds * 1e6) / stored,
+        };
       } finally {
         await server.stop();
       }
@@ -309,6 +329,12 @@ async function benchIngest() {
         'consumer caught up after': `${(results.on.catchUpMs / 1000).toFixed(1)} s`,
       },
     ],
+  );
+  // When both runs are CPU-bound, `on` can store at most off × ingest / (ingest + consumer).
+  const ingestCost = results.off.cpuMsPerThousand;
+  const consumerCost = results.on.cpuMsPerThousand - ingestCost;
+  console.log(
+    `\nmachine CPU per 1,000 events stored (every process: server, PostgreSQL, the load generator): consumer off ${ingestCost.toFixed(0)} ms, consumer on ${results.on.cpuMsPerThousand.toFixed(0)} ms (the consumer's share ${consumerCost.toFixed(0)} ms); with the machine saturated, the consumer-on rate is bounded by ${((ingestCost / (ingestCost + consumerCost)) * 100).toFixed(0)}% of consumer-off`,
   );
   await benchLag();
 }
@@ -393,7 +419,7 @@ async function benchLag() {
   );
   const records = Math.ceil(backlog.stored / 100);
   console.log(
-    `\nthe consumer alone (own worker process, started on a stored backlog of ${fmt(backlog.stored)} events in ${fmt(records)} records): caught up in ${(backlog.drainMs / 1000).toFixed(1)} s including its start, ${fmt((backlog.stored * 1000) / backlog.drainMs)} events/s (${fmt((records * 1000) / backlog.drainMs)} records/s)`,
+    `\nthe consumer alone (own worker process, started on a stored backlog of ${fmt(backlog.stored)} events in ${fmt(records)} records): caught up in ${(backlog.drainMs / 1000).toFixed(1)} s including its start, ${fmt((backlog.stored * 1000) / backlog.drainMs)} events/s (${fmt((records * 1000) / backlog.drainMs)} records/s), ${((backlog.drainCpuSeconds * 1e6) / backlog.stored).toFixed(0)} ms of machine CPU per 1,000 events`,
   );
 }
 
@@ -453,6 +479,7 @@ async function pacedLag(url, rate, readLag, beforeDrain = async () => {}) {
   const elapsed = performance.now() - t0;
   await beforeDrain();
   const drainStarted = performance.now();
+  const drainCpu0 = machineCpuSeconds();
   for (;;) {
     if ((await readLag()).records === 0) break;
     await new Promise((r) => setTimeout(r, 100));
@@ -473,6 +500,7 @@ async function pacedLag(url, rate, readLag, beforeDrain = async () => {}) {
     recordsMax,
     stored,
     drainMs: performance.now() - drainStarted,
+    drainCpuSeconds: machineCpuSeconds() - drainCpu0,
   };
 }
 
