@@ -145,7 +145,7 @@ export function ConsentPage(props: ConsentPageProps): ReactNode {
 function Receipt(props: { readonly receipt: ConsentReceiptBody }): ReactNode {
   const { record, signature } = props.receipt;
   return (
-    <section aria-labelledby="receipt-heading" className="panel" role="status">
+    <section aria-labelledby="receipt-heading" className="panel">
       <h2 id="receipt-heading">Your receipt</h2>
       <dl>
         <dt>Receipt</dt>
