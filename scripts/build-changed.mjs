@@ -15,7 +15,7 @@ import { join, relative } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const SHARED_INPUTS = ['tsup.base.ts', 'tsconfig.base.json', 'package-lock.json'];
-const SKIPPED_DIRS = new Set(['dist', 'node_modules', '.fieldline', 'agent-state']);
+const SKIPPED_DIRS = new Set(['dist', 'node_modules', '.fieldline', 'agent-state', 'screenshots']);
 const FINGERPRINT_FILE = '.build-fingerprint';
 const force = process.argv.includes('--force');
 

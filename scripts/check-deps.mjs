@@ -1,6 +1,6 @@
 // Fails when a workspace package depends (in package.json or in a src import)
 // on a Fieldline package it must not: dependencies point one way only,
-// core <- agent-sdk, core <- server-sdk <- reference-server.
+// core <- agent-sdk, core <- server-sdk <- reference-server, console <- reference-server.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,7 +8,8 @@ const allowed = {
   '@fieldline/core': [],
   '@fieldline/agent-sdk': ['@fieldline/core'],
   '@fieldline/server-sdk': ['@fieldline/core'],
-  '@fieldline/reference-server': ['@fieldline/core', '@fieldline/server-sdk'],
+  '@fieldline/console': ['@fieldline/core'],
+  '@fieldline/reference-server': ['@fieldline/core', '@fieldline/server-sdk', '@fieldline/console'],
 };
 
 function sourceFiles(dir) {
@@ -34,6 +35,8 @@ for (const dir of readdirSync('packages')) {
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(/from\s+['"](@fieldline\/[a-z-]+)/g)) {
       const dep = match[1];
+      // A package's own name appears in its docs' examples.
+      if (dep === manifest.name) continue;
       if (!permitted.includes(dep)) problems.push(`${file} imports ${dep}`);
       else if (!declared.includes(dep)) problems.push(`${file} imports undeclared ${dep}`);
     }

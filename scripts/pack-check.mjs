@@ -1,4 +1,4 @@
-// `npm run pack:check`: packs the four published packages exactly as `npm publish` would and
+// `npm run pack:check`: packs the published packages exactly as `npm publish` would and
 // checks what a user would get, after `npm run build`:
 //   1. each tarball's contents and manifest (LICENSE, README, metadata, every entry point there,
 //      nothing the build leaves lying around, bins executable, internal versions consistent);
@@ -33,6 +33,7 @@ const PUBLISHED = [
   'packages/agent-sdk',
   'packages/server-sdk',
   'packages/reference-server',
+  'packages/console',
 ];
 const REPOSITORY_URL = 'git+https://github.com/fieldline/fieldline.git';
 // What may ship: the build output, committed bin shims, core's node10 redirect folder and the

@@ -7,6 +7,7 @@ import { DEFAULT_MAX_SKEW_MS } from '../crypto/seal.js';
 import { FieldlineError, InvalidArgumentError, isFieldlineError } from '../errors.js';
 import { err, ok, type Result } from '../result.js';
 import { idSchema, tenantSchema } from './common.js';
+import { MAX_CONSENT_LINK_TOKEN_LENGTH } from './consent-link-limits.js';
 
 /**
  * Domain separation: a consent-link signature can never pass for a hello's, a sealed frame's,
@@ -26,8 +27,7 @@ export const MAX_CONSENT_LINK_TTL_MS = 60 * 60_000;
 /** Where the employee's consent page is served, relative to the server's base URL. */
 export const CONSENT_PAGE_PATH = '/console/consent';
 
-/** The longest token text a server reads; real tokens are about 300 characters. */
-export const MAX_CONSENT_LINK_TOKEN_LENGTH = 2048;
+export { MAX_CONSENT_LINK_TOKEN_LENGTH } from './consent-link-limits.js';
 
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const epochMs = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

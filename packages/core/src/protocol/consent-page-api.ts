@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { consentRecordSchema } from '../consent/consent-record.js';
 import { idSchema, publicKeySchema, scopeSchema, tenantSchema, timestampSchema } from './common.js';
-import { MAX_CONSENT_LINK_TOKEN_LENGTH } from './consent-link.js';
+import { MAX_CONSENT_LINK_TOKEN_LENGTH } from './consent-link-limits.js';
 import { consentSnapshotSchema } from './consent-snapshot.js';
 import { policyPurposeSchema } from './policy-purposes.js';
 import { reportDaySchema } from './report-api.js';

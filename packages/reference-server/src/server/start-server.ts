@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { consoleAssetsDir } from '@fieldline/console';
 import { type Clock, type PublicKeys, publicKeysOf, systemClock } from '@fieldline/core';
 import {
   type AccountsOptions,
@@ -36,6 +37,7 @@ import {
 } from '@fieldline/server-sdk';
 import { type AdminTokenSource, resolveAdminToken } from '../admin/resolve-admin-token.js';
 import { busPrefixFromDatabaseUrl } from '../cluster/bus-channel-prefix.js';
+import { CONSOLE_PATH, isConsolePath, serveConsole } from '../console/serve-console.js';
 import { openDatabase } from '../db/open-database.js';
 import { runMigrations } from '../db/run-migrations.js';
 import { ServerStartError } from '../errors/server-start-error.js';
@@ -185,6 +187,11 @@ export interface StartServerOptions {
    * @default the server-sdk defaults (12 h idle, 7 days, 5 failures per e-mail in 15 min)
    */
   readonly accounts?: AccountsOptions;
+  /**
+   * The web application's built assets, served on `/console` (packages/console/README.md).
+   * @default consoleAssetsDir() of `@fieldline/console`
+   */
+  readonly consoleAssetsDir?: string;
 }
 
 /** A server started by {@link startServer}. */
@@ -477,11 +484,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           'unexpected error',
         ),
     });
-    const listener = instrumentListener(toNodeListener(app, options.bodyLimits), {
-      labelRoute: createRouteLabeler(app.routes),
-      metrics,
-      logger,
-    });
+    const labelApiRoute = createRouteLabeler(app.routes);
+    // `/console` is the web application's static files; every other path goes to the API.
+    const listener = instrumentListener(
+      serveConsole(
+        toNodeListener(app, options.bodyLimits),
+        options.consoleAssetsDir ?? consoleAssetsDir(),
+      ),
+      {
+        labelRoute: (path) => (isConsolePath(path) ? CONSOLE_PATH : labelApiRoute(path)),
+        metrics,
+        logger,
+      },
+    );
     // One server either way: the gateway upgrades /v1/ws on it, so WSS shares HTTPS's port.
     const server =
       tls === undefined
