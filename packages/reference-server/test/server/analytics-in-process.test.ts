@@ -83,23 +83,28 @@ async function sendLaunch(
   return { deviceId: device.deviceId, occurredAt };
 }
 
+/** Waits until the launch `sendLaunch` sent is in the device's daily rows. */
+async function expectLaunchCounted(server: RunningServer, deviceId: string, occurredAt: string) {
+  const { db } = server.app.context;
+  await expect
+    .poll(
+      async () =>
+        db
+          .selectFrom('aggregates')
+          .select(['day', 'app', 'launches'])
+          .where('device_id', '=', deviceId)
+          .execute(),
+      { timeout: 10_000, interval: 20 },
+    )
+    .toEqual([{ day: occurredAt.slice(0, 10), app: 'editor', launches: 1 }]);
+}
+
 describe('the analytics consumer in the reference server', () => {
   it('runs by default: events sent over HTTP reach the daily rows, and its lag is on /metrics', async () => {
     const server = await start();
     expect(server.analytics?.name).toBe('analytics');
     const { deviceId, occurredAt } = await sendLaunch(server);
-    const { db } = server.app.context;
-    await expect
-      .poll(
-        async () =>
-          db
-            .selectFrom('aggregates')
-            .select(['day', 'app', 'launches'])
-            .where('device_id', '=', deviceId)
-            .execute(),
-        { timeout: 10_000, interval: 20 },
-      )
-      .toEqual([{ day: occurredAt.slice(0, 10), app: 'editor', launches: 1 }]);
+    await expectLaunchCounted(server, deviceId, occurredAt);
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toContain('# TYPE fieldline_stream_consumer_lag_records gauge');
     expect(text).toContain('fieldline_stream_consumer_lag_records{consumer="analytics"} 0');
@@ -147,18 +152,7 @@ describe.skipIf(url === undefined || url === '')('the analytics consumer on Post
       expect.objectContaining({ worker: 'analytics', msg: 'worker started' }),
     );
     const { deviceId, occurredAt } = await sendLaunch(server);
-    const { db } = server.app.context;
-    await expect
-      .poll(
-        async () =>
-          db
-            .selectFrom('aggregates')
-            .select(['day', 'app', 'launches'])
-            .where('device_id', '=', deviceId)
-            .execute(),
-        { timeout: 10_000, interval: 20 },
-      )
-      .toEqual([{ day: occurredAt.slice(0, 10), app: 'editor', launches: 1 }]);
+    await expectLaunchCounted(server, deviceId, occurredAt);
     await expect
       .poll(async () => (await fetch(`${server.url}/metrics`)).text(), { timeout: 5_000 })
       .toContain('fieldline_stream_consumer_lag_records{consumer="analytics"} 0');

@@ -23,6 +23,32 @@ function same(a: Figures, b: Figures): boolean {
   return FIGURES.every((figure) => a[figure] === b[figure]);
 }
 
+/** A stored `aggregates` row's columns (bigint columns may come back as strings). @internal */
+export interface StoredAggregateRow {
+  readonly device_id: string;
+  readonly day: string;
+  readonly app: string;
+  readonly active_ms: string | number;
+  readonly idle_ms: string | number;
+  readonly launches: string | number;
+  readonly bytes_in: string | number;
+  readonly bytes_out: string | number;
+}
+
+/** A stored `aggregates` row as an {@link ActivityRow}. @internal */
+export function toActivityRow(row: StoredAggregateRow): ActivityRow {
+  return {
+    day: row.day,
+    deviceId: row.device_id,
+    app: row.app,
+    activeMs: Number(row.active_ms),
+    idleMs: Number(row.idle_ms),
+    launches: Number(row.launches),
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+  };
+}
+
 /**
  * Devices' stored `aggregates` rows of some days each, in one statement.
  * @internal
@@ -35,57 +61,23 @@ export async function readDevicesDays(
     days.map((day) => ({ device_id: deviceId, day })),
   );
   if (pairs.length === 0) return [];
-  const { rows } = await sql<{
-    device_id: string;
-    day: string;
-    app: string;
-    active_ms: string | number;
-    idle_ms: string | number;
-    launches: string | number;
-    bytes_in: string | number;
-    bytes_out: string | number;
-  }>`
+  const { rows } = await sql<StoredAggregateRow>`
     select a.device_id, a.day, a.app, a.active_ms, a.idle_ms, a.launches, a.bytes_in, a.bytes_out
     from jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) as k(device_id text, day date)
     join aggregates a on a.device_id = k.device_id and a.day = k.day`.execute(db);
-  return rows.map((row) => ({
-    day: row.day,
-    deviceId: row.device_id,
-    app: row.app,
-    activeMs: Number(row.active_ms),
-    idleMs: Number(row.idle_ms),
-    launches: Number(row.launches),
-    bytesIn: Number(row.bytes_in),
-    bytesOut: Number(row.bytes_out),
-  }));
+  return rows.map(toActivityRow);
 }
 
 /**
  * One device's stored `aggregates` rows of `days`.
  * @internal
  */
-export async function readDeviceDays(
+export function readDeviceDays(
   db: Kysely<FieldlineDatabase>,
   deviceId: string,
   days: readonly string[],
 ): Promise<ActivityRow[]> {
-  if (days.length === 0) return [];
-  const stored = await db
-    .selectFrom('aggregates')
-    .select(['day', 'app', 'active_ms', 'idle_ms', 'launches', 'bytes_in', 'bytes_out'])
-    .where('device_id', '=', deviceId)
-    .where('day', 'in', [...days])
-    .execute();
-  return stored.map((row) => ({
-    day: row.day,
-    deviceId,
-    app: row.app,
-    activeMs: Number(row.active_ms),
-    idleMs: Number(row.idle_ms),
-    launches: Number(row.launches),
-    bytesIn: Number(row.bytes_in),
-    bytesOut: Number(row.bytes_out),
-  }));
+  return readDevicesDays(db, [{ deviceId, days }]);
 }
 
 /** One device's new rows of some days, for {@link writeDevicesDays}. @internal */

@@ -1,6 +1,7 @@
 // Shared set-up of the analytics consumer suites: events go through the real ingestion
 // pipeline (sealed, validated, stored with their outbox row), the consumer runs on the real
 // outbox stream, and the expected rows come from the pure aggregation of what was stored.
+
 import { randomBytes } from 'node:crypto';
 import type { Identity } from '@fieldline/core';
 import type { FakeClock } from '@fieldline/core/testing';
@@ -9,6 +10,7 @@ import type { ActivityRow, DeviceActivityEvent } from '../../src/analytics/activ
 import { aggregateActivity } from '../../src/analytics/aggregate-activity.js';
 import type { AnalyticsConsumer } from '../../src/analytics/create-analytics-consumer.js';
 import { rollupActivity } from '../../src/analytics/rollup-activity.js';
+import { toActivityRow } from '../../src/analytics/write-device-days.js';
 import type { FieldlineDatabase } from '../../src/db/database-schema.js';
 import {
   type ConsentHistorySource,
@@ -122,16 +124,7 @@ export async function storedRows(db: Db, tenantId: string): Promise<ActivityRow[
     .orderBy('day')
     .orderBy('app')
     .execute();
-  return rows.map((row) => ({
-    day: row.day,
-    deviceId: row.device_id,
-    app: row.app,
-    activeMs: Number(row.active_ms),
-    idleMs: Number(row.idle_ms),
-    launches: Number(row.launches),
-    bytesIn: Number(row.bytes_in),
-    bytesOut: Number(row.bytes_out),
-  }));
+  return rows.map(toActivityRow);
 }
 
 /** A tenant row: the daily sums over its devices and how many devices have a row. */
