@@ -3,10 +3,12 @@ import {
   createInstallTokenRequestSchema,
   ROUTES,
   setConfigRequestSchema,
+  toConsentSnapshot,
 } from '@fieldline/core';
 import { appendAudit } from '../audit/append-audit.js';
 import { announceConfigChange } from '../commands/built-in-commands.js';
 import { resolveDeviceConfig, setConfig } from '../config/config-service.js';
+import { currentConsent } from '../consent/current-consent.js';
 import {
   deviceTenant,
   getDeviceDetail,
@@ -78,7 +80,9 @@ export function adminDeviceRoutes(context: AppContext): Route[] {
         await ownedDevice(request, deviceId);
         const detail = await getDeviceDetail(db, deviceId, clock.now());
         if (detail === undefined) throw new HttpError('not_found', 'No such device.');
-        return json(200, detail);
+        // The protocol's device detail carries the consent snapshot (deviceDetailSchema).
+        const consent = toConsentSnapshot(await currentConsent(db, deviceId));
+        return json(200, { ...detail, consent });
       },
     },
     {

@@ -2,6 +2,7 @@
 // sealed events stored exactly once, withdrawal, reports, audit and receipts.
 import { randomUUID } from 'node:crypto';
 import {
+  deviceDetailSchema,
   encodeSealedBody,
   generateIdentity,
   type Identity,
@@ -183,6 +184,10 @@ describeEachDatabase('device flow over HTTP', (current) => {
     });
     expect(detail.body.eventsStored).toBe(2);
     expect(detail.body.lastSeen).not.toBeNull();
+    // The answer is the protocol's device detail, consent snapshot included.
+    const parsed = deviceDetailSchema.safeParse(detail.body);
+    expect(parsed.error?.issues).toBeUndefined();
+    expect(detail.body.consent).toMatchObject({ status: 'granted', policyVersion: 1 });
   });
 
   it('stops accepting the moment consent is withdrawn, and the response says so', async () => {
