@@ -7,7 +7,10 @@ import { mergeWindows } from './day-windows.js';
 import { type ActivityFact, parseStoredActivityEvent } from './parse-activity-event.js';
 import { readReceivedEvents, readSpanEvents, type StoredBatchEvent } from './read-device-events.js';
 import { lockDevices, recomputeDeviceDays } from './recompute-device-days.js';
-import { resolveActivityOptions } from './resolve-activity-options.js';
+import {
+  type ResolvedActivityOptions,
+  resolveActivityOptions,
+} from './resolve-activity-options.js';
 import type { AppFigures } from './span-figures.js';
 import type { TenantAnalyticsSettings } from './tenant-analytics-settings.js';
 import { type DeviceDaysEntry, readDevicesDays, writeDevicesDays } from './write-device-days.js';
@@ -52,6 +55,7 @@ interface DeviceWork {
   readonly fresh: Set<number>;
   readonly collided: Set<number>;
   reach?: BatchReach;
+  resolved?: ResolvedActivityOptions;
   delta?: Map<string, Map<string, AppFigures>>;
 }
 
@@ -158,7 +162,8 @@ export async function applyDeviceBatches(
   for (const device of work.values()) {
     if (device.fresh.size === 0) continue;
     const { settings } = device.target;
-    const { calendar, maxOpenIntervalMs } = resolveActivityOptions(optionsOf(settings));
+    device.resolved = resolveActivityOptions(optionsOf(settings));
+    const { calendar, maxOpenIntervalMs } = device.resolved;
     device.reach = batchReach(
       factsOf(device.events.filter((event) => device.fresh.has(event.receivedAtMs))),
       { calendar, maxOpenIntervalMs, horizonMs: nowMs - settings.retentionDays * DAY_MS },
@@ -176,8 +181,8 @@ export async function applyDeviceBatches(
     else list.push(event);
   }
   for (const device of work.values()) {
-    if (device.reach === undefined) continue;
-    const resolved = resolveActivityOptions(optionsOf(device.target.settings));
+    if (device.reach === undefined || device.resolved === undefined) continue;
+    const { resolved } = device;
     device.delta = batchDelta(
       byDevice.get(device.target.deviceId) ?? [],
       device.fresh,

@@ -24,10 +24,8 @@ export interface DeviceDaysRecompute extends DeviceDaysWrite {
  * deltas of two writers never both start from the same old rows.
  * @internal
  */
-export async function lockDevice(db: Kysely<FieldlineDatabase>, deviceId: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtext(${`fieldline.analytics:${deviceId}`}))`.execute(
-    db,
-  );
+export function lockDevice(db: Kysely<FieldlineDatabase>, deviceId: string): Promise<void> {
+  return lockDevices(db, [deviceId]);
 }
 
 /**
